@@ -1,0 +1,78 @@
+"""All four departmental systems at once, on ephemeral loopback ports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from simulators.servers.audit import AuditServer
+from simulators.servers.base import SimServer
+from simulators.servers.drc import DrcServer
+from simulators.servers.faults import FaultPlan
+from simulators.servers.housing import HousingServer
+from simulators.servers.treasury import TreasuryServer
+from simulators.world import World
+
+CONN_IDS = {"drc": "drc_api", "treasury": "treasury_api", "housing": "housing_api",
+            "audit": "audit_api"}
+
+
+def credential(seed: int, system: str, what: str) -> str:
+    """Distinctive, reproducible demo credentials (never real ones)."""
+    return f"{system}-{what}-" + hashlib.sha256(f"yiwang/{seed}/{system}/{what}".encode()).hexdigest()[:20]
+
+
+@dataclass
+class Cluster:
+    world: World
+    as_of: dt.date
+    fault_rate: float = 0.0
+    fault_seed: int = 0
+    base_path: str = ""
+    port: int = 0  # first port; 0 picks free ephemeral ports
+    options: dict[str, dict] = field(default_factory=dict)  # per-system server options
+    servers: dict[str, SimServer] = field(default_factory=dict)
+
+    def start(self) -> Cluster:
+        seed = self.world.seed
+        common = {"base_path": self.base_path}
+
+        def plan(i: int) -> FaultPlan:
+            return FaultPlan(rate=self.fault_rate, seed=self.fault_seed * 10 + i)
+
+        def port(i: int) -> int:
+            return self.port + i if self.port else 0
+
+        opts = self.options
+        self.servers = {
+            "drc": DrcServer(self.world, self.as_of, credential(seed, "drc", "key"),
+                             faults=plan(0), port=port(0), **common, **opts.get("drc", {})),
+            "treasury": TreasuryServer(self.world, self.as_of, credential(seed, "treasury", "appid"),
+                                       credential(seed, "treasury", "secret"), faults=plan(1),
+                                       port=port(1), **common, **opts.get("treasury", {})),
+            "housing": HousingServer(self.world, self.as_of, credential(seed, "housing", "client"),
+                                     credential(seed, "housing", "secret"), faults=plan(2),
+                                     port=port(2), **common, **opts.get("housing", {})),
+            "audit": AuditServer(self.world, self.as_of, credential(seed, "audit", "token"),
+                                 faults=plan(3), port=port(3), **common, **opts.get("audit", {})),
+        }
+        for server in self.servers.values():
+            server.start()
+        return self
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+
+    def __enter__(self) -> Cluster:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def environment(self) -> dict[str, str]:
+        """`AIRFLOW_CONN_*` variables (Airflow's JSON form) that reach the four systems."""
+        return {f"AIRFLOW_CONN_{CONN_IDS[s].upper()}": json.dumps(srv.connection(), ensure_ascii=False)
+                for s, srv in self.servers.items()}

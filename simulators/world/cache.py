@@ -1,0 +1,38 @@
+"""Generated worlds kept on disk, keyed by scale, seed and the generator's own source.
+
+The `large` world takes most of a minute to build; benchmarks and demos reuse it. The key
+includes a digest of this package's code, so a changed generator never serves a stale world.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from pathlib import Path
+
+from simulators.world.build import generate_world
+from simulators.world.model import World
+
+
+def _code_digest() -> str:
+    here = Path(__file__).parent
+    h = hashlib.sha256()
+    for path in sorted(here.glob("*.py")):
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def load_world(scale: str, seed: int, cache_dir: Path | None) -> World:
+    if cache_dir is None:
+        return generate_world(scale, seed)
+    path = cache_dir / f"world-{scale}-{seed}-{_code_digest()}.pkl"
+    if path.exists():
+        with path.open("rb") as f:
+            return pickle.load(f)
+    world = generate_world(scale, seed)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("wb") as f:
+        pickle.dump(world, f, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
+    return world

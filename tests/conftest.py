@@ -1,0 +1,49 @@
+"""Shared fixtures: the simulated world and servers, and a fresh PostgreSQL database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+
+import psycopg
+import pytest
+
+from simulators.cluster import Cluster
+from simulators.world import World, generate_world
+
+AS_OF = dt.date(2026, 11, 23)
+PG_DSN = os.environ.get("YIWANG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def world() -> World:
+    return generate_world("small", 7)
+
+
+@pytest.fixture
+def cluster(world: World):
+    """The four systems as of AS_OF, fault-free, on ephemeral loopback ports."""
+    with Cluster(world, AS_OF) as c:
+        yield c
+
+
+@pytest.fixture
+def pg_database():
+    """A fresh, empty PostgreSQL database on the local server; dropped afterwards.
+
+    Fails (never skips) when the server is missing: a PostgreSQL test that silently skips
+    proves nothing. `.ci/run` starts the server before the suite.
+    """
+    try:
+        admin = psycopg.connect(PG_DSN, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_DSN} ({exc}). Start it with "
+                    "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`.")
+    name = f"yiwang_test_{uuid.uuid4().hex[:12]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_DSN.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.close()

@@ -1,0 +1,130 @@
+"""The `yiwang` command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from yiwang.settings import data_dir
+
+app = typer.Typer(help="Yiwang (一张网): one dataset of every government-entrusted project.",
+                  no_args_is_help=True, add_completion=False)
+world_app = typer.Typer(help="The simulated city behind the four departmental systems.",
+                        no_args_is_help=True)
+app.add_typer(world_app, name="world")
+console = Console()
+
+Scale = Annotated[str, typer.Option(help="tiny | small | medium | large")]
+Seed = Annotated[int, typer.Option(help="world seed: same seed and scale, same world")]
+AsOf = Annotated[str, typer.Option("--as-of", help="serve the world as at the end of this day")]
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
+def _world(scale: str, seed: int, cache: bool = True):
+    from simulators.world import SCALES
+    from simulators.world.cache import load_world
+
+    if scale not in SCALES:
+        raise typer.BadParameter(f"scale must be one of {', '.join(SCALES)}")
+    with console.status(f"building the {scale} world (seed {seed})…"):
+        started = time.perf_counter()
+        world = load_world(scale, seed, data_dir() / "worlds" if cache else None)
+    console.print(f"[dim]{scale} world, seed {seed}: {world.record_count():,} source records "
+                  f"over all days, ready in {time.perf_counter() - started:.1f} s[/dim]")
+    return world
+
+
+def _inventory_table(cluster) -> Table:
+    table = Table(title=f"What the four systems serve as of {cluster.as_of}")
+    for col in ("system", "connection", "url", "resource", "records"):
+        table.add_column(col, justify="right" if col == "records" else "left")
+    from simulators.cluster import CONN_IDS
+
+    for system, server in cluster.servers.items():
+        for i, (resource, count) in enumerate(server.inventory().items()):
+            table.add_row(system if i == 0 else "", CONN_IDS[system] if i == 0 else "",
+                          server.url if i == 0 else "", resource, f"{count:,}")
+    return table
+
+
+@app.command()
+def simulate(scale: Scale = "small", seed: Seed = 7,
+             as_of: AsOf = str(dt.date.today() - dt.timedelta(days=1)),
+             faults: Annotated[float, typer.Option(help="share of requests that fail")] = 0.0,
+             fault_seed: Annotated[int, typer.Option(help="seed of the fault draws")] = 0,
+             port: Annotated[int, typer.Option(help="first port (four in a row); 0: any free")] = 0,
+             base_path: Annotated[str, typer.Option(help="path prefix, e.g. /gw")] = "",
+             duration: Annotated[float, typer.Option(help="stop after seconds; 0: until Ctrl-C")] = 0,
+             ) -> None:
+    """Start all four departmental simulators and print the connections to export."""
+    from simulators.cluster import Cluster
+
+    cluster = Cluster(_world(scale, seed), _date(as_of), fault_rate=faults, fault_seed=fault_seed,
+                      base_path=base_path, port=port).start()
+    for name, value in cluster.environment().items():
+        print(f"export {name}='{value}'")
+    console.print(_inventory_table(cluster))
+    console.print("[dim]serving; Ctrl-C stops[/dim]")
+    try:
+        deadline = time.monotonic() + duration if duration else None
+        while deadline is None or time.monotonic() < deadline:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        cluster.stop()
+
+
+@app.command()
+def demo(scale: Scale = "small", seed: Seed = 7,
+         as_of: AsOf = "2026-11-23") -> None:
+    """The main job, until the pipeline lands: start the simulators, read a page from each over
+    real HTTP with its contract's auth, and show what they serve."""
+    from simulators.client import SimClient
+    from simulators.cluster import Cluster
+
+    with Cluster(_world(scale, seed), _date(as_of)) as cluster:
+        console.print(_inventory_table(cluster))
+        samples = {
+            "drc": ("/api/v1/projects", {"page_size": 1}),
+            "treasury": ("/treasury/v2/vouchers", {"pay_date": as_of, "part": 1}),
+            "housing": ("/openapi/v3/permits", {"limit": 1}),
+            "audit": ("/audit/api/findings", {"limit": 1}),
+        }
+        for system, (path, params) in samples.items():
+            response = SimClient(cluster.servers[system]).get(path, params)
+            body = response.content.decode("gbk" if system == "treasury" else "utf-8")
+            lines = body.splitlines()[:2] if system == "treasury" else [body[:400]]
+            console.rule(f"{system}: GET {path} → HTTP {response.status_code}")
+            for line in lines:
+                console.print(line, markup=False, highlight=False)
+
+
+@world_app.command("truth")
+def world_truth(out: Annotated[Path, typer.Option(help="CSV file to write")],
+                scale: Scale = "small", seed: Seed = 7, as_of: AsOf = "2026-11-23") -> None:
+    """Export the ground truth: the project every live source record truly belongs to."""
+    truth = _world(scale, seed).ground_truth((_date(as_of) - dt.date(1970, 1, 1)).days)
+    truth.to_csv(out, index=False)
+    console.print(f"{len(truth):,} records → {out}")
+
+
+@world_app.command("dump")
+def world_dump(out: Annotated[Path, typer.Option(help="directory to write the tables to")],
+               scale: Scale = "small", seed: Seed = 7) -> None:
+    """Write every table of the world (all versions) as CSV and print their SHA-256."""
+    digests = _world(scale, seed, cache=False).dump(out)
+    print(json.dumps(digests, indent=2))
