@@ -42,9 +42,15 @@ class SimClient:
     def token(self) -> str:
         if self._token is None:
             s = self.server
-            r = self.session.post(f"{s.url}/oauth/token", data={
-                "grant_type": "client_credentials", "client_id": s.client_id,
-                "client_secret": s.client_secret}, timeout=30)
+            r = self.session.post(
+                f"{s.url}/oauth/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": s.client_id,
+                    "client_secret": s.client_secret,
+                },
+                timeout=30,
+            )
             r.raise_for_status()
             self._token = r.json()["access_token"]
         return self._token

@@ -15,13 +15,20 @@ from simulators.servers.housing import HousingServer
 from simulators.servers.treasury import TreasuryServer
 from simulators.world import World
 
-CONN_IDS = {"drc": "drc_api", "treasury": "treasury_api", "housing": "housing_api",
-            "audit": "audit_api"}
+CONN_IDS = {
+    "drc": "drc_api",
+    "treasury": "treasury_api",
+    "housing": "housing_api",
+    "audit": "audit_api",
+}
 
 
 def credential(seed: int, system: str, what: str) -> str:
     """Distinctive, reproducible demo credentials (never real ones)."""
-    return f"{system}-{what}-" + hashlib.sha256(f"yiwang/{seed}/{system}/{what}".encode()).hexdigest()[:20]
+    return (
+        f"{system}-{what}-"
+        + hashlib.sha256(f"yiwang/{seed}/{system}/{what}".encode()).hexdigest()[:20]
+    )
 
 
 @dataclass
@@ -47,16 +54,44 @@ class Cluster:
 
         opts = self.options
         self.servers = {
-            "drc": DrcServer(self.world, self.as_of, credential(seed, "drc", "key"),
-                             faults=plan(0), port=port(0), **common, **opts.get("drc", {})),
-            "treasury": TreasuryServer(self.world, self.as_of, credential(seed, "treasury", "appid"),
-                                       credential(seed, "treasury", "secret"), faults=plan(1),
-                                       port=port(1), **common, **opts.get("treasury", {})),
-            "housing": HousingServer(self.world, self.as_of, credential(seed, "housing", "client"),
-                                     credential(seed, "housing", "secret"), faults=plan(2),
-                                     port=port(2), **common, **opts.get("housing", {})),
-            "audit": AuditServer(self.world, self.as_of, credential(seed, "audit", "token"),
-                                 faults=plan(3), port=port(3), **common, **opts.get("audit", {})),
+            "drc": DrcServer(
+                self.world,
+                self.as_of,
+                credential(seed, "drc", "key"),
+                faults=plan(0),
+                port=port(0),
+                **common,
+                **opts.get("drc", {}),
+            ),
+            "treasury": TreasuryServer(
+                self.world,
+                self.as_of,
+                credential(seed, "treasury", "appid"),
+                credential(seed, "treasury", "secret"),
+                faults=plan(1),
+                port=port(1),
+                **common,
+                **opts.get("treasury", {}),
+            ),
+            "housing": HousingServer(
+                self.world,
+                self.as_of,
+                credential(seed, "housing", "client"),
+                credential(seed, "housing", "secret"),
+                faults=plan(2),
+                port=port(2),
+                **common,
+                **opts.get("housing", {}),
+            ),
+            "audit": AuditServer(
+                self.world,
+                self.as_of,
+                credential(seed, "audit", "token"),
+                faults=plan(3),
+                port=port(3),
+                **common,
+                **opts.get("audit", {}),
+            ),
         }
         for server in self.servers.values():
             server.start()
@@ -74,5 +109,7 @@ class Cluster:
 
     def environment(self) -> dict[str, str]:
         """`AIRFLOW_CONN_*` variables (Airflow's JSON form) that reach the four systems."""
-        return {f"AIRFLOW_CONN_{CONN_IDS[s].upper()}": json.dumps(srv.connection(), ensure_ascii=False)
-                for s, srv in self.servers.items()}
+        return {
+            f"AIRFLOW_CONN_{CONN_IDS[s].upper()}": json.dumps(srv.connection(), ensure_ascii=False)
+            for s, srv in self.servers.items()
+        }

@@ -38,8 +38,10 @@ def pg_database():
     try:
         admin = psycopg.connect(PG_DSN, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is not reachable at {PG_DSN} ({exc}). Start it with "
-                    "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`.")
+        pytest.fail(
+            f"PostgreSQL is not reachable at {PG_DSN} ({exc}). Start it with "
+            "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`."
+        )
     name = f"yiwang_test_{uuid.uuid4().hex[:12]}"
     admin.execute(f'CREATE DATABASE "{name}"')
     try:

@@ -14,10 +14,14 @@ from rich.table import Table
 
 from yiwang.settings import data_dir
 
-app = typer.Typer(help="Yiwang (一张网): one dataset of every government-entrusted project.",
-                  no_args_is_help=True, add_completion=False)
-world_app = typer.Typer(help="The simulated city behind the four departmental systems.",
-                        no_args_is_help=True)
+app = typer.Typer(
+    help="Yiwang (一张网): one dataset of every government-entrusted project.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+world_app = typer.Typer(
+    help="The simulated city behind the four departmental systems.", no_args_is_help=True
+)
 app.add_typer(world_app, name="world")
 console = Console()
 
@@ -42,8 +46,10 @@ def _world(scale: str, seed: int, cache: bool = True):
     with console.status(f"building the {scale} world (seed {seed})…"):
         started = time.perf_counter()
         world = load_world(scale, seed, data_dir() / "worlds" if cache else None)
-    console.print(f"[dim]{scale} world, seed {seed}: {world.record_count():,} source records "
-                  f"over all days, ready in {time.perf_counter() - started:.1f} s[/dim]")
+    console.print(
+        f"[dim]{scale} world, seed {seed}: {world.record_count():,} source records "
+        f"over all days, ready in {time.perf_counter() - started:.1f} s[/dim]"
+    )
     return world
 
 
@@ -55,25 +61,42 @@ def _inventory_table(cluster) -> Table:
 
     for system, server in cluster.servers.items():
         for i, (resource, count) in enumerate(server.inventory().items()):
-            table.add_row(system if i == 0 else "", CONN_IDS[system] if i == 0 else "",
-                          server.url if i == 0 else "", resource, f"{count:,}")
+            table.add_row(
+                system if i == 0 else "",
+                CONN_IDS[system] if i == 0 else "",
+                server.url if i == 0 else "",
+                resource,
+                f"{count:,}",
+            )
     return table
 
 
 @app.command()
-def simulate(scale: Scale = "small", seed: Seed = 7,
-             as_of: AsOf = str(dt.date.today() - dt.timedelta(days=1)),
-             faults: Annotated[float, typer.Option(help="share of requests that fail")] = 0.0,
-             fault_seed: Annotated[int, typer.Option(help="seed of the fault draws")] = 0,
-             port: Annotated[int, typer.Option(help="first port (four in a row); 0: any free")] = 0,
-             base_path: Annotated[str, typer.Option(help="path prefix, e.g. /gw")] = "",
-             duration: Annotated[float, typer.Option(help="stop after seconds; 0: until Ctrl-C")] = 0,
-             ) -> None:
+def simulate(
+    scale: Scale = "small",
+    seed: Seed = 7,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="serve the world as at the end of this day")
+    ] = None,
+    faults: Annotated[float, typer.Option(help="share of requests that fail")] = 0.0,
+    fault_seed: Annotated[int, typer.Option(help="seed of the fault draws")] = 0,
+    port: Annotated[int, typer.Option(help="first port (four in a row); 0: any free")] = 0,
+    base_path: Annotated[str, typer.Option(help="path prefix, e.g. /gw")] = "",
+    duration: Annotated[float, typer.Option(help="stop after seconds; 0: until Ctrl-C")] = 0,
+) -> None:
     """Start all four departmental simulators and print the connections to export."""
     from simulators.cluster import Cluster
 
-    cluster = Cluster(_world(scale, seed), _date(as_of), fault_rate=faults, fault_seed=fault_seed,
-                      base_path=base_path, port=port).start()
+    # a simulator (not the hub) may default to the wall clock: it serves "yesterday"
+    day = _date(as_of) if as_of else dt.date.today() - dt.timedelta(days=1)
+    cluster = Cluster(
+        _world(scale, seed),
+        day,
+        fault_rate=faults,
+        fault_seed=fault_seed,
+        base_path=base_path,
+        port=port,
+    ).start()
     for name, value in cluster.environment().items():
         print(f"export {name}='{value}'")
     console.print(_inventory_table(cluster))
@@ -89,8 +112,7 @@ def simulate(scale: Scale = "small", seed: Seed = 7,
 
 
 @app.command()
-def demo(scale: Scale = "small", seed: Seed = 7,
-         as_of: AsOf = "2026-11-23") -> None:
+def demo(scale: Scale = "small", seed: Seed = 7, as_of: AsOf = "2026-11-23") -> None:
     """The main job, until the pipeline lands: start the simulators, read a page from each over
     real HTTP with its contract's auth, and show what they serve."""
     from simulators.client import SimClient
@@ -114,8 +136,12 @@ def demo(scale: Scale = "small", seed: Seed = 7,
 
 
 @world_app.command("truth")
-def world_truth(out: Annotated[Path, typer.Option(help="CSV file to write")],
-                scale: Scale = "small", seed: Seed = 7, as_of: AsOf = "2026-11-23") -> None:
+def world_truth(
+    out: Annotated[Path, typer.Option(help="CSV file to write")],
+    scale: Scale = "small",
+    seed: Seed = 7,
+    as_of: AsOf = "2026-11-23",
+) -> None:
     """Export the ground truth: the project every live source record truly belongs to."""
     truth = _world(scale, seed).ground_truth((_date(as_of) - dt.date(1970, 1, 1)).days)
     truth.to_csv(out, index=False)
@@ -123,8 +149,11 @@ def world_truth(out: Annotated[Path, typer.Option(help="CSV file to write")],
 
 
 @world_app.command("dump")
-def world_dump(out: Annotated[Path, typer.Option(help="directory to write the tables to")],
-               scale: Scale = "small", seed: Seed = 7) -> None:
+def world_dump(
+    out: Annotated[Path, typer.Option(help="directory to write the tables to")],
+    scale: Scale = "small",
+    seed: Seed = 7,
+) -> None:
     """Write every table of the world (all versions) as CSV and print their SHA-256."""
     digests = _world(scale, seed, cache=False).dump(out)
     print(json.dumps(digests, indent=2))

@@ -13,9 +13,23 @@ from simulators.servers.render import json_items
 from simulators.world import World
 from simulators.world import calendar as cal
 
-FIELDS = [(f, "str") for f in ("findingId", "auditReportNo", "auditedEntity", "auditedEntityCode",
-                               "projectRef", "issueType", "amount", "description", "foundOn",
-                               "status", "deadline", "lastModified")]
+FIELDS = [
+    (f, "str")
+    for f in (
+        "findingId",
+        "auditReportNo",
+        "auditedEntity",
+        "auditedEntityCode",
+        "projectRef",
+        "issueType",
+        "amount",
+        "description",
+        "foundOn",
+        "status",
+        "deadline",
+        "lastModified",
+    )
+]
 
 
 class AuditServer(SimServer):
@@ -38,8 +52,14 @@ class AuditServer(SimServer):
         return {"findings": len(self.items)}
 
     def _connection(self) -> dict:
-        return {"conn_type": "http", "host": self.host, "port": self.port, "schema": "http",
-                "password": self.token, "extra": {"base_path": self.base_path}}
+        return {
+            "conn_type": "http",
+            "host": self.host,
+            "port": self.port,
+            "schema": "http",
+            "password": self.token,
+            "extra": {"base_path": self.base_path},
+        }
 
     def route(self, req: Request, fault: str | None) -> Response:
         if req.method != "GET" or req.path != "/audit/api/findings":
@@ -51,15 +71,20 @@ class AuditServer(SimServer):
             offset = int(req.query.get("offset", "0"))
             limit = int(req.query.get("limit", "50"))
             since = req.query.get("since")
-            since_ms = None if since is None else cal.epoch_ms(
-                np.array([cal.day(dt.date.fromisoformat(since))]), np.array([0]))[0]
+            since_ms = (
+                None
+                if since is None
+                else cal.epoch_ms(np.array([cal.day(dt.date.fromisoformat(since))]), np.array([0]))[
+                    0
+                ]
+            )
         except ValueError:
             return json_response(400, {"message": "offset, limit and since must be well formed"})
         if offset < 0 or not 1 <= limit <= 200:
             return json_response(400, {"message": "offset >= 0 and 1 <= limit <= 200"})
         items = self.items if since_ms is None else self.items[self.ts >= since_ms]
         start = offset - 1 if fault == "back_dated_insert" and offset > 0 else offset
-        chunk = items[start:start + limit]
+        chunk = items[start : start + limit]
         self.count(len(chunk))
         body = '{"total":%d,"items":[%s]}' % (len(items), ",".join(chunk))
         return Response(200, body.encode())

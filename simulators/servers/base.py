@@ -49,8 +49,13 @@ class SimServer:
     system = ""
     system_faults: tuple[str, ...] = ()
 
-    def __init__(self, faults: FaultPlan | None = None, base_path: str = "",
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        faults: FaultPlan | None = None,
+        base_path: str = "",
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.faults = faults or FaultPlan()
         self.base_path = base_path.rstrip("/")
         self.requests = 0
@@ -74,8 +79,9 @@ class SimServer:
         return f"http://{self.host}:{self.port}{self.base_path}"
 
     def start(self) -> SimServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True,
-                                        name=f"sim-{self.system}")
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.05,), daemon=True, name=f"sim-{self.system}"
+        )
         self._thread.start()
         return self
 
@@ -131,8 +137,14 @@ def _handler_for(server: SimServer) -> type[BaseHTTPRequestHandler]:
                 self._send(text_response(404, "not found"))
                 return
             query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-            req = Request(self.command, split.path[len(sim.base_path):], self.path, query,
-                          {k.lower(): v for k, v in self.headers.items()}, body)
+            req = Request(
+                self.command,
+                split.path[len(sim.base_path) :],
+                self.path,
+                query,
+                {k.lower(): v for k, v in self.headers.items()},
+                body,
+            )
             fault = sim.faults.draw(TRANSPORT + sim.system_faults)
             if fault == "reset":
                 self.close_connection = True

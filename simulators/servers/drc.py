@@ -11,8 +11,27 @@ from simulators.servers.base import Request, Response, SimServer, json_response
 from simulators.servers.render import json_items
 from simulators.world import World
 
-FIELDS = [(f, "str") for f in ("xmdm", "xmmc", "xmlx", "xmdw", "xmdwdm", "tgdw", "tgdwdm", "szqh",
-                               "ztz", "zjly", "pfwh", "pfrq", "jhkgsj", "jhjgsj", "xmzt", "gxsj")]
+FIELDS = [
+    (f, "str")
+    for f in (
+        "xmdm",
+        "xmmc",
+        "xmlx",
+        "xmdw",
+        "xmdwdm",
+        "tgdw",
+        "tgdwdm",
+        "szqh",
+        "ztz",
+        "zjly",
+        "pfwh",
+        "pfrq",
+        "jhkgsj",
+        "jhjgsj",
+        "xmzt",
+        "gxsj",
+    )
+]
 BUSINESS = {"code_5001": (5001, "系统繁忙，请稍后重试"), "code_5002": (5002, "数据同步中")}
 
 
@@ -36,8 +55,14 @@ class DrcServer(SimServer):
         return {"projects": len(self.items)}
 
     def _connection(self) -> dict:
-        return {"conn_type": "http", "host": self.host, "port": self.port, "schema": "http",
-                "password": self.app_key, "extra": {"base_path": self.base_path}}
+        return {
+            "conn_type": "http",
+            "host": self.host,
+            "port": self.port,
+            "schema": "http",
+            "password": self.app_key,
+            "extra": {"base_path": self.base_path},
+        }
 
     def route(self, req: Request, fault: str | None) -> Response:
         if req.method != "GET" or req.path != "/api/v1/projects":
@@ -62,10 +87,14 @@ class DrcServer(SimServer):
         start = first + (page - 1) * size
         if fault == "page_drift" and page > 1:
             start += 1 if (page % 2) else -1
-        chunk = self.items[max(start, first): max(start, first) + size] if start < len(self.ts) else []
+        chunk = (
+            self.items[max(start, first) : max(start, first) + size] if start < len(self.ts) else []
+        )
         self.count(len(chunk))
-        body = ('{"code":0,"msg":"ok","data":{"total":%d,"page":%d,"page_size":%d,"records":[%s]}}'
-                % (total, page, size, ",".join(chunk)))
+        body = (
+            '{"code":0,"msg":"ok","data":{"total":%d,"page":%d,"page_size":%d,"records":[%s]}}'
+            % (total, page, size, ",".join(chunk))
+        )
         return Response(200, body.encode())
 
 

@@ -21,21 +21,57 @@ from simulators.world import World
 from simulators.world import calendar as cal
 
 SPECS = {
-    "permits": ("permits", [("permitNo", "str"), ("projectCode", "str"), ("projectName", "str"),
-                            ("buildUnit", "str"), ("buildUnitCreditCode", "str"),
-                            ("contractor", "str"), ("contractorCreditCode", "str"),
-                            ("contractAmount", "num"), ("area", "num"), ("issueDate", "int"),
-                            ("regionCode", "str"), ("modifiedAt", "int")]),
-    "progress-reports": ("reports", [("reportId", "str"), ("permitNo", "str"), ("period", "str"),
-                                     ("completionRate", "num"), ("reportedAt", "int"),
-                                     ("modifiedAt", "int")]),
-    "inspections": ("inspections", [("inspectionId", "str"), ("permitNo", "str"),
-                                    ("inspectDate", "int"), ("category", "str"), ("result", "str"),
-                                    ("hazardCount", "int"), ("rectifiedAt", "int"),
-                                    ("modifiedAt", "int")]),
-    "acceptances": ("acceptances", [("filingNo", "str"), ("permitNo", "str"),
-                                    ("acceptDate", "int"), ("result", "str"),
-                                    ("modifiedAt", "int")]),
+    "permits": (
+        "permits",
+        [
+            ("permitNo", "str"),
+            ("projectCode", "str"),
+            ("projectName", "str"),
+            ("buildUnit", "str"),
+            ("buildUnitCreditCode", "str"),
+            ("contractor", "str"),
+            ("contractorCreditCode", "str"),
+            ("contractAmount", "num"),
+            ("area", "num"),
+            ("issueDate", "int"),
+            ("regionCode", "str"),
+            ("modifiedAt", "int"),
+        ],
+    ),
+    "progress-reports": (
+        "reports",
+        [
+            ("reportId", "str"),
+            ("permitNo", "str"),
+            ("period", "str"),
+            ("completionRate", "num"),
+            ("reportedAt", "int"),
+            ("modifiedAt", "int"),
+        ],
+    ),
+    "inspections": (
+        "inspections",
+        [
+            ("inspectionId", "str"),
+            ("permitNo", "str"),
+            ("inspectDate", "int"),
+            ("category", "str"),
+            ("result", "str"),
+            ("hazardCount", "int"),
+            ("rectifiedAt", "int"),
+            ("modifiedAt", "int"),
+        ],
+    ),
+    "acceptances": (
+        "acceptances",
+        [
+            ("filingNo", "str"),
+            ("permitNo", "str"),
+            ("acceptDate", "int"),
+            ("result", "str"),
+            ("modifiedAt", "int"),
+        ],
+    ),
 }
 TOMBSTONE = [("key", "str"), ("deletedAt", "int"), ("modifiedAt", "int")]
 
@@ -54,9 +90,17 @@ class HousingServer(SimServer):
     system = "housing"
     system_faults = ("rate_limited", "token_invalidated", "cursor_expired")
 
-    def __init__(self, world: World, as_of: dt.date, client_id: str, client_secret: str,
-                 token_ttl_s: int = 600, cursor_ttl_s: int = 600, rate_per_s: float = 10,
-                 **kw) -> None:
+    def __init__(
+        self,
+        world: World,
+        as_of: dt.date,
+        client_id: str,
+        client_secret: str,
+        token_ttl_s: int = 600,
+        cursor_ttl_s: int = 600,
+        rate_per_s: float = 10,
+        **kw,
+    ) -> None:
         super().__init__(**kw)
         self.client_id, self.client_secret = client_id, client_secret
         self.token_ttl_s, self.cursor_ttl_s, self.rate_per_s = token_ttl_s, cursor_ttl_s, rate_per_s
@@ -82,9 +126,15 @@ class HousingServer(SimServer):
         return {name: len(feed.items) for name, feed in self.feeds.items()}
 
     def _connection(self) -> dict:
-        return {"conn_type": "http", "host": self.host, "port": self.port, "schema": "http",
-                "login": self.client_id, "password": self.client_secret,
-                "extra": {"base_path": self.base_path}}
+        return {
+            "conn_type": "http",
+            "host": self.host,
+            "port": self.port,
+            "schema": "http",
+            "login": self.client_id,
+            "password": self.client_secret,
+            "extra": {"base_path": self.base_path},
+        }
 
     def invalidate_tokens(self) -> None:
         """What a server restart does to every token."""
@@ -104,8 +154,11 @@ class HousingServer(SimServer):
             return json_response(401, {"error": "invalid_token"})
         wait = self._rate_wait() if fault != "rate_limited" else 0.5
         if wait:
-            return Response(429, b'{"error":"rate_limited"}',
-                            headers={"Retry-After": f"{wait:.2f}".rstrip("0").rstrip(".")})
+            return Response(
+                429,
+                b'{"error":"rate_limited"}',
+                headers={"Retry-After": f"{wait:.2f}".rstrip("0").rstrip(".")},
+            )
         if req.method != "GET" or not req.path.startswith("/openapi/v3/"):
             return json_response(404, {"error": "not_found"})
         resource = req.path.removeprefix("/openapi/v3/")
@@ -118,15 +171,18 @@ class HousingServer(SimServer):
 
     def _token(self, req: Request) -> Response:
         form = {k: v[-1] for k, v in parse_qs(req.body.decode()).items()}
-        if (form.get("grant_type") != "client_credentials"
-                or form.get("client_id") != self.client_id
-                or not hmac.compare_digest(form.get("client_secret", ""), self.client_secret)):
+        if (
+            form.get("grant_type") != "client_credentials"
+            or form.get("client_id") != self.client_id
+            or not hmac.compare_digest(form.get("client_secret", ""), self.client_secret)
+        ):
             return json_response(401, {"error": "invalid_client"})
         token = secrets.token_urlsafe(24)
         with self._lock:
             self._tokens[token] = time.time() + self.token_ttl_s
-        return json_response(200, {"access_token": token, "token_type": "Bearer",
-                                   "expires_in": self.token_ttl_s})
+        return json_response(
+            200, {"access_token": token, "token_type": "Bearer", "expires_in": self.token_ttl_s}
+        )
 
     def _rate_wait(self) -> float:
         """Seconds until another request is allowed (0: allowed now, and counted)."""
@@ -159,7 +215,7 @@ class HousingServer(SimServer):
             start = 0
         if after is not None:
             start = max(start, bisect.bisect_right(feed.modified, after))
-        chunk = feed.items[start:start + limit]
+        chunk = feed.items[start : start + limit]
         end = start + len(chunk)
         cursor = None
         if end < len(feed.items):

@@ -16,8 +16,22 @@ from simulators.servers.base import Request, Response, SimServer, text_response
 from simulators.world import World
 from simulators.world import calendar as cal
 
-COLUMNS = ["凭证号", "支付日期", "预算单位", "预算单位编码", "功能分类科目", "项目代码", "项目名称",
-           "收款人全称", "收款人统一社会信用代码", "收款人账号", "金额", "支付方式", "原凭证号", "摘要"]
+COLUMNS = [
+    "凭证号",
+    "支付日期",
+    "预算单位",
+    "预算单位编码",
+    "功能分类科目",
+    "项目代码",
+    "项目名称",
+    "收款人全称",
+    "收款人统一社会信用代码",
+    "收款人账号",
+    "金额",
+    "支付方式",
+    "原凭证号",
+    "摘要",
+]
 CLOCK_WINDOW_S = 300
 
 
@@ -30,8 +44,16 @@ class TreasuryServer(SimServer):
     system = "treasury"
     system_faults = ("busy_retry_after",)  # 503 with Retry-After in the nightly batch window
 
-    def __init__(self, world: World, as_of: dt.date, appid: str, secret: str,
-                 part_size: int = 5000, retry_after_s: int = 1, **kw) -> None:
+    def __init__(
+        self,
+        world: World,
+        as_of: dt.date,
+        appid: str,
+        secret: str,
+        part_size: int = 5000,
+        retry_after_s: int = 1,
+        **kw,
+    ) -> None:
         super().__init__(**kw)
         self.appid, self.secret = appid, secret
         self.part_size, self.retry_after_s = part_size, retry_after_s
@@ -44,12 +66,21 @@ class TreasuryServer(SimServer):
         return self._connection()
 
     def inventory(self) -> dict[str, int]:
-        return {"vouchers": sum(len(g) for g in self._by_day.values()), "pay days": len(self._by_day)}
+        return {
+            "vouchers": sum(len(g) for g in self._by_day.values()),
+            "pay days": len(self._by_day),
+        }
 
     def _connection(self) -> dict:
-        return {"conn_type": "http", "host": self.host, "port": self.port, "schema": "http",
-                "login": self.appid, "password": self.secret,
-                "extra": {"base_path": self.base_path}}
+        return {
+            "conn_type": "http",
+            "host": self.host,
+            "port": self.port,
+            "schema": "http",
+            "login": self.appid,
+            "password": self.secret,
+            "extra": {"base_path": self.base_path},
+        }
 
     def route(self, req: Request, fault: str | None) -> Response:
         if req.method != "GET" or req.path != "/treasury/v2/vouchers":
@@ -58,8 +89,12 @@ class TreasuryServer(SimServer):
         if problem:
             return text_response(403, problem)
         if fault == "busy_retry_after":
-            return Response(503, "系统繁忙".encode("gbk"), "text/plain; charset=GBK",
-                            {"Retry-After": str(self.retry_after_s)})
+            return Response(
+                503,
+                "系统繁忙".encode("gbk"),
+                "text/plain; charset=GBK",
+                {"Retry-After": str(self.retry_after_s)},
+            )
         try:
             pay_date = dt.date.fromisoformat(req.query["pay_date"])
             part = int(req.query.get("part", "1"))
@@ -72,8 +107,9 @@ class TreasuryServer(SimServer):
         if not 1 <= part <= len(parts):
             return text_response(404, f"part {part} of {len(parts)} does not exist")
         self.count(parts[part - 1].count(b"\r\n") - 1)
-        return Response(200, parts[part - 1], "text/csv; charset=GBK",
-                        {"X-Total-Parts": str(len(parts))})
+        return Response(
+            200, parts[part - 1], "text/csv; charset=GBK", {"X-Total-Parts": str(len(parts))}
+        )
 
     def _signature_problem(self, req: Request) -> str | None:
         appid, stamp, given = (req.headers.get(h, "") for h in ("x-appid", "x-timestamp", "x-sign"))
@@ -89,7 +125,9 @@ class TreasuryServer(SimServer):
     def _parts(self, day: int) -> list[bytes]:
         if day not in self._cache:
             rows = self._by_day.get(day, pd.DataFrame(columns=COLUMNS))
-            chunks = [rows.iloc[i:i + self.part_size] for i in range(0, len(rows), self.part_size)]
+            chunks = [
+                rows.iloc[i : i + self.part_size] for i in range(0, len(rows), self.part_size)
+            ]
             self._cache[day] = [_csv(c) for c in chunks or [rows]]
         return self._cache[day]
 

@@ -36,7 +36,9 @@ def _check_char(v: pd.Series) -> pd.Series:
 
 
 def _constant(value) -> Corrupt:
-    return lambda v: pd.Series([value] * len(v), index=v.index, dtype=object if value is None else None)
+    return lambda v: pd.Series(
+        [value] * len(v), index=v.index, dtype=object if value is None else None
+    )
 
 
 # table -> [(rule name, field, corruption, breaks the key)]
@@ -50,8 +52,12 @@ RULES: dict[str, list[tuple[str, str, Corrupt, bool]]] = {
     ],
     "vouchers": [
         ("amount_not_a_number", "金额", _not_a_number, False),
-        ("pay_date_mismatch", "支付日期", lambda v: v.map(lambda s: s[:8] + ("02" if s[8:] != "02" else "03")),
-         False),
+        (
+            "pay_date_mismatch",
+            "支付日期",
+            lambda v: v.map(lambda s: s[:8] + ("02" if s[8:] != "02" else "03")),
+            False,
+        ),
         ("payee_code_check_character", "收款人统一社会信用代码", _check_char, False),
     ],
     "permits": [
@@ -61,9 +67,14 @@ RULES: dict[str, list[tuple[str, str, Corrupt, bool]]] = {
         ("permit_no_impossible_date", "permitNo", lambda v: v.str[:10] + "0230" + v.str[14:], True),
     ],
     "reports": [
-        ("completion_rate_out_of_range", "completionRate",
-         lambda v: v.map(lambda s: f"{100 + float(s) / 10 + 0.5:.1f}" if float(s) > 50 else "-3.0"),
-         False),
+        (
+            "completion_rate_out_of_range",
+            "completionRate",
+            lambda v: v.map(
+                lambda s: f"{100 + float(s) / 10 + 0.5:.1f}" if float(s) > 50 else "-3.0"
+            ),
+            False,
+        ),
     ],
     "inspections": [
         ("hazard_count_negative", "hazardCount", _constant(-1), False),
@@ -97,8 +108,9 @@ def _stamp(ms: pd.Series, day_fmt: str, suffix: str) -> np.ndarray:
     return cal.fmt_days(days, day_fmt) + np.array(clock, dtype=object)
 
 
-def inject_bad_records(table: str, df: pd.DataFrame, rate: float,
-                       rng: np.random.Generator) -> pd.DataFrame:
+def inject_bad_records(
+    table: str, df: pd.DataFrame, rate: float, rng: np.random.Generator
+) -> pd.DataFrame:
     df = df.copy()
     df["_bad"] = ""
     rules = RULES[table]

@@ -36,17 +36,17 @@ SCALES = {"tiny": 40, "small": 200, "medium": 10_000, "large": 100_000}
 class QuirkRates:
     """How often each data quirk of the contracts happens (protocol faults live in servers)."""
 
-    bad: float = 0.02              # records breaking a field rule, per record type
-    unregistered: float = 0.03     # projects built without registry approval (未批先建)
-    permit_no_code: float = 0.25   # permits without a project code
-    code_typo: float = 0.03        # copied project codes with one wrong digit
-    full_width: float = 0.03       # codes typed in full-width characters
+    bad: float = 0.02  # records breaking a field rule, per record type
+    unregistered: float = 0.03  # projects built without registry approval (未批先建)
+    permit_no_code: float = 0.25  # permits without a project code
+    code_typo: float = 0.03  # copied project codes with one wrong digit
+    full_width: float = 0.03  # codes typed in full-width characters
     voucher_no_code: float = 0.45  # vouchers whose agency left the code empty
-    legacy_code: float = 0.05      # vouchers carrying a legacy internal code
-    late_voucher: float = 0.04     # vouchers entered 1-3 days after their pay date
-    reversal: float = 0.02         # vouchers later reversed (冲销)
-    thousands: float = 0.10        # drc/audit money with thousands separators
-    padded: float = 0.03           # values with surrounding spaces
+    legacy_code: float = 0.05  # vouchers carrying a legacy internal code
+    late_voucher: float = 0.04  # vouchers entered 1-3 days after their pay date
+    reversal: float = 0.02  # vouchers later reversed (冲销)
+    thousands: float = 0.10  # drc/audit money with thousands separators
+    padded: float = 0.03  # values with surrounding spaces
     permit_entered_late: float = 0.03  # permits entered after their first reports
     permit_deleted: float = 0.01
 
@@ -69,9 +69,12 @@ def generate_world(scale: str = "small", seed: int = 7, quirks: QuirkRates | Non
     deleted = _deleted(permits, reports)
 
     tables = {
-        "drc": drc, "vouchers": vouchers,
+        "drc": drc,
+        "vouchers": vouchers,
         "permits": _permit_versions(permits, p, q, rng),
-        "reports": reports, "inspections": inspections, "acceptances": acceptances,
+        "reports": reports,
+        "inspections": inspections,
+        "acceptances": acceptances,
         "findings": findings,
     }
     tables = {name: inject_bad_records(name, df, q.bad, rng) for name, df in tables.items()}
@@ -90,6 +93,7 @@ def ramp(counts: np.ndarray) -> np.ndarray:
 
 # ---- projects ------------------------------------------------------------------------------
 
+
 def _projects(n: int, q: QuirkRates, rng: np.random.Generator) -> pd.DataFrame:
     first, last = cal.day(cal.WORLD_START), cal.day(cal.REGISTRATION_END)
     div = rng.integers(len(vocab.DIVISIONS), size=n)
@@ -97,8 +101,13 @@ def _projects(n: int, q: QuirkRates, rng: np.random.Generator) -> pd.DataFrame:
     ind = rng.integers(len(vocab.INDUSTRIES), size=n)
     typ = rng.choice(["01", "02", "03"], size=n, p=[0.7, 0.1, 0.2])
     years = cal.fmt_days(reg, "%Y")
-    codes = project_codes(years, np.array([vocab.DIVISIONS[d][0] for d in div]),
-                          np.array([vocab.INDUSTRIES[i][0] for i in ind]), typ, rng)
+    codes = project_codes(
+        years,
+        np.array([vocab.DIVISIONS[d][0] for d in div]),
+        np.array([vocab.INDUSTRIES[i][0] for i in ind]),
+        typ,
+        rng,
+    )
     place = rng.integers(len(vocab.PLACES), size=n)
     work = rng.integers(len(vocab.WORKS), size=n)
     kind = rng.integers(0, 5, size=n)
@@ -106,23 +115,36 @@ def _projects(n: int, q: QuirkRates, rng: np.random.Generator) -> pd.DataFrame:
     names = []
     for d, pl, w, k, ph in zip(div, place, work, kind, phase, strict=True):
         obj, kinds = vocab.WORKS[w]
-        names.append(f"{vocab.DIVISIONS[d][1]}{vocab.PLACES[pl]}{obj}{kinds[k % len(kinds)]}"
-                     f"{vocab.PHASES[ph]}")
+        names.append(
+            f"{vocab.DIVISIONS[d][1]}{vocab.PLACES[pl]}{obj}{kinds[k % len(kinds)]}"
+            f"{vocab.PHASES[ph]}"
+        )
     start = reg + rng.integers(30, 181, size=n)
     end = start + rng.integers(120, 600, size=n)
     unreg = rng.random(n) < q.unregistered
     revoked = ~unreg & (rng.random(n) < 0.02)
     ztz_c = np.round(np.exp(rng.normal(8.0, 1.1, size=n)) * 100).astype(np.int64) + 5_000
-    df = pd.DataFrame({
-        "code": codes, "name": names, "div": div, "reg": reg, "ind": ind, "type": typ,
-        "start": start, "plan_end": end, "ztz_c": ztz_c,  # ztz in 0.01 万元
-        "funding": rng.choice(["财政资金", "专项债券", "自筹资金", "PPP"], size=n,
-                              p=[0.6, 0.25, 0.1, 0.05]),
-        "unreg": unreg, "revoked": revoked,
-        "revoke_day": reg + rng.integers(20, 200, size=n),
-        "approval_no": rng.integers(1, 900, size=n),
-        "slip": rng.normal(1.08, 0.15, size=n).clip(0.8, 1.6),
-    })
+    df = pd.DataFrame(
+        {
+            "code": codes,
+            "name": names,
+            "div": div,
+            "reg": reg,
+            "ind": ind,
+            "type": typ,
+            "start": start,
+            "plan_end": end,
+            "ztz_c": ztz_c,  # ztz in 0.01 万元
+            "funding": rng.choice(
+                ["财政资金", "专项债券", "自筹资金", "PPP"], size=n, p=[0.6, 0.25, 0.1, 0.05]
+            ),
+            "unreg": unreg,
+            "revoked": revoked,
+            "revoke_day": reg + rng.integers(20, 200, size=n),
+            "approval_no": rng.integers(1, 900, size=n),
+            "slip": rng.normal(1.08, 0.15, size=n).clip(0.8, 1.6),
+        }
+    )
     df["project"] = np.where(unreg, "U" + pd.Series(np.arange(n)).astype(str), df["code"])
     return df
 
@@ -142,44 +164,68 @@ def _assign_units(p: pd.DataFrame, units: Units, rng: np.random.Generator) -> No
 
 # ---- housing -------------------------------------------------------------------------------
 
-def _permits(p: pd.DataFrame, units: Units, q: QuirkRates,
-             rng: np.random.Generator) -> pd.DataFrame:
+
+def _permits(
+    p: pd.DataFrame, units: Units, q: QuirkRates, rng: np.random.Generator
+) -> pd.DataFrame:
     eligible = p[~p["revoked"]]
     k = rng.choice([1, 2, 3, 4], size=len(eligible), p=[0.55, 0.3, 0.1, 0.05])
     idx = np.repeat(eligible.index.to_numpy(), k)
     section = ramp(k)
     pp = p.loc[idx]
-    issue = pp["start"].to_numpy() + section * rng.integers(0, 90, size=len(idx)) \
+    issue = (
+        pp["start"].to_numpy()
+        + section * rng.integers(0, 90, size=len(idx))
         + rng.integers(-20, 40, size=len(idx))
-    duration = ((pp["plan_end"] - pp["start"]).to_numpy() * pp["slip"].to_numpy()
-                * rng.uniform(0.7, 1.0, size=len(idx))).astype(np.int64) + 60
-    df = pd.DataFrame({
-        "pidx": idx, "project": pp["project"].to_numpy(), "section": section,
-        "sections": np.repeat(k, k), "issue": issue, "end": issue + duration,
-        "div": pp["div"].to_numpy(),
-        "category": rng.choice(["01", "02"], size=len(idx)),
-        "share": rng.uniform(0.55, 0.9, size=len(idx)) / np.repeat(k, k),
-    })
+    )
+    duration = (
+        (pp["plan_end"] - pp["start"]).to_numpy()
+        * pp["slip"].to_numpy()
+        * rng.uniform(0.7, 1.0, size=len(idx))
+    ).astype(np.int64) + 60
+    df = pd.DataFrame(
+        {
+            "pidx": idx,
+            "project": pp["project"].to_numpy(),
+            "section": section,
+            "sections": np.repeat(k, k),
+            "issue": issue,
+            "end": issue + duration,
+            "div": pp["div"].to_numpy(),
+            "category": rng.choice(["01", "02"], size=len(idx)),
+            "share": rng.uniform(0.55, 0.9, size=len(idx)) / np.repeat(k, k),
+        }
+    )
     df = df[df["issue"] <= cal.day(cal.WORLD_END)].reset_index(drop=True)
     seq = df.groupby(["div", "issue"]).cumcount() + 1
     region = np.array([d[0] for d in vocab.DIVISIONS])[df["div"]]
-    df["permit_no"] = (pd.Series(region) + cal.fmt_days(df["issue"], "%Y%m%d")
-                       + seq.map("{:02d}".format) + df["category"]).to_numpy()
-    df["contract_fen"] = (p.loc[df["pidx"], "ztz_c"].to_numpy() * 10_000 * df["share"]
-                          ).astype(np.int64) // 100 * 100 + rng.integers(0, 100, size=len(df))
+    df["permit_no"] = (
+        pd.Series(region)
+        + cal.fmt_days(df["issue"], "%Y%m%d")
+        + seq.map("{:02d}".format)
+        + df["category"]
+    ).to_numpy()
+    df["contract_fen"] = (p.loc[df["pidx"], "ztz_c"].to_numpy() * 10_000 * df["share"]).astype(
+        np.int64
+    ) // 100 * 100 + rng.integers(0, 100, size=len(df))
     contractor = rng.integers(len(units.contractor_names), size=len(df))
     df["contractor_name"] = units.contractor_names[contractor]
     df["contractor_code"] = units.contractor_codes[contractor]
-    df["entered"] = df["issue"] + np.where(rng.random(len(df)) < q.permit_entered_late,
-                                           rng.integers(40, 120, size=len(df)), 0)
-    df["deleted_day"] = np.where(rng.random(len(df)) < q.permit_deleted,
-                                 df["entered"] + rng.integers(5, 200, size=len(df)), -1)
+    df["entered"] = df["issue"] + np.where(
+        rng.random(len(df)) < q.permit_entered_late, rng.integers(40, 120, size=len(df)), 0
+    )
+    df["deleted_day"] = np.where(
+        rng.random(len(df)) < q.permit_deleted,
+        df["entered"] + rng.integers(5, 200, size=len(df)),
+        -1,
+    )
     df["permit_serial"] = np.arange(len(df))
     return df
 
 
-def _permit_versions(permits: pd.DataFrame, p: pd.DataFrame, q: QuirkRates,
-                     rng: np.random.Generator) -> pd.DataFrame:
+def _permit_versions(
+    permits: pd.DataFrame, p: pd.DataFrame, q: QuirkRates, rng: np.random.Generator
+) -> pd.DataFrame:
     n = len(permits)
     pp = p.loc[permits["pidx"]]
     code = pp["code"].to_numpy().copy()
@@ -191,23 +237,31 @@ def _permit_versions(permits: pd.DataFrame, p: pd.DataFrame, q: QuirkRates,
     code[fw_rows] = [full_width(c) for c in code[fw_rows]]
     ms = cal.epoch_ms(permits["entered"], rng.integers(8 * 3600, 18 * 3600, size=n))
     area = np.round(rng.uniform(500, 80_000, size=n), 2)
-    df = pd.DataFrame({
-        "permitNo": permits["permit_no"],
-        "projectCode": code,
-        "projectName": section_names(pp["name"].to_numpy(), permits["section"].to_numpy(),
-                                     permits["sections"].to_numpy(), rng),
-        "buildUnit": pp["owner_name"].to_numpy(),
-        "buildUnitCreditCode": pp["owner_code"].to_numpy(),
-        "contractor": permits["contractor_name"],
-        "contractorCreditCode": permits["contractor_code"],
-        "contractAmount": money_wan(permits["contract_fen"].to_numpy()),
-        "area": np.where(rng.random(n) < 0.2, None, [f"{a:.2f}" for a in area]),
-        "issueDate": cal.epoch_ms(permits["issue"], np.zeros(n)),
-        "regionCode": np.array([d[0] for d in vocab.DIVISIONS])[permits["div"]],
-        "modifiedAt": ms,
-        "_ts": ms, "_key": permits["permit_no"], "_project": permits["project"],
-        "_fen": permits["contract_fen"],
-    })
+    df = pd.DataFrame(
+        {
+            "permitNo": permits["permit_no"],
+            "projectCode": code,
+            "projectName": section_names(
+                pp["name"].to_numpy(),
+                permits["section"].to_numpy(),
+                permits["sections"].to_numpy(),
+                rng,
+            ),
+            "buildUnit": pp["owner_name"].to_numpy(),
+            "buildUnitCreditCode": pp["owner_code"].to_numpy(),
+            "contractor": permits["contractor_name"],
+            "contractorCreditCode": permits["contractor_code"],
+            "contractAmount": money_wan(permits["contract_fen"].to_numpy()),
+            "area": np.where(rng.random(n) < 0.2, None, [f"{a:.2f}" for a in area]),
+            "issueDate": cal.epoch_ms(permits["issue"], np.zeros(n)),
+            "regionCode": np.array([d[0] for d in vocab.DIVISIONS])[permits["div"]],
+            "modifiedAt": ms,
+            "_ts": ms,
+            "_key": permits["permit_no"],
+            "_project": permits["project"],
+            "_fen": permits["contract_fen"],
+        }
+    )
     # a tenth of permits are touched again later (area filled in, name tidied)
     again = df[rng.random(n) < 0.1].copy()
     again["_ts"] = again["_ts"] + rng.integers(5, 300, size=len(again)) * cal.DAY_MS
@@ -217,8 +271,9 @@ def _permit_versions(permits: pd.DataFrame, p: pd.DataFrame, q: QuirkRates,
 
 def _reports(permits: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     last_day = np.minimum(permits["end"], cal.day(cal.WORLD_END) - 40)
-    last_day = np.where(permits["deleted_day"] >= 0, np.minimum(last_day, permits["deleted_day"]),
-                        last_day)
+    last_day = np.where(
+        permits["deleted_day"] >= 0, np.minimum(last_day, permits["deleted_day"]), last_day
+    )
     m0 = cal.month_index(permits["issue"].to_numpy())
     m1 = cal.month_index(last_day)
     months = np.maximum(m1 - m0 + 1, 0)
@@ -228,7 +283,7 @@ def _reports(permits: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     shape = np.repeat(rng.uniform(0.8, 1.3, size=len(permits)), months)
     finished = np.repeat(permits["end"].to_numpy() <= last_day, months)
     frac = (offset + 1) / total
-    rate = np.where(finished & (offset + 1 == total), 100.0, np.round(100 * frac ** shape * 0.98, 1))
+    rate = np.where(finished & (offset + 1 == total), 100.0, np.round(100 * frac**shape * 0.98, 1))
     month = m0[i] + offset
     reported = cal.month_start_day(month + 1) + rng.integers(0, 10, size=len(i))
     df = pd.DataFrame({"i": i, "month": month, "rate": rate, "reported": reported})
@@ -240,14 +295,19 @@ def _reports(permits: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     n = len(df)
     ms = cal.epoch_ms(df["reported"], rng.integers(8 * 3600, 20 * 3600, size=n))
     keys = np.array([f"RPT{k:09d}" for k in range(1, n + 1)], dtype=object)
-    return pd.DataFrame({
-        "reportId": keys,
-        "permitNo": permits["permit_no"].to_numpy()[df["i"]],
-        "period": cal.fmt_months(df["month"].to_numpy()),
-        "completionRate": [f"{r:.1f}" for r in df["rate"]],
-        "reportedAt": ms, "modifiedAt": ms,
-        "_ts": ms, "_key": keys, "_project": permits["project"].to_numpy()[df["i"]],
-    })
+    return pd.DataFrame(
+        {
+            "reportId": keys,
+            "permitNo": permits["permit_no"].to_numpy()[df["i"]],
+            "period": cal.fmt_months(df["month"].to_numpy()),
+            "completionRate": [f"{r:.1f}" for r in df["rate"]],
+            "reportedAt": ms,
+            "modifiedAt": ms,
+            "_ts": ms,
+            "_key": keys,
+            "_project": permits["project"].to_numpy()[df["i"]],
+        }
+    )
 
 
 def _inspections(permits: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
@@ -266,15 +326,21 @@ def _inspections(permits: pd.DataFrame, rng: np.random.Generator) -> pd.DataFram
     keys[order] = [f"JC{k:09d}" for k in range(1, n + 1)]
     ms = cal.epoch_ms(when, rng.integers(8 * 3600, 17 * 3600, size=n))
     fix_ms = cal.epoch_ms(fix_day, rng.integers(8 * 3600, 17 * 3600, size=n))
-    base = pd.DataFrame({
-        "inspectionId": keys, "permitNo": permits["permit_no"].to_numpy()[i],
-        "inspectDate": cal.epoch_ms(when, np.zeros(n)),
-        "category": rng.choice(vocab.INSPECTION_CATEGORIES, size=n),
-        "result": result,
-        "hazardCount": np.where(result == "合格", 0, rng.integers(1, 6, size=n)),
-        "rectifiedAt": None, "modifiedAt": ms,
-        "_ts": ms, "_key": keys, "_project": permits["project"].to_numpy()[i],
-    })
+    base = pd.DataFrame(
+        {
+            "inspectionId": keys,
+            "permitNo": permits["permit_no"].to_numpy()[i],
+            "inspectDate": cal.epoch_ms(when, np.zeros(n)),
+            "category": rng.choice(vocab.INSPECTION_CATEGORIES, size=n),
+            "result": result,
+            "hazardCount": np.where(result == "合格", 0, rng.integers(1, 6, size=n)),
+            "rectifiedAt": None,
+            "modifiedAt": ms,
+            "_ts": ms,
+            "_key": keys,
+            "_project": permits["project"].to_numpy()[i],
+        }
+    )
     later = base[fixed].copy()
     later["rectifiedAt"] = fix_ms[fixed]
     later["modifiedAt"] = later["_ts"] = fix_ms[fixed]
@@ -299,13 +365,20 @@ def _acceptances(permits: pd.DataFrame, rng: np.random.Generator) -> pd.DataFram
     seq = frame.groupby(["r", "d"]).cumcount() + 1
     keys = ("BA" + frame["r"] + frame["d"] + seq.map("{:03d}".format)).to_numpy()
     ms = cal.epoch_ms(days, rng.integers(9 * 3600, 17 * 3600, size=len(days)))
-    return pd.DataFrame({
-        "filingNo": keys, "permitNo": permits["permit_no"].to_numpy()[i_all],
-        "acceptDate": cal.epoch_ms(days, np.zeros(len(days))), "result": result,
-        "modifiedAt": ms, "_ts": ms, "_key": keys,
-        "_project": permits["project"].to_numpy()[i_all],
-        "_accept_day": days, "_pidx": permits["pidx"].to_numpy()[i_all],
-    })
+    return pd.DataFrame(
+        {
+            "filingNo": keys,
+            "permitNo": permits["permit_no"].to_numpy()[i_all],
+            "acceptDate": cal.epoch_ms(days, np.zeros(len(days))),
+            "result": result,
+            "modifiedAt": ms,
+            "_ts": ms,
+            "_key": keys,
+            "_project": permits["project"].to_numpy()[i_all],
+            "_accept_day": days,
+            "_pidx": permits["pidx"].to_numpy()[i_all],
+        }
+    )
 
 
 def _completion_days(p: pd.DataFrame, permits: pd.DataFrame, acc: pd.DataFrame) -> np.ndarray:
@@ -318,40 +391,76 @@ def _completion_days(p: pd.DataFrame, permits: pd.DataFrame, acc: pd.DataFrame) 
 
 
 def _deleted(permits: pd.DataFrame, reports: pd.DataFrame) -> pd.DataFrame:
-    gone = permits[(permits["deleted_day"] >= 0)
-                   & (permits["deleted_day"] <= cal.day(cal.WORLD_END))]
+    gone = permits[
+        (permits["deleted_day"] >= 0) & (permits["deleted_day"] <= cal.day(cal.WORLD_END))
+    ]
     ms = cal.epoch_ms(gone["deleted_day"], np.full(len(gone), 15 * 3600))
-    return pd.DataFrame({"resource": "permits", "key": gone["permit_no"].to_numpy(),
-                         "deletedAt": ms, "modifiedAt": ms, "_ts": ms,
-                         "_key": gone["permit_no"].to_numpy()})
+    return pd.DataFrame(
+        {
+            "resource": "permits",
+            "key": gone["permit_no"].to_numpy(),
+            "deletedAt": ms,
+            "modifiedAt": ms,
+            "_ts": ms,
+            "_key": gone["permit_no"].to_numpy(),
+        }
+    )
 
 
 # ---- development and reform --------------------------------------------------------------
 
-def _drc(p: pd.DataFrame, permits: pd.DataFrame, q: QuirkRates,
-         rng: np.random.Generator) -> pd.DataFrame:
+
+def _drc(
+    p: pd.DataFrame, permits: pd.DataFrame, q: QuirkRates, rng: np.random.Generator
+) -> pd.DataFrame:
     reg = p[~p["unreg"]]
     first_issue = permits.groupby("pidx")["issue"].min().reindex(reg.index).fillna(-1)
-    events = [pd.DataFrame({"pidx": reg.index, "day": reg["reg"], "status": "已批复",
-                            "ztz": reg["ztz_c"], "name": reg["name"]})]
+    events = [
+        pd.DataFrame(
+            {
+                "pidx": reg.index,
+                "day": reg["reg"],
+                "status": "已批复",
+                "ztz": reg["ztz_c"],
+                "name": reg["name"],
+            }
+        )
+    ]
     started = first_issue >= 0
-    events.append(pd.DataFrame({"pidx": reg.index[started], "day": first_issue[started],
-                                "status": "在建"}))
+    events.append(
+        pd.DataFrame({"pidx": reg.index[started], "day": first_issue[started], "status": "在建"})
+    )
     done = reg["done_day"] >= 0
-    events.append(pd.DataFrame({"pidx": reg.index[done], "day": reg["done_day"][done],
-                                "status": "已竣工"}))
+    events.append(
+        pd.DataFrame({"pidx": reg.index[done], "day": reg["done_day"][done], "status": "已竣工"})
+    )
     rv = reg["revoked"]
-    events.append(pd.DataFrame({"pidx": reg.index[rv], "day": reg["revoke_day"][rv],
-                                "status": "已撤销"}))
+    events.append(
+        pd.DataFrame({"pidx": reg.index[rv], "day": reg["revoke_day"][rv], "status": "已撤销"})
+    )
     adjust = rng.random(len(reg)) < 0.2  # 概算调整
     adj_day = reg["reg"] + rng.integers(60, 700, size=len(reg))
-    events.append(pd.DataFrame({
-        "pidx": reg.index[adjust], "day": adj_day[adjust],
-        "ztz": (reg["ztz_c"][adjust] * rng.uniform(1.05, 1.3, size=adjust.sum())).astype(np.int64)}))
+    events.append(
+        pd.DataFrame(
+            {
+                "pidx": reg.index[adjust],
+                "day": adj_day[adjust],
+                "ztz": (reg["ztz_c"][adjust] * rng.uniform(1.05, 1.3, size=adjust.sum())).astype(
+                    np.int64
+                ),
+            }
+        )
+    )
     edit = rng.random(len(reg)) < 0.1
-    events.append(pd.DataFrame({"pidx": reg.index[edit],
-                                "day": reg["reg"][edit] + rng.integers(10, 400, size=edit.sum()),
-                                "name": registry_name_edit(reg["name"][edit].to_numpy(), rng)}))
+    events.append(
+        pd.DataFrame(
+            {
+                "pidx": reg.index[edit],
+                "day": reg["reg"][edit] + rng.integers(10, 400, size=edit.sum()),
+                "name": registry_name_edit(reg["name"][edit].to_numpy(), rng),
+            }
+        )
+    )
     ev = pd.concat(events, ignore_index=True)
     ev = ev[ev["day"] <= cal.day(cal.WORLD_END)].sort_values(["pidx", "day"], kind="stable")
     ev[["status", "ztz", "name"]] = ev.groupby("pidx")[["status", "ztz", "name"]].ffill()
@@ -367,87 +476,157 @@ def _drc(p: pd.DataFrame, permits: pd.DataFrame, q: QuirkRates,
     ent = pp["entrusted_name"].to_numpy()
     ztz = ev["ztz"].astype(np.int64).to_numpy()
     ztz_text = np.array([f"{z // 100}.{z % 100:02d}" for z in ztz], dtype=object)
-    return pd.DataFrame({
-        "xmdm": code,
-        "xmmc": spaced(ev["name"].to_numpy(), q.padded, rng),
-        "xmlx": pd.Series(typ).map({"01": "审批", "02": "核准", "03": "备案"}).to_numpy(),
-        "xmdw": pp["owner_name"].to_numpy(), "xmdwdm": pp["owner_code"].to_numpy(),
-        "tgdw": ent, "tgdwdm": pp["entrusted_code"].to_numpy(),
-        "szqh": np.array([d[0] for d in vocab.DIVISIONS])[pp["div"].to_numpy()],
-        "ztz": spaced(thousands(ztz_text, q.thousands, rng), q.padded, rng),
-        "zjly": pp["funding"].to_numpy(),
-        "pfwh": np.where(typ == "03", None,
-                         [f"{s}发改投〔{y}〕{a}号" for s, y, a in
-                          zip(short, years, pp["approval_no"], strict=True)]),
-        "pfrq": np.where(typ == "03", None, cal.fmt_days(pp["reg"].to_numpy(), "%Y%m%d")),
-        "jhkgsj": cal.fmt_days(pp["start"].to_numpy(), "%Y%m%d"),
-        "jhjgsj": cal.fmt_days(pp["plan_end"].to_numpy(), "%Y%m%d"),
-        "xmzt": ev["status"].to_numpy(),
-        "gxsj": cal.fmt_days(ev["day"].to_numpy(), "%Y-%m-%d ")
-        + pd.Series(sec).map(lambda s: f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}")
-        .to_numpy(),
-        "_ts": ts, "_key": code, "_project": code,
-    })
+    return pd.DataFrame(
+        {
+            "xmdm": code,
+            "xmmc": spaced(ev["name"].to_numpy(), q.padded, rng),
+            "xmlx": pd.Series(typ).map({"01": "审批", "02": "核准", "03": "备案"}).to_numpy(),
+            "xmdw": pp["owner_name"].to_numpy(),
+            "xmdwdm": pp["owner_code"].to_numpy(),
+            "tgdw": ent,
+            "tgdwdm": pp["entrusted_code"].to_numpy(),
+            "szqh": np.array([d[0] for d in vocab.DIVISIONS])[pp["div"].to_numpy()],
+            "ztz": spaced(thousands(ztz_text, q.thousands, rng), q.padded, rng),
+            "zjly": pp["funding"].to_numpy(),
+            "pfwh": np.where(
+                typ == "03",
+                None,
+                [
+                    f"{s}发改投〔{y}〕{a}号"
+                    for s, y, a in zip(short, years, pp["approval_no"], strict=True)
+                ],
+            ),
+            "pfrq": np.where(typ == "03", None, cal.fmt_days(pp["reg"].to_numpy(), "%Y%m%d")),
+            "jhkgsj": cal.fmt_days(pp["start"].to_numpy(), "%Y%m%d"),
+            "jhjgsj": cal.fmt_days(pp["plan_end"].to_numpy(), "%Y%m%d"),
+            "xmzt": ev["status"].to_numpy(),
+            "gxsj": cal.fmt_days(ev["day"].to_numpy(), "%Y-%m-%d ")
+            + pd.Series(sec)
+            .map(lambda s: f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}")
+            .to_numpy(),
+            "_ts": ts,
+            "_key": code,
+            "_project": code,
+        }
+    )
 
 
 # ---- treasury ------------------------------------------------------------------------------
 
-def _vouchers(p: pd.DataFrame, permits: pd.DataFrame, units: Units, q: QuirkRates,
-              rng: np.random.Generator) -> pd.DataFrame:
+
+def _vouchers(
+    p: pd.DataFrame, permits: pd.DataFrame, units: Units, q: QuirkRates, rng: np.random.Generator
+) -> pd.DataFrame:
     live = permits
     n = len(live)
     parts = []
     # advance shortly after the permit
     adv_share = rng.uniform(0.1, 0.3, size=n)
-    parts.append(pd.DataFrame({"i": np.arange(n), "day": live["issue"] + rng.integers(5, 30, n),
-                               "fen": (live["contract_fen"] * adv_share).astype(np.int64),
-                               "memo": "预付款", "payee": "contractor"}))
+    parts.append(
+        pd.DataFrame(
+            {
+                "i": np.arange(n),
+                "day": live["issue"] + rng.integers(5, 30, n),
+                "fen": (live["contract_fen"] * adv_share).astype(np.int64),
+                "memo": "预付款",
+                "payee": "contractor",
+            }
+        )
+    )
     # progress payments every ~2 months during the works
     span = (live["end"] - live["issue"]).to_numpy()
     k = np.maximum(span // 90, 1)
     i = np.repeat(np.arange(n), k)
     j = ramp(k)
     share = (0.97 - adv_share[i] - 0.25) / k[i]
-    parts.append(pd.DataFrame({"i": i, "day": live["issue"].to_numpy()[i] + 30 + j * 90
-                               + rng.integers(0, 20, len(i)),
-                               "fen": (live["contract_fen"].to_numpy()[i] * share).astype(np.int64),
-                               "memo": "进度款", "payee": "contractor"}))
+    parts.append(
+        pd.DataFrame(
+            {
+                "i": i,
+                "day": live["issue"].to_numpy()[i] + 30 + j * 90 + rng.integers(0, 20, len(i)),
+                "fen": (live["contract_fen"].to_numpy()[i] * share).astype(np.int64),
+                "memo": "进度款",
+                "payee": "contractor",
+            }
+        )
+    )
     # settlement after the works, retention money a year or two later
     end = live["end"].to_numpy()
-    parts.append(pd.DataFrame({"i": np.arange(n), "day": end + rng.integers(30, 90, n),
-                               "fen": (live["contract_fen"] * 0.22).astype(np.int64),
-                               "memo": "结算款", "payee": "contractor"}))
-    parts.append(pd.DataFrame({"i": np.arange(n), "day": end + rng.integers(365, 730, n),
-                               "fen": (live["contract_fen"] * 0.03).astype(np.int64),
-                               "memo": "质保金", "payee": "contractor"}))
+    parts.append(
+        pd.DataFrame(
+            {
+                "i": np.arange(n),
+                "day": end + rng.integers(30, 90, n),
+                "fen": (live["contract_fen"] * 0.22).astype(np.int64),
+                "memo": "结算款",
+                "payee": "contractor",
+            }
+        )
+    )
+    parts.append(
+        pd.DataFrame(
+            {
+                "i": np.arange(n),
+                "day": end + rng.integers(365, 730, n),
+                "fen": (live["contract_fen"] * 0.03).astype(np.int64),
+                "memo": "质保金",
+                "payee": "contractor",
+            }
+        )
+    )
     # design, supervision and testing firms; compensation to individuals
     o = rng.random(n) < 0.5
-    parts.append(pd.DataFrame({"i": np.flatnonzero(o),
-                               "day": live["issue"].to_numpy()[o] + rng.integers(-60, 200, o.sum()),
-                               "fen": (live["contract_fen"].to_numpy()[o] * 0.02).astype(np.int64),
-                               "memo": rng.choice(["设计费", "监理费", "检测费"], o.sum()),
-                               "payee": "other"}))
+    parts.append(
+        pd.DataFrame(
+            {
+                "i": np.flatnonzero(o),
+                "day": live["issue"].to_numpy()[o] + rng.integers(-60, 200, o.sum()),
+                "fen": (live["contract_fen"].to_numpy()[o] * 0.02).astype(np.int64),
+                "memo": rng.choice(["设计费", "监理费", "检测费"], o.sum()),
+                "payee": "other",
+            }
+        )
+    )
     ind = rng.random(n) < 0.05
-    parts.append(pd.DataFrame({"i": np.flatnonzero(ind),
-                               "day": live["issue"].to_numpy()[ind] - rng.integers(10, 90, ind.sum()),
-                               "fen": rng.integers(2_000_000, 50_000_000, ind.sum()),
-                               "memo": "征地拆迁补偿", "payee": "person"}))
+    parts.append(
+        pd.DataFrame(
+            {
+                "i": np.flatnonzero(ind),
+                "day": live["issue"].to_numpy()[ind] - rng.integers(10, 90, ind.sum()),
+                "fen": rng.integers(2_000_000, 50_000_000, ind.sum()),
+                "memo": "征地拆迁补偿",
+                "payee": "person",
+            }
+        )
+    )
     # progress payments made before the permit was issued (PAID_BEFORE_PERMIT)
     early = (rng.random(n) < 0.02) & (live["section"].to_numpy() == 0)
-    parts.append(pd.DataFrame({"i": np.flatnonzero(early),
-                               "day": live["issue"].to_numpy()[early] - rng.integers(10, 60, early.sum()),
-                               "fen": (live["contract_fen"].to_numpy()[early] * 0.05).astype(np.int64),
-                               "memo": "进度款", "payee": "contractor"}))
+    parts.append(
+        pd.DataFrame(
+            {
+                "i": np.flatnonzero(early),
+                "day": live["issue"].to_numpy()[early] - rng.integers(10, 60, early.sum()),
+                "fen": (live["contract_fen"].to_numpy()[early] * 0.05).astype(np.int64),
+                "memo": "进度款",
+                "payee": "contractor",
+            }
+        )
+    )
     v = pd.concat(parts, ignore_index=True)
     v["fen"] = v["fen"] + rng.integers(0, 100, len(v))
     # management fees of the entrusted unit
     ent = p[(p["entrusted"] >= 0) & ~p["revoked"]]
     first = live.groupby("pidx")["permit_serial"].min()
     ent = ent[ent.index.isin(first.index)]
-    fees = pd.DataFrame({"i": first.loc[ent.index].to_numpy(),
-                         "day": ent["start"].to_numpy() + rng.integers(30, 400, len(ent)),
-                         "fen": ent["ztz_c"].to_numpy() * 10_000 // 100 + rng.integers(0, 100, len(ent)),
-                         "memo": "代建管理费", "payee": "entrusted"})
+    fees = pd.DataFrame(
+        {
+            "i": first.loc[ent.index].to_numpy(),
+            "day": ent["start"].to_numpy() + rng.integers(30, 400, len(ent)),
+            "fen": ent["ztz_c"].to_numpy() * 10_000 // 100 + rng.integers(0, 100, len(ent)),
+            "memo": "代建管理费",
+            "payee": "entrusted",
+        }
+    )
     v = pd.concat([v, fees], ignore_index=True)
     pidx = live["pidx"].to_numpy()[v["i"]]
     pp = p.loc[pidx]
@@ -457,33 +636,59 @@ def _vouchers(p: pd.DataFrame, permits: pd.DataFrame, units: Units, q: QuirkRate
     v["budget_unit"] = pp["owner_name"].to_numpy()
     v["budget_code"] = pp["owner_budget"].to_numpy()
     v["subject"] = np.array([s for _, s in vocab.INDUSTRIES])[pp["ind"].to_numpy()]
-    contractor = (live["contractor_name"].to_numpy()[v["i"]], live["contractor_code"].to_numpy()[v["i"]])
+    contractor = (
+        live["contractor_name"].to_numpy()[v["i"]],
+        live["contractor_code"].to_numpy()[v["i"]],
+    )
     other = rng.integers(len(units.other_names), size=len(v))
-    person = (np.array(vocab.SURNAMES, dtype=object)[rng.integers(len(vocab.SURNAMES), size=len(v))]
-              + np.array(vocab.GIVEN, dtype=object)[rng.integers(len(vocab.GIVEN), size=len(v))])
+    person = (
+        np.array(vocab.SURNAMES, dtype=object)[rng.integers(len(vocab.SURNAMES), size=len(v))]
+        + np.array(vocab.GIVEN, dtype=object)[rng.integers(len(vocab.GIVEN), size=len(v))]
+    )
     payee_kind = v["payee"].to_numpy()
     v["payee_name"] = np.select(
         [payee_kind == "contractor", payee_kind == "entrusted", payee_kind == "other"],
-        [contractor[0], pp["entrusted_name"].to_numpy(), units.other_names[other]], person)
+        [contractor[0], pp["entrusted_name"].to_numpy(), units.other_names[other]],
+        person,
+    )
     v["payee_code"] = np.select(
         [payee_kind == "contractor", payee_kind == "entrusted", payee_kind == "other"],
-        [contractor[1], pp["entrusted_code"].to_numpy(), units.other_codes[other]], "")
+        [contractor[1], pp["entrusted_code"].to_numpy(), units.other_codes[other]],
+        "",
+    )
     # spending that is no project's at all
     m = max(1, len(v) // 20)
     owners = rng.integers(len(units.owner_names), size=m)
     other = rng.integers(len(units.other_names), size=m)
-    v = pd.concat([v, pd.DataFrame({
-        "day": rng.integers(cal.day(cal.TREASURY_FIRST_DAY), cal.day(cal.WORLD_END), m),
-        "fen": rng.integers(100_000, 20_000_000, m), "memo": rng.choice(vocab.NON_PROJECT_MEMOS, m),
-        "project": None, "pname": rng.choice(vocab.NON_PROJECT_MEMOS, m), "pcode": None,
-        "budget_unit": units.owner_names[owners], "budget_code": units.owner_budgets[owners],
-        "subject": "2010301 行政运行", "payee_name": units.other_names[other],
-        "payee_code": units.other_codes[other]})], ignore_index=True)
+    v = pd.concat(
+        [
+            v,
+            pd.DataFrame(
+                {
+                    "day": rng.integers(cal.day(cal.TREASURY_FIRST_DAY), cal.day(cal.WORLD_END), m),
+                    "fen": rng.integers(100_000, 20_000_000, m),
+                    "memo": rng.choice(vocab.NON_PROJECT_MEMOS, m),
+                    "project": None,
+                    "pname": rng.choice(vocab.NON_PROJECT_MEMOS, m),
+                    "pcode": None,
+                    "budget_unit": units.owner_names[owners],
+                    "budget_code": units.owner_budgets[owners],
+                    "subject": "2010301 行政运行",
+                    "payee_name": units.other_names[other],
+                    "payee_code": units.other_codes[other],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     # reversals (冲销): full or partial, the same day or weeks later
     rev = v[(rng.random(len(v)) < q.reversal)].copy()
     rev["day"] = rev["day"] + np.where(rng.random(len(rev)) < 0.3, 0, rng.integers(1, 45, len(rev)))
-    rev["fen"] = -np.where(rng.random(len(rev)) < 0.6, rev["fen"],
-                           (rev["fen"] * rng.uniform(0.1, 0.9, len(rev))).astype(np.int64))
+    rev["fen"] = -np.where(
+        rng.random(len(rev)) < 0.6,
+        rev["fen"],
+        (rev["fen"] * rng.uniform(0.1, 0.9, len(rev))).astype(np.int64),
+    )
     rev["reverses"] = rev.index
     v["reverses"] = -1
     v = pd.concat([v, rev], ignore_index=True)
@@ -493,7 +698,9 @@ def _vouchers(p: pd.DataFrame, permits: pd.DataFrame, units: Units, q: QuirkRate
     v["entered"] = v["day"] + np.where(late, rng.integers(1, 4, len(v)), 0)
     v = v.sort_values(["day", "entered", "row"], kind="stable").reset_index(drop=True)
     seq = v.groupby("day").cumcount() + 1
-    v["no"] = ("ZF" + pd.Series(cal.fmt_days(v["day"], "%Y%m%d")) + seq.map("{:06d}".format)).to_numpy()
+    v["no"] = (
+        "ZF" + pd.Series(cal.fmt_days(v["day"], "%Y%m%d")) + seq.map("{:06d}".format)
+    ).to_numpy()
     no_of_row = dict(zip(v["row"], v["no"], strict=True))
     original = v["reverses"].map(no_of_row)  # a reversal whose original predates 2024 names none
     v = v[(v["reverses"] < 0) | original.notna()]
@@ -502,36 +709,44 @@ def _vouchers(p: pd.DataFrame, permits: pd.DataFrame, units: Units, q: QuirkRate
     roll = rng.random(n)
     code = np.where(v["pcode"].isna() | (roll < q.voucher_no_code), None, v["pcode"].to_numpy())
     legacy = (roll >= q.voucher_no_code) & (roll < q.voucher_no_code + q.legacy_code)
-    code[legacy] = [f"SZJS-{y}-{k:04d}" for y, k in
-                    zip(rng.integers(2015, 2024, legacy.sum()), rng.integers(1, 9999, legacy.sum()),
-                        strict=True)]
+    code[legacy] = [
+        f"SZJS-{y}-{k:04d}"
+        for y, k in zip(
+            rng.integers(2015, 2024, legacy.sum()), rng.integers(1, 9999, legacy.sum()), strict=True
+        )
+    ]
     typo_rows = (roll > 1 - q.code_typo) & (code != None)  # noqa: E711
     code[typo_rows] = [typo(c, rng) for c in code[typo_rows]]
     fw = (roll > 1 - q.code_typo - q.full_width) & ~typo_rows & (code != None) & ~legacy  # noqa: E711
     code[fw] = [full_width(c) for c in code[fw]]
     keys = v["no"].to_numpy()
-    return pd.DataFrame({
-        "凭证号": keys,
-        "支付日期": cal.fmt_days(v["day"], "%Y-%m-%d"),
-        "预算单位": v["budget_unit"].to_numpy(),
-        "预算单位编码": v["budget_code"].to_numpy(),
-        "功能分类科目": v["subject"].to_numpy(),
-        "项目代码": np.where(code == None, "", code),  # noqa: E711
-        "项目名称": treasury_names(v["pname"].to_numpy(), v["project"].notna().to_numpy(), rng),
-        "收款人全称": v["payee_name"].to_numpy(),
-        "收款人统一社会信用代码": v["payee_code"].to_numpy(),
-        "收款人账号": [f"6222{a:015d}" for a in rng.integers(0, 10**15, n)],
-        "金额": yuan_text(v["fen"].to_numpy()),
-        "支付方式": rng.choice(["直接支付", "授权支付"], n, p=[0.8, 0.2]),
-        "原凭证号": original.fillna("").to_numpy(),
-        "摘要": v["memo"].to_numpy(),
-        "_ts": cal.epoch_ms(v["entered"], rng.integers(9 * 3600, 18 * 3600, n)),
-        "_key": keys, "_project": v["project"].to_numpy(), "_fen": v["fen"].to_numpy(),
-        "_pay_day": v["day"].to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "凭证号": keys,
+            "支付日期": cal.fmt_days(v["day"], "%Y-%m-%d"),
+            "预算单位": v["budget_unit"].to_numpy(),
+            "预算单位编码": v["budget_code"].to_numpy(),
+            "功能分类科目": v["subject"].to_numpy(),
+            "项目代码": np.where(code == None, "", code),  # noqa: E711
+            "项目名称": treasury_names(v["pname"].to_numpy(), v["project"].notna().to_numpy(), rng),
+            "收款人全称": v["payee_name"].to_numpy(),
+            "收款人统一社会信用代码": v["payee_code"].to_numpy(),
+            "收款人账号": [f"6222{a:015d}" for a in rng.integers(0, 10**15, n)],
+            "金额": yuan_text(v["fen"].to_numpy()),
+            "支付方式": rng.choice(["直接支付", "授权支付"], n, p=[0.8, 0.2]),
+            "原凭证号": original.fillna("").to_numpy(),
+            "摘要": v["memo"].to_numpy(),
+            "_ts": cal.epoch_ms(v["entered"], rng.integers(9 * 3600, 18 * 3600, n)),
+            "_key": keys,
+            "_project": v["project"].to_numpy(),
+            "_fen": v["fen"].to_numpy(),
+            "_pay_day": v["day"].to_numpy(),
+        }
+    )
 
 
 # ---- audit ---------------------------------------------------------------------------------
+
 
 def _findings(p: pd.DataFrame, q: QuirkRates, rng: np.random.Generator) -> pd.DataFrame:
     horizon = cal.day(cal.WORLD_END)
@@ -553,31 +768,47 @@ def _findings(p: pd.DataFrame, q: QuirkRates, rng: np.random.Generator) -> pd.Da
     first = audit_key.drop_duplicates(["y", "p"]).sort_values(["y", "d", "p"], kind="stable")
     first["no"] = first.groupby("y").cumcount() + 1
     no = audit_key.merge(first[["y", "p", "no"]], on=["y", "p"], how="left")["no"].to_numpy()
-    keys = np.array([f"SJ-{y}-{a:04d}-{b:02d}" for y, a, b in zip(year, no, num, strict=True)],
-                    dtype=object)
+    keys = np.array(
+        [f"SJ-{y}-{a:04d}-{b:02d}" for y, a, b in zip(year, no, num, strict=True)], dtype=object
+    )
     entered = found + rng.integers(0, 21, n)
     issue = np.where(pp["unreg"].to_numpy(), "未批先建", rng.choice(vocab.AUDIT_ISSUES, n))
     to_entrusted = (pp["entrusted"].to_numpy() >= 0) & (rng.random(n) < 0.2)
     amount_c = np.where(rng.random(n) < 0.75, rng.integers(100, 5_000_000, n), -1)
-    amount = np.array([None if c < 0 else f"{c // 100}.{c % 100:02d}" for c in amount_c], dtype=object)
+    amount = np.array(
+        [None if c < 0 else f"{c // 100}.{c % 100:02d}" for c in amount_c], dtype=object
+    )
     amount = thousands(amount, q.thousands, rng)
     amount = np.where((amount_c < 0) & (rng.random(n) < 0.3), "", amount)
     deadline = np.where(rng.random(n) < 0.9, found + rng.integers(60, 180, n), -1)
-    base = pd.DataFrame({
-        "findingId": keys,
-        "auditReportNo": [f"苏审投报〔{y}〕{a}号" for y, a in zip(year, no, strict=True)],
-        "auditedEntity": np.where(to_entrusted, pp["entrusted_name"], pp["owner_name"]),
-        "auditedEntityCode": np.where(to_entrusted, pp["entrusted_code"], pp["owner_code"]),
-        "projectRef": audit_refs(pp["name"].to_numpy(),
-                                 np.where(pp["unreg"], None, pp["code"]), q, rng),
-        "issueType": issue, "amount": amount,
-        "description": [f"{t}：{'相关款项' if c >= 0 else '相关事项'}需按规定整改。"
-                        for t, c in zip(issue, amount_c, strict=True)],
-        "foundOn": cal.fmt_days(found, "%Y-%m-%d"), "status": "未整改",
-        "deadline": np.where(deadline < 0, None, cal.fmt_days(np.where(deadline < 0, found, deadline), "%Y-%m-%d")),
-        "_day": entered, "_key": keys, "_project": pp["project"].to_numpy(),
-        "_fen": np.where(amount_c < 0, 0, amount_c * 100),
-    })
+    base = pd.DataFrame(
+        {
+            "findingId": keys,
+            "auditReportNo": [f"苏审投报〔{y}〕{a}号" for y, a in zip(year, no, strict=True)],
+            "auditedEntity": np.where(to_entrusted, pp["entrusted_name"], pp["owner_name"]),
+            "auditedEntityCode": np.where(to_entrusted, pp["entrusted_code"], pp["owner_code"]),
+            "projectRef": audit_refs(
+                pp["name"].to_numpy(), np.where(pp["unreg"], None, pp["code"]), q, rng
+            ),
+            "issueType": issue,
+            "amount": amount,
+            "description": [
+                f"{t}：{'相关款项' if c >= 0 else '相关事项'}需按规定整改。"
+                for t, c in zip(issue, amount_c, strict=True)
+            ],
+            "foundOn": cal.fmt_days(found, "%Y-%m-%d"),
+            "status": "未整改",
+            "deadline": np.where(
+                deadline < 0,
+                None,
+                cal.fmt_days(np.where(deadline < 0, found, deadline), "%Y-%m-%d"),
+            ),
+            "_day": entered,
+            "_key": keys,
+            "_project": pp["project"].to_numpy(),
+            "_fen": np.where(amount_c < 0, 0, amount_c * 100),
+        }
+    )
     working = base[rng.random(n) < 0.6].copy()
     working["_day"] += rng.integers(10, 60, len(working))
     working["status"] = "整改中"
@@ -588,11 +819,30 @@ def _findings(p: pd.DataFrame, q: QuirkRates, rng: np.random.Generator) -> pd.Da
     df = df[df["_day"] <= horizon].reset_index(drop=True)
     sec = rng.integers(8 * 3600, 19 * 3600, len(df))
     df["_ts"] = cal.epoch_ms(df["_day"], sec)
-    df["lastModified"] = cal.fmt_days(df["_day"], "%Y-%m-%dT") + pd.Series(sec).map(
-        lambda s: f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}+08:00").to_numpy()
-    cols = ["findingId", "auditReportNo", "auditedEntity", "auditedEntityCode", "projectRef",
-            "issueType", "amount", "description", "foundOn", "status", "deadline",
-            "lastModified", "_ts", "_key", "_project", "_fen"]
+    df["lastModified"] = (
+        cal.fmt_days(df["_day"], "%Y-%m-%dT")
+        + pd.Series(sec)
+        .map(lambda s: f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}+08:00")
+        .to_numpy()
+    )
+    cols = [
+        "findingId",
+        "auditReportNo",
+        "auditedEntity",
+        "auditedEntityCode",
+        "projectRef",
+        "issueType",
+        "amount",
+        "description",
+        "foundOn",
+        "status",
+        "deadline",
+        "lastModified",
+        "_ts",
+        "_key",
+        "_project",
+        "_fen",
+    ]
     return df[cols]
 
 

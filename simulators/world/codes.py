@@ -31,15 +31,26 @@ def break_check_character(code: str) -> str:
     return code[:-1] + alphabet[(right + 7) % len(alphabet)]
 
 
-def project_codes(years: np.ndarray, divisions: np.ndarray, industries: np.ndarray,
-                  types: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def project_codes(
+    years: np.ndarray,
+    divisions: np.ndarray,
+    industries: np.ndarray,
+    types: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Distinct project codes `YYYY-AAAAAA-II-TT-NNNNNN` (GB/T 40058-2021)."""
     n = len(years)
     serial = rng.choice(100_000, size=n, replace=False)
     check = (serial * 7 + 3) % 10  # the real algorithm is unpublished; any digit will do
-    return np.array([f"{y}-{d}-{i}-{t}-{s:05d}{c}" for y, d, i, t, s, c in
-                     zip(years, divisions, industries, types, serial, check, strict=True)],
-                    dtype=object)
+    return np.array(
+        [
+            f"{y}-{d}-{i}-{t}-{s:05d}{c}"
+            for y, d, i, t, s, c in zip(
+                years, divisions, industries, types, serial, check, strict=True
+            )
+        ],
+        dtype=object,
+    )
 
 
 _FULL_WIDTH = str.maketrans({chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)})
@@ -54,4 +65,4 @@ def typo(code: str, rng: np.random.Generator) -> str:
     """One digit of a code replaced by another: the commonest copying mistake."""
     positions = [i for i, c in enumerate(code) if c.isdigit()]
     i = positions[int(rng.integers(len(positions)))]
-    return code[:i] + str((int(code[i]) + int(rng.integers(1, 10))) % 10) + code[i + 1:]
+    return code[:i] + str((int(code[i]) + int(rng.integers(1, 10))) % 10) + code[i + 1 :]

@@ -55,15 +55,19 @@ class World:
             df = self.as_of(table, day_number)
             if system == "housing":
                 df = df[~df["_key"].isin(self.deleted_keys(_RESOURCE_OF[table], day_number))]
-            frames.append(pd.DataFrame({
-                "source_system": system,
-                "record_type": rtype,
-                "record_key": df["_key"].to_numpy(),
-                "project": df["_project"].to_numpy(),
-                "valid": (df["_bad"] == "").to_numpy(),
-                "bad_rule": df["_bad"].to_numpy(),
-                "money_fen": df["_fen"].to_numpy() if "_fen" in df else 0,
-            }))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "source_system": system,
+                        "record_type": rtype,
+                        "record_key": df["_key"].to_numpy(),
+                        "project": df["_project"].to_numpy(),
+                        "valid": (df["_bad"] == "").to_numpy(),
+                        "bad_rule": df["_bad"].to_numpy(),
+                        "money_fen": df["_fen"].to_numpy() if "_fen" in df else 0,
+                    }
+                )
+            )
         truth = pd.concat(frames, ignore_index=True)
         truth["project_id"] = truth["project"].map(self._x_ids(day_number))
         return truth.drop(columns="project")
@@ -84,8 +88,12 @@ class World:
         t = self.ground_truth(day_number)
         v = t[(t["record_type"] == "voucher") & t["valid"] & t["project_id"].notna()]
         sums = v.groupby("project_id")["money_fen"].sum()
-        return pd.DataFrame({"project_id": sums.index,
-                             "paid_amount": [_fen_to_yuan(int(f)) for f in sums.to_numpy()]})
+        return pd.DataFrame(
+            {
+                "project_id": sums.index,
+                "paid_amount": [_fen_to_yuan(int(f)) for f in sums.to_numpy()],
+            }
+        )
 
     # ---- persistence ----------------------------------------------------------------------
     def dump(self, directory: Path) -> dict[str, str]:
@@ -118,7 +126,11 @@ _TRUTH_SOURCES = [
     ("acceptances", "housing", "acceptance"),
     ("findings", "audit", "finding"),
 ]
-_RESOURCE_OF = {"permits": "permits", "reports": "progress-reports",
-                "inspections": "inspections", "acceptances": "acceptances"}
+_RESOURCE_OF = {
+    "permits": "permits",
+    "reports": "progress-reports",
+    "inspections": "inspections",
+    "acceptances": "acceptances",
+}
 
 __all__ = ["HOUSING_RESOURCES", "World"]

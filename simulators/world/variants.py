@@ -10,8 +10,9 @@ from simulators.world import vocab
 from simulators.world.codes import full_width, typo
 
 _PHASE = re.compile(r"（[一二三]期）$")
-_DIVISION_PREFIX = re.compile("^(" + "|".join(sorted((d[1] for d in vocab.DIVISIONS),
-                                                      key=len, reverse=True)) + ")")
+_DIVISION_PREFIX = re.compile(
+    "^(" + "|".join(sorted((d[1] for d in vocab.DIVISIONS), key=len, reverse=True)) + ")"
+)
 
 
 def _half_brackets(name: str) -> str:
@@ -22,15 +23,19 @@ def _drop_prefix(name: str) -> str:
     return _DIVISION_PREFIX.sub("", name)
 
 
-def section_names(names: np.ndarray, section: np.ndarray, sections: np.ndarray,
-                  rng: np.random.Generator) -> np.ndarray:
+def section_names(
+    names: np.ndarray, section: np.ndarray, sections: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Names entered at permit time: often with the section (标段) they cover."""
     roll = rng.random(len(names))
     out = []
     for name, s, k, r in zip(names, section, sections, roll, strict=True):
         if k > 1 or r < 0.2:
-            name = _PHASE.sub("", name) + vocab.SECTIONS[min(s, 3)] if r < 0.5 else \
-                name + vocab.SECTIONS[min(s, 3)]
+            name = (
+                _PHASE.sub("", name) + vocab.SECTIONS[min(s, 3)]
+                if r < 0.5
+                else name + vocab.SECTIONS[min(s, 3)]
+            )
         if r > 0.9:
             name = _half_brackets(name)
         out.append(name)
@@ -48,13 +53,13 @@ def registry_name_edit(names: np.ndarray, rng: np.random.Generator) -> np.ndarra
     return np.array(out, dtype=object)
 
 
-def treasury_names(names: np.ndarray, is_project: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def treasury_names(
+    names: np.ndarray, is_project: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Names as a paying agency typed them: abbreviated, sectioned, brackets changed."""
     out = []
     for name, proj, r in zip(names, is_project, rng.random(len(names)), strict=True):
-        if not proj:
-            out.append(name)
-        elif r < 0.4:
+        if not proj or r < 0.4:
             out.append(name)
         elif r < 0.6:
             out.append(_drop_prefix(name))
@@ -99,8 +104,10 @@ def spaced(values: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndar
     out = values.copy()
     hit = (rng.random(len(values)) < rate) & (values != None)  # noqa: E711
     pads = rng.choice([" ", "  ", "　"], size=hit.sum())
-    out[hit] = [f"{v}{p}" if i % 2 else f"{p}{v}{p}" for i, (v, p) in
-                enumerate(zip(values[hit], pads, strict=True))]
+    out[hit] = [
+        f"{v}{p}" if i % 2 else f"{p}{v}{p}"
+        for i, (v, p) in enumerate(zip(values[hit], pads, strict=True))
+    ]
     return out
 
 

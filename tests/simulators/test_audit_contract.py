@@ -58,4 +58,6 @@ def test_free_text_references_and_amount_quirks(world):
     assert refs.str.contains("（20").any() and refs.str.contains("（２").any()
     assert (refs == "").any()
     amounts = f["amount"]
-    assert (amounts == "").any() and amounts.isna().any() and amounts.str.contains(",", na=False).any()
+    assert (
+        (amounts == "").any() and amounts.isna().any() and amounts.str.contains(",", na=False).any()
+    )

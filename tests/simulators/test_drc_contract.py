@@ -51,7 +51,9 @@ def test_given_updated_since_then_only_records_at_or_after_it(cluster):
 
 
 def test_money_is_a_decimal_string_in_wan_with_its_quirks(cluster):
-    records = SimClient(cluster.servers["drc"]).get(PATH, {"page_size": 500}).json()["data"]["records"]
+    records = (
+        SimClient(cluster.servers["drc"]).get(PATH, {"page_size": 500}).json()["data"]["records"]
+    )
     ztz = [r["ztz"] for r in records]
     assert all(isinstance(z, str) for z in ztz)
     assert any("," in z for z in ztz)  # thousands separators happen

@@ -18,8 +18,10 @@ def _fetch_with_retries(client, path, params, attempts=60):
             r = client.get(path, params)
         except requests.RequestException:
             continue
-        if r.status_code == 200 and not (r.headers["Content-Type"].startswith("application/json")
-                                         and r.json().get("code", 0) not in (0,)):
+        if r.status_code == 200 and not (
+            r.headers["Content-Type"].startswith("application/json")
+            and r.json().get("code", 0) not in (0,)
+        ):
             return r
     raise AssertionError("no success in 60 attempts")
 
@@ -46,19 +48,34 @@ def test_other_seed_other_faults():
 
 
 def test_given_transport_faults_then_retries_return_exactly_the_fault_free_answer(world):
-    params = {"treasury": ("/treasury/v2/vouchers", {"pay_date": "2026-11-02"}),
-              "audit": ("/audit/api/findings", {"limit": 30}),
-              "housing": ("/openapi/v3/inspections", {"limit": 50})}
+    params = {
+        "treasury": ("/treasury/v2/vouchers", {"pay_date": "2026-11-02"}),
+        "audit": ("/audit/api/findings", {"limit": 30}),
+        "housing": ("/openapi/v3/inspections", {"limit": 50}),
+    }
     answers = []
     for rate in (0.0, 0.4):
-        with Cluster(world, AS_OF, fault_rate=rate, fault_seed=3,
-                     options={"housing": {"rate_per_s": 0}}) as c:
+        with Cluster(
+            world, AS_OF, fault_rate=rate, fault_seed=3, options={"housing": {"rate_per_s": 0}}
+        ) as c:
             for s in c.servers.values():
                 s.faults.slow_seconds = 0.01
-                s.faults.kinds = ("http_500", "http_502", "http_503", "http_504", "slow",
-                                  "truncated", "reset", "busy_retry_after")
-            answers.append({system: _fetch_with_retries(SimClient(c.servers[system]), *pq).content
-                            for system, pq in params.items()})
+                s.faults.kinds = (
+                    "http_500",
+                    "http_502",
+                    "http_503",
+                    "http_504",
+                    "slow",
+                    "truncated",
+                    "reset",
+                    "busy_retry_after",
+                )
+            answers.append(
+                {
+                    system: _fetch_with_retries(SimClient(c.servers[system]), *pq).content
+                    for system, pq in params.items()
+                }
+            )
     for answer in answers:  # a cursor carries its issue time; the items must be identical
         answer["housing"] = json.loads(answer["housing"])["items"]
     assert answers[0] == answers[1]

@@ -29,14 +29,21 @@ def _all(client, feed, limit=1000, **params):
 
 def test_given_wrong_client_secret_then_invalid_client(cluster):
     server = cluster.servers["housing"]
-    r = SimClient(server).session.post(f"{server.url}/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": server.client_id, "client_secret": "x"})
+    r = SimClient(server).session.post(
+        f"{server.url}/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": server.client_id,
+            "client_secret": "x",
+        },
+    )
     assert r.status_code == 401 and r.json() == {"error": "invalid_client"}
 
 
 def test_given_unknown_token_then_invalid_token(cluster):
-    r = SimClient(cluster.servers["housing"]).get("/openapi/v3/permits",
-                                                  Authorization="Bearer not-a-token")
+    r = SimClient(cluster.servers["housing"]).get(
+        "/openapi/v3/permits", Authorization="Bearer not-a-token"
+    )
     assert r.status_code == 401 and r.json() == {"error": "invalid_token"}
 
 
@@ -66,11 +73,23 @@ def test_given_more_than_10_requests_per_second_then_429_with_fractional_retry_a
 
 @pytest.mark.parametrize("limit", [0, 1001])
 def test_given_limit_outside_1_to_1000_then_400(cluster, limit):
-    assert SimClient(cluster.servers["housing"]).get("/openapi/v3/permits", {"limit": limit}).status_code == 400
+    assert (
+        SimClient(cluster.servers["housing"])
+        .get("/openapi/v3/permits", {"limit": limit})
+        .status_code
+        == 400
+    )
 
 
-@pytest.mark.parametrize("resource,key", [("permits", "permitNo"), ("progress-reports", "reportId"),
-                                          ("inspections", "inspectionId"), ("acceptances", "filingNo")])
+@pytest.mark.parametrize(
+    "resource,key",
+    [
+        ("permits", "permitNo"),
+        ("progress-reports", "reportId"),
+        ("inspections", "inspectionId"),
+        ("acceptances", "filingNo"),
+    ],
+)
 def test_cursor_paging_returns_every_item_once_in_modified_order(world, resource, key):
     with Cluster(world, AS_OF, options=UNLIMITED) as c:
         items = _all(SimClient(c.servers["housing"]), resource, limit=97)
@@ -112,16 +131,24 @@ def test_money_is_an_exact_json_number_in_wan(cluster):
 
 def test_deleted_permits_leave_the_resource_and_appear_as_tombstones_on_later_days(world):
     gone = world.tables["deleted"].iloc[0]
-    deleted_on = dt.date(1970, 1, 1) + dt.timedelta(milliseconds=int(gone["deletedAt"]) + 8 * 3600_000)
+    deleted_on = dt.date(1970, 1, 1) + dt.timedelta(
+        milliseconds=int(gone["deletedAt"]) + 8 * 3600_000
+    )
     seen = {}
     for as_of in (deleted_on - dt.timedelta(days=1), deleted_on):
         with Cluster(world, as_of, options=UNLIMITED) as c:
             client = SimClient(c.servers["housing"])
-            seen[as_of] = ({i["permitNo"] for i in _all(client, "permits")},
-                           {t["key"]: t for t in _all(client, "deleted", resource="permits")})
+            seen[as_of] = (
+                {i["permitNo"] for i in _all(client, "permits")},
+                {t["key"]: t for t in _all(client, "deleted", resource="permits")},
+            )
     (before, tomb_before), (after, tomb_after) = seen.values()
     assert gone["key"] in before and gone["key"] not in tomb_before
-    assert gone["key"] not in after and set(tomb_after[gone["key"]]) == {"key", "deletedAt", "modifiedAt"}
+    assert gone["key"] not in after and set(tomb_after[gone["key"]]) == {
+        "key",
+        "deletedAt",
+        "modifiedAt",
+    }
 
 
 def test_quirks_on_the_wire(world):

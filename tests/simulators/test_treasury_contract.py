@@ -30,8 +30,9 @@ def _rows(response) -> list[dict]:
 
 
 def test_given_wrong_signature_then_403_plain_text(cluster):
-    r = SimClient(cluster.servers["treasury"]).get(PATH, {"pay_date": "2026-11-02"},
-                                                   **{"X-Sign": "0" * 64})
+    r = SimClient(cluster.servers["treasury"]).get(
+        PATH, {"pay_date": "2026-11-02"}, **{"X-Sign": "0" * 64}
+    )
     assert r.status_code == 403
     assert r.headers["Content-Type"].startswith("text/plain")
 
@@ -39,7 +40,9 @@ def test_given_wrong_signature_then_403_plain_text(cluster):
 @pytest.mark.parametrize("skew,status", [(-301, 403), (301, 403), (-200, 200), (200, 200)])
 def test_signature_clock_window_is_300_seconds(cluster, skew, status):
     stamp = str(int(time.time()) + skew)
-    r = SimClient(cluster.servers["treasury"]).get(PATH, {"pay_date": "2026-11-02"}, timestamp=stamp)
+    r = SimClient(cluster.servers["treasury"]).get(
+        PATH, {"pay_date": "2026-11-02"}, timestamp=stamp
+    )
     assert r.status_code == status
 
 
@@ -49,9 +52,14 @@ def test_signature_covers_base_path_prefix(world):
         assert SimClient(server).get(PATH, {"pay_date": "2026-11-02"}).status_code == 200
         stamp = str(int(time.time()))
         unprefixed = f"{PATH}?pay_date=2026-11-02"  # signed without the prefix it is sent with
-        r = requests.get(f"{server.url}{unprefixed}", headers={
-            "X-Appid": server.appid, "X-Timestamp": stamp,
-            "X-Sign": sign(server.secret, server.appid, stamp, "GET", unprefixed)})
+        r = requests.get(
+            f"{server.url}{unprefixed}",
+            headers={
+                "X-Appid": server.appid,
+                "X-Timestamp": stamp,
+                "X-Sign": sign(server.secret, server.appid, stamp, "GET", unprefixed),
+            },
+        )
     assert r.status_code == 403
 
 
@@ -73,10 +81,15 @@ def test_given_small_parts_then_parts_split_the_day_and_part_beyond_is_404(world
         client = SimClient(c.servers["treasury"])
         first = client.get(PATH, {"pay_date": day})
         parts = int(first.headers["X-Total-Parts"])
-        rows = [row for p in range(1, parts + 1) for row in _rows(client.get(PATH, {"pay_date": day, "part": p}))]
+        rows = [
+            row
+            for p in range(1, parts + 1)
+            for row in _rows(client.get(PATH, {"pay_date": day, "part": p}))
+        ]
         beyond = client.get(PATH, {"pay_date": day, "part": parts + 1})
-    assert parts > 1 and all(len(_rows(client.get(PATH, {"pay_date": day, "part": p}))) <= 2
-                             for p in (1,))
+    assert parts > 1 and all(
+        len(_rows(client.get(PATH, {"pay_date": day, "part": p}))) <= 2 for p in (1,)
+    )
     assert beyond.status_code == 404
     assert len(rows) == len({row["凭证号"] for row in rows})
     assert len(rows) == (world.as_of("vouchers", cal.day(AS_OF))["_pay_day"] == cal.day(day)).sum()
@@ -98,7 +111,10 @@ def test_late_vouchers_appear_on_later_days_and_earlier_ones_stay_unchanged(worl
     seen = {}
     for as_of in (pay, pay + dt.timedelta(days=3)):
         with Cluster(world, as_of) as c:
-            seen[as_of] = {r["凭证号"]: r for r in _rows(SimClient(c.servers["treasury"]).get(PATH, {"pay_date": pay}))}
+            seen[as_of] = {
+                r["凭证号"]: r
+                for r in _rows(SimClient(c.servers["treasury"]).get(PATH, {"pay_date": pay}))
+            }
     first, final = seen.values()
     assert late["凭证号"] not in first and late["凭证号"] in final
     assert all(final[k] == row for k, row in first.items())
@@ -113,6 +129,10 @@ def test_given_batch_window_load_then_503_with_retry_after(world):
 
 def test_bad_rows_and_reversals_are_on_the_wire(world):
     v = world.as_of("vouchers", cal.day(AS_OF))
-    assert (v["原凭证号"] != "").any() and v.loc[v["原凭证号"] != "", "金额"].str.startswith("-").all()
-    assert {"amount_not_a_number", "pay_date_mismatch", "payee_code_check_character"} <= set(v["_bad"])
+    assert (v["原凭证号"] != "").any() and v.loc[v["原凭证号"] != "", "金额"].str.startswith(
+        "-"
+    ).all()
+    assert {"amount_not_a_number", "pay_date_mismatch", "payee_code_check_character"} <= set(
+        v["_bad"]
+    )
     assert v["收款人账号"].str.fullmatch(r"\d{19}").all()

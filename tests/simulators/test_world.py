@@ -8,8 +8,8 @@ import re
 import pandas as pd
 from stdnum.cn import uscc
 
-from simulators.world import generate_world
 from simulators.world import calendar as cal
+from simulators.world import generate_world
 from simulators.world.build import QuirkRates
 
 DAY = cal.day(dt.date(2026, 11, 23))
@@ -20,13 +20,22 @@ def test_given_same_seed_when_generated_twice_then_worlds_are_byte_identical(tmp
     a = generate_world("tiny", 11).dump(tmp_path / "a")
     b = generate_world("tiny", 11).dump(tmp_path / "b")
     assert a == b
-    assert set(a) == {"drc", "vouchers", "permits", "reports", "inspections", "acceptances",
-                      "findings", "deleted"}
+    assert set(a) == {
+        "drc",
+        "vouchers",
+        "permits",
+        "reports",
+        "inspections",
+        "acceptances",
+        "findings",
+        "deleted",
+    }
 
 
 def test_given_other_seed_then_world_differs(tmp_path):
-    assert generate_world("tiny", 11).dump(tmp_path / "a") != \
-        generate_world("tiny", 12).dump(tmp_path / "b")
+    assert generate_world("tiny", 11).dump(tmp_path / "a") != generate_world("tiny", 12).dump(
+        tmp_path / "b"
+    )
 
 
 def test_ground_truth_names_a_project_for_every_live_record(world):
@@ -89,8 +98,11 @@ def test_world_evolves_by_day(world):
 
 
 def test_quirk_rates_are_configurable():
-    calm = generate_world("tiny", 5, QuirkRates(bad=0.0, voucher_no_code=0.0, legacy_code=0.0,
-                                                code_typo=0.0, full_width=0.0))
+    calm = generate_world(
+        "tiny",
+        5,
+        QuirkRates(bad=0.0, voucher_no_code=0.0, legacy_code=0.0, code_typo=0.0, full_width=0.0),
+    )
     truth = calm.ground_truth(cal.day(cal.WORLD_END))
     assert truth["valid"].all()
     v = calm.tables["vouchers"]
@@ -103,6 +115,8 @@ def test_money_truth_is_exact_fen(world):
     assert money["paid_amount"].str.fullmatch(r"-?\d+\.\d{2}").all()
     total = sum(int(a.replace(".", "")) for a in money["paid_amount"])
     truth = world.ground_truth(DAY)
-    valid = truth[(truth["record_type"] == "voucher") & truth["valid"] & truth["project_id"].notna()]
+    valid = truth[
+        (truth["record_type"] == "voucher") & truth["valid"] & truth["project_id"].notna()
+    ]
     assert total == int(valid["money_fen"].sum())
     assert isinstance(money, pd.DataFrame)
