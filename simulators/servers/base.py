@@ -7,6 +7,7 @@ need (a body cut off mid-way, a connection reset) and frameworks hide.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -116,6 +117,12 @@ def _handler_for(server: SimServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         sim = server
+
+        def setup(self) -> None:
+            super().setup()
+            # headers and body go out in two writes: without NODELAY, Nagle's algorithm and
+            # the client's delayed ACK add ~40 ms to every small keep-alive response
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def log_message(self, *args) -> None:  # quiet: tests and demos read their own output
             pass

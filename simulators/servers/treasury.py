@@ -10,6 +10,7 @@ import hmac
 import io
 import time
 
+import numpy as np
 import pandas as pd
 
 from simulators.servers.base import Request, Response, SimServer, text_response
@@ -58,17 +59,19 @@ class TreasuryServer(SimServer):
         self.appid, self.secret = appid, secret
         self.part_size, self.retry_after_s = part_size, retry_after_s
         self.as_of = as_of
-        rows = world.as_of("vouchers", cal.day(as_of))
-        self._by_day = {int(d): g.sort_values("_key") for d, g in rows.groupby("_pay_day")}
-        self._cache: dict[int, list[bytes]] = {}
+        rows = world.as_of("vouchers", cal.day(as_of)).sort_values(["_pay_day", "_key"])
+        # every row rendered once as a GBK CSV line; a day is a slice of them
+        self._days = rows["_pay_day"].to_numpy()
+        self._lines = _csv_lines(rows)
+        self._header = _csv_lines(rows.iloc[:0], header=True)[0]
 
     def connection(self) -> dict:
         return self._connection()
 
     def inventory(self) -> dict[str, int]:
         return {
-            "vouchers": sum(len(g) for g in self._by_day.values()),
-            "pay days": len(self._by_day),
+            "vouchers": len(self._lines),
+            "pay days with vouchers": len(np.unique(self._days)),
         }
 
     def _connection(self) -> dict:
@@ -123,18 +126,17 @@ class TreasuryServer(SimServer):
         return None
 
     def _parts(self, day: int) -> list[bytes]:
-        if day not in self._cache:
-            rows = self._by_day.get(day, pd.DataFrame(columns=COLUMNS))
-            chunks = [
-                rows.iloc[i : i + self.part_size] for i in range(0, len(rows), self.part_size)
-            ]
-            self._cache[day] = [_csv(c) for c in chunks or [rows]]
-        return self._cache[day]
+        lo, hi = np.searchsorted(self._days, [day, day + 1])
+        lines = self._lines[lo:hi]
+        chunks = [lines[i : i + self.part_size] for i in range(0, len(lines), self.part_size)]
+        return [self._header + b"".join(chunk) for chunk in chunks or [[]]]
 
 
-def _csv(rows: pd.DataFrame) -> bytes:
+def _csv_lines(rows: pd.DataFrame, header: bool = False) -> list[bytes]:
+    """Each row as one GBK-encoded CSV line (CRLF, `"` quoting where a field needs it)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(COLUMNS)
+    if header:
+        writer.writerow(COLUMNS)
     writer.writerows(rows[COLUMNS].fillna("").itertuples(index=False, name=None))
-    return buffer.getvalue().encode("gbk")
+    return [f"{line}\r\n".encode("gbk") for line in buffer.getvalue().split("\r\n")[:-1]]

@@ -90,3 +90,12 @@ def test_truncated_body_is_detectably_short(world):
         except requests.exceptions.ChunkedEncodingError:
             short = True
     assert short
+
+
+def test_inventory_counts_what_each_server_serves(cluster, world):
+    day = (AS_OF - __import__("datetime").date(1970, 1, 1)).days
+    inventory = {s: srv.inventory() for s, srv in cluster.servers.items()}
+    assert inventory["drc"]["projects"] == len(world.as_of("drc", day))
+    assert inventory["treasury"]["vouchers"] == len(world.as_of("vouchers", day))
+    assert inventory["audit"]["findings"] == len(world.as_of("findings", day))
+    assert inventory["housing"]["deleted:permits"] == len(world.deleted_keys("permits", day))
