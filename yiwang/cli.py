@@ -157,3 +157,7 @@ def world_dump(
     """Write every table of the world (all versions) as CSV and print their SHA-256."""
     digests = _world(scale, seed, cache=False).dump(out)
     print(json.dumps(digests, indent=2))
+
+
+if __name__ == "__main__":
+    app()

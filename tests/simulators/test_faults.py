@@ -9,6 +9,7 @@ import requests
 from simulators.client import SimClient
 from simulators.cluster import Cluster
 from simulators.servers.faults import FaultPlan
+from simulators.world import calendar as cal
 from tests.conftest import AS_OF
 
 
@@ -93,7 +94,7 @@ def test_truncated_body_is_detectably_short(world):
 
 
 def test_inventory_counts_what_each_server_serves(cluster, world):
-    day = (AS_OF - __import__("datetime").date(1970, 1, 1)).days
+    day = cal.day(AS_OF)
     inventory = {s: srv.inventory() for s, srv in cluster.servers.items()}
     assert inventory["drc"]["projects"] == len(world.as_of("drc", day))
     assert inventory["treasury"]["vouchers"] == len(world.as_of("vouchers", day))

@@ -1,0 +1,93 @@
+"""The `yiwang` command as a person uses it."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import requests
+from typer.testing import CliRunner
+
+from yiwang.cli import app
+
+runner = CliRunner()
+
+
+def test_demo_serves_and_shows_a_page_from_each_system(tmp_path, monkeypatch):
+    monkeypatch.setenv("YIWANG_DATA_DIR", str(tmp_path))
+    result = runner.invoke(
+        app, ["demo", "--scale", "tiny", "--as-of", "2026-11-23"], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    for system in ("drc", "treasury", "housing", "audit"):
+        assert re.search(rf"{system}: GET \S+ → HTTP 200", result.output), result.output
+    assert "凭证号,支付日期" in result.output
+
+
+def test_simulate_prints_connections_that_work(tmp_path):
+    env = {**os.environ, "YIWANG_DATA_DIR": str(tmp_path), "COLUMNS": "200"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "yiwang.cli",
+            "simulate",
+            "--scale",
+            "tiny",
+            "--as-of",
+            "2026-11-23",
+            "--base-path",
+            "/gw",
+            "--duration",
+            "30",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        lines = {}
+        deadline = time.monotonic() + 60
+        while len(lines) < 4 and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if m := re.match(r"export (AIRFLOW_CONN_\w+)='(.*)'$", line.strip()):
+                lines[m[1]] = m[2]
+        assert set(lines) == {
+            "AIRFLOW_CONN_DRC_API",
+            "AIRFLOW_CONN_TREASURY_API",
+            "AIRFLOW_CONN_HOUSING_API",
+            "AIRFLOW_CONN_AUDIT_API",
+        }
+        import json
+
+        drc = json.loads(lines["AIRFLOW_CONN_DRC_API"])
+        assert drc["extra"]["base_path"] == "/gw"
+        r = requests.get(
+            f"http://{drc['host']}:{drc['port']}/gw/api/v1/projects",
+            headers={"X-App-Key": drc["password"]},
+            timeout=10,
+        )
+        assert r.status_code == 200 and r.json()["code"] == 0
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+
+
+def test_world_truth_exports_csv(tmp_path, monkeypatch):
+    monkeypatch.setenv("YIWANG_DATA_DIR", str(tmp_path))
+    out = tmp_path / "truth.csv"
+    result = runner.invoke(app, ["world", "truth", "--scale", "tiny", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    header = out.read_text().splitlines()[0]
+    assert header.startswith("source_system,record_type,record_key")
+    assert "project_id" in header
+
+
+def test_bad_date_is_a_clear_error():
+    result = runner.invoke(app, ["demo", "--as-of", "2026-13-01"])
+    assert result.exit_code != 0
+    assert "2026-13-01" in result.output
