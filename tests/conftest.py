@@ -21,6 +21,12 @@ def world() -> World:
     return generate_world("small", 7)
 
 
+@pytest.fixture(scope="session")
+def medium_world() -> World:
+    """Large enough that every rare quirk happens (~10k projects)."""
+    return generate_world("medium", 3)
+
+
 @pytest.fixture
 def cluster(world: World):
     """The four systems as of AS_OF, fault-free, on ephemeral loopback ports."""

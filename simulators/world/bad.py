@@ -138,5 +138,5 @@ def inject_bad_records(
         df.loc[rows, column] = corrupt(df.loc[rows, column]).to_numpy()
         df.loc[rows, "_bad"] = name
         if breaks_key:
-            df.loc[rows, "_key"] = df.loc[rows, column]
+            df.loc[rows, "_key"] = df.loc[rows, column].str.strip()
     return df.drop(columns="_fixed")

@@ -478,7 +478,7 @@ def _drc(
     ztz_text = np.array([f"{z // 100}.{z % 100:02d}" for z in ztz], dtype=object)
     return pd.DataFrame(
         {
-            "xmdm": code,
+            "xmdm": spaced(code, q.padded / 3, rng),  # keys must be trimmed before use
             "xmmc": spaced(ev["name"].to_numpy(), q.padded, rng),
             "xmlx": pd.Series(typ).map({"01": "审批", "02": "核准", "03": "备案"}).to_numpy(),
             "xmdw": pp["owner_name"].to_numpy(),
