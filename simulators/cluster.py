@@ -22,6 +22,14 @@ CONN_IDS = {
     "audit": "audit_api",
 }
 
+# system -> (server, the credentials it is constructed with)
+SERVERS: dict[str, tuple[type[SimServer], tuple[str, ...]]] = {
+    "drc": (DrcServer, ("key",)),
+    "treasury": (TreasuryServer, ("appid", "secret")),
+    "housing": (HousingServer, ("client", "secret")),
+    "audit": (AuditServer, ("token",)),
+}
+
 
 def credential(seed: int, system: str, what: str) -> str:
     """Distinctive, reproducible demo credentials (never real ones)."""
@@ -52,46 +60,17 @@ class Cluster:
         def port(i: int) -> int:
             return self.port + i if self.port else 0
 
-        opts = self.options
         self.servers = {
-            "drc": DrcServer(
+            system: server_class(
                 self.world,
                 self.as_of,
-                credential(seed, "drc", "key"),
-                faults=plan(0),
-                port=port(0),
+                *(credential(seed, system, what) for what in secrets),
+                faults=plan(i),
+                port=port(i),
                 **common,
-                **opts.get("drc", {}),
-            ),
-            "treasury": TreasuryServer(
-                self.world,
-                self.as_of,
-                credential(seed, "treasury", "appid"),
-                credential(seed, "treasury", "secret"),
-                faults=plan(1),
-                port=port(1),
-                **common,
-                **opts.get("treasury", {}),
-            ),
-            "housing": HousingServer(
-                self.world,
-                self.as_of,
-                credential(seed, "housing", "client"),
-                credential(seed, "housing", "secret"),
-                faults=plan(2),
-                port=port(2),
-                **common,
-                **opts.get("housing", {}),
-            ),
-            "audit": AuditServer(
-                self.world,
-                self.as_of,
-                credential(seed, "audit", "token"),
-                faults=plan(3),
-                port=port(3),
-                **common,
-                **opts.get("audit", {}),
-            ),
+                **self.options.get(system, {}),
+            )
+            for i, (system, (server_class, secrets)) in enumerate(SERVERS.items())
         }
         for server in self.servers.values():
             server.start()

@@ -45,21 +45,11 @@ class AuditServer(SimServer):
         self.ts = rows["_ts"].to_numpy()
         self.items = np.array(json_items(rows, FIELDS), dtype=object)
 
-    def connection(self) -> dict:
-        return self._connection()
-
     def inventory(self) -> dict[str, int]:
         return {"findings": len(self.items)}
 
-    def _connection(self) -> dict:
-        return {
-            "conn_type": "http",
-            "host": self.host,
-            "port": self.port,
-            "schema": "http",
-            "password": self.token,
-            "extra": {"base_path": self.base_path},
-        }
+    def credentials(self) -> dict[str, str]:
+        return {"password": self.token}
 
     def route(self, req: Request, fault: str | None) -> Response:
         if req.method != "GET" or req.path != "/audit/api/findings":

@@ -100,9 +100,20 @@ class SimServer:
     def route(self, req: Request, fault: str | None) -> Response:
         raise NotImplementedError
 
+    def credentials(self) -> dict[str, str]:
+        """The connection's `login` and/or `password` for this system's auth."""
+        raise NotImplementedError
+
     def connection(self) -> dict:
         """The Airflow Connection (JSON form) that reaches this server."""
-        raise NotImplementedError
+        return {
+            "conn_type": "http",
+            "host": self.host,
+            "port": self.port,
+            "schema": "http",
+            **self.credentials(),
+            "extra": {"base_path": self.base_path},
+        }
 
     def inventory(self) -> dict[str, int]:
         """What the server holds as of its day, per resource."""

@@ -48,21 +48,11 @@ class DrcServer(SimServer):
         self.ts = rows["_ts"].to_numpy()
         self.items = np.array(json_items(rows, FIELDS), dtype=object)
 
-    def connection(self) -> dict:
-        return self._connection()
-
     def inventory(self) -> dict[str, int]:
         return {"projects": len(self.items)}
 
-    def _connection(self) -> dict:
-        return {
-            "conn_type": "http",
-            "host": self.host,
-            "port": self.port,
-            "schema": "http",
-            "password": self.app_key,
-            "extra": {"base_path": self.base_path},
-        }
+    def credentials(self) -> dict[str, str]:
+        return {"password": self.app_key}
 
     def route(self, req: Request, fault: str | None) -> Response:
         if req.method != "GET" or req.path != "/api/v1/projects":

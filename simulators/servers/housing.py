@@ -119,22 +119,11 @@ class HousingServer(SimServer):
             gone = gone[(gone["resource"] == resource) & (gone["_ts"] <= cal.end_of_day_ms(day))]
             self.feeds[f"deleted:{resource}"] = _Feed(gone, TOMBSTONE)
 
-    def connection(self) -> dict:
-        return self._connection()
-
     def inventory(self) -> dict[str, int]:
         return {name: len(feed.items) for name, feed in self.feeds.items()}
 
-    def _connection(self) -> dict:
-        return {
-            "conn_type": "http",
-            "host": self.host,
-            "port": self.port,
-            "schema": "http",
-            "login": self.client_id,
-            "password": self.client_secret,
-            "extra": {"base_path": self.base_path},
-        }
+    def credentials(self) -> dict[str, str]:
+        return {"login": self.client_id, "password": self.client_secret}
 
     def invalidate_tokens(self) -> None:
         """What a server restart does to every token."""

@@ -65,25 +65,14 @@ class TreasuryServer(SimServer):
         self._lines = _csv_lines(rows)
         self._header = _csv_lines(rows.iloc[:0], header=True)[0]
 
-    def connection(self) -> dict:
-        return self._connection()
-
     def inventory(self) -> dict[str, int]:
         return {
             "vouchers": len(self._lines),
             "pay days with vouchers": len(np.unique(self._days)),
         }
 
-    def _connection(self) -> dict:
-        return {
-            "conn_type": "http",
-            "host": self.host,
-            "port": self.port,
-            "schema": "http",
-            "login": self.appid,
-            "password": self.secret,
-            "extra": {"base_path": self.base_path},
-        }
+    def credentials(self) -> dict[str, str]:
+        return {"login": self.appid, "password": self.secret}
 
     def route(self, req: Request, fault: str | None) -> Response:
         if req.method != "GET" or req.path != "/treasury/v2/vouchers":
