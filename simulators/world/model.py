@@ -73,9 +73,14 @@ class World:
         return truth.drop(columns="project")
 
     def _x_ids(self, day_number: int) -> dict:
-        """Registry codes map to themselves; U<n> to X-<smallest live permit number>."""
+        """Registry codes map to themselves; U<n> to X-<smallest live, valid permit number>.
+
+        A project the registry never saw is known to the hub only through a permit it can
+        accept; without one its records truly belong to no project the hub could name.
+        """
         permits = self.as_of("permits", day_number)
         permits = permits[~permits["_key"].isin(self.deleted_keys("permits", day_number))]
+        permits = permits[permits["_bad"] == ""]
         ids: dict = {p: p for p in self.tables["drc"]["_project"].unique()}
         unreg = permits[permits["_project"].str.startswith("U", na=False)]
         anchors = unreg.groupby("_project")["_key"].min()

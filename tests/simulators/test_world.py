@@ -49,6 +49,8 @@ def test_ground_truth_names_a_project_for_every_live_record(world):
     x_ids = truth["project_id"].dropna()
     x_ids = x_ids[x_ids.str.startswith("X-")]
     assert len(x_ids) > 0 and x_ids.str.fullmatch(r"X-\d{18}").all()
+    anchors = truth[(truth["record_type"] == "permit") & truth["valid"]]["record_key"]
+    assert x_ids.str.removeprefix("X-").isin(set(anchors)).all()  # anchored on a valid permit
 
 
 def test_every_record_type_has_about_two_percent_bad_records(medium_world):
