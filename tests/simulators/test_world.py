@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import pandas as pd
 from stdnum.cn import uscc
 
 from simulators.world import calendar as cal
@@ -123,4 +122,3 @@ def test_money_truth_is_exact_fen(world):
         (truth["record_type"] == "voucher") & truth["valid"] & truth["project_id"].notna()
     ]
     assert total == int(valid["money_fen"].sum())
-    assert isinstance(money, pd.DataFrame)
