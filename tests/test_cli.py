@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -62,8 +63,6 @@ def test_simulate_prints_connections_that_work(tmp_path):
             "AIRFLOW_CONN_HOUSING_API",
             "AIRFLOW_CONN_AUDIT_API",
         }
-        import json
-
         drc = json.loads(lines["AIRFLOW_CONN_DRC_API"])
         assert drc["extra"]["base_path"] == "/gw"
         r = requests.get(

@@ -6,6 +6,7 @@ need (a body cut off mid-way, a connection reset) and frameworks hide.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -62,6 +63,7 @@ class SimServer:
         self.requests = 0
         self.records_served = 0
         self._count_lock = threading.Lock()
+        self._open: set[socket.socket] = set()  # keep-alive connections, closed on stop
         self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -87,8 +89,14 @@ class SimServer:
         return self
 
     def stop(self) -> None:
+        """Stop like a process that exits: listener and open keep-alive connections both go."""
         self._httpd.shutdown()
         self._httpd.server_close()
+        with self._count_lock:
+            conns, self._open = list(self._open), set()
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
 
     def __enter__(self) -> SimServer:
         return self.start()
@@ -134,6 +142,14 @@ def _handler_for(server: SimServer) -> type[BaseHTTPRequestHandler]:
             # headers and body go out in two writes: without NODELAY, Nagle's algorithm and
             # the client's delayed ACK add ~40 ms to every small keep-alive response
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self.sim._count_lock:
+                self.sim._open.add(self.connection)
+
+        def finish(self) -> None:
+            with self.sim._count_lock:
+                self.sim._open.discard(self.connection)
+            with contextlib.suppress(OSError):  # the peer or a stop() already closed it
+                super().finish()
 
         def log_message(self, *args) -> None:  # quiet: tests and demos read their own output
             pass

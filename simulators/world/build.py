@@ -376,7 +376,6 @@ def _acceptances(permits: pd.DataFrame, rng: np.random.Generator) -> pd.DataFram
             "_key": keys,
             "_project": permits["project"].to_numpy()[i_all],
             "_accept_day": days,
-            "_pidx": permits["pidx"].to_numpy()[i_all],
         }
     )
 
@@ -514,102 +513,65 @@ def _drc(
 # ---- treasury ------------------------------------------------------------------------------
 
 
+def _payments(permit_rows, day, fen, memo, payee: str = "contractor") -> pd.DataFrame:
+    """Vouchers to be: which permit's works they pay for, when, how much (fen), why, to whom."""
+    return pd.DataFrame(
+        {
+            "i": permit_rows,
+            "day": day,
+            "fen": np.asarray(fen).astype(np.int64),
+            "memo": memo,
+            "payee": payee,
+        }
+    )
+
+
 def _vouchers(
     p: pd.DataFrame, permits: pd.DataFrame, units: Units, q: QuirkRates, rng: np.random.Generator
 ) -> pd.DataFrame:
     live = permits
     n = len(live)
-    parts = []
+    issue, end = live["issue"].to_numpy(), live["end"].to_numpy()
+    fen = live["contract_fen"].to_numpy()
+    every = np.arange(n)
     # advance shortly after the permit
     adv_share = rng.uniform(0.1, 0.3, size=n)
-    parts.append(
-        pd.DataFrame(
-            {
-                "i": np.arange(n),
-                "day": live["issue"] + rng.integers(5, 30, n),
-                "fen": (live["contract_fen"] * adv_share).astype(np.int64),
-                "memo": "预付款",
-                "payee": "contractor",
-            }
-        )
-    )
-    # progress payments every ~2 months during the works
-    span = (live["end"] - live["issue"]).to_numpy()
-    k = np.maximum(span // 90, 1)
-    i = np.repeat(np.arange(n), k)
-    j = ramp(k)
+    parts = [_payments(every, issue + rng.integers(5, 30, n), fen * adv_share, "预付款")]
+    # progress payments every ~3 months during the works
+    k = np.maximum((end - issue) // 90, 1)
+    i = np.repeat(every, k)
     share = (0.97 - adv_share[i] - 0.25) / k[i]
-    parts.append(
-        pd.DataFrame(
-            {
-                "i": i,
-                "day": live["issue"].to_numpy()[i] + 30 + j * 90 + rng.integers(0, 20, len(i)),
-                "fen": (live["contract_fen"].to_numpy()[i] * share).astype(np.int64),
-                "memo": "进度款",
-                "payee": "contractor",
-            }
-        )
-    )
+    day = issue[i] + 30 + ramp(k) * 90 + rng.integers(0, 20, len(i))
+    parts.append(_payments(i, day, fen[i] * share, "进度款"))
     # settlement after the works, retention money a year or two later
-    end = live["end"].to_numpy()
-    parts.append(
-        pd.DataFrame(
-            {
-                "i": np.arange(n),
-                "day": end + rng.integers(30, 90, n),
-                "fen": (live["contract_fen"] * 0.22).astype(np.int64),
-                "memo": "结算款",
-                "payee": "contractor",
-            }
-        )
-    )
-    parts.append(
-        pd.DataFrame(
-            {
-                "i": np.arange(n),
-                "day": end + rng.integers(365, 730, n),
-                "fen": (live["contract_fen"] * 0.03).astype(np.int64),
-                "memo": "质保金",
-                "payee": "contractor",
-            }
-        )
-    )
+    parts.append(_payments(every, end + rng.integers(30, 90, n), fen * 0.22, "结算款"))
+    parts.append(_payments(every, end + rng.integers(365, 730, n), fen * 0.03, "质保金"))
     # design, supervision and testing firms; compensation to individuals
-    o = rng.random(n) < 0.5
+    o = np.flatnonzero(rng.random(n) < 0.5)
     parts.append(
-        pd.DataFrame(
-            {
-                "i": np.flatnonzero(o),
-                "day": live["issue"].to_numpy()[o] + rng.integers(-60, 200, o.sum()),
-                "fen": (live["contract_fen"].to_numpy()[o] * 0.02).astype(np.int64),
-                "memo": rng.choice(["设计费", "监理费", "检测费"], o.sum()),
-                "payee": "other",
-            }
+        _payments(
+            o,
+            issue[o] + rng.integers(-60, 200, len(o)),
+            fen[o] * 0.02,
+            rng.choice(["设计费", "监理费", "检测费"], len(o)),
+            "other",
         )
     )
-    ind = rng.random(n) < 0.05
+    ind = np.flatnonzero(rng.random(n) < 0.05)
     parts.append(
-        pd.DataFrame(
-            {
-                "i": np.flatnonzero(ind),
-                "day": live["issue"].to_numpy()[ind] - rng.integers(10, 90, ind.sum()),
-                "fen": rng.integers(2_000_000, 50_000_000, ind.sum()),
-                "memo": "征地拆迁补偿",
-                "payee": "person",
-            }
+        _payments(
+            ind,
+            issue[ind] - rng.integers(10, 90, len(ind)),
+            rng.integers(2_000_000, 50_000_000, len(ind)),
+            "征地拆迁补偿",
+            "person",
         )
     )
     # progress payments made before the permit was issued (PAID_BEFORE_PERMIT)
-    early = (rng.random(n) < 0.02) & (live["section"].to_numpy() == 0)
+    early = np.flatnonzero((rng.random(n) < 0.02) & (live["section"].to_numpy() == 0))
     parts.append(
-        pd.DataFrame(
-            {
-                "i": np.flatnonzero(early),
-                "day": live["issue"].to_numpy()[early] - rng.integers(10, 60, early.sum()),
-                "fen": (live["contract_fen"].to_numpy()[early] * 0.05).astype(np.int64),
-                "memo": "进度款",
-                "payee": "contractor",
-            }
+        _payments(
+            early, issue[early] - rng.integers(10, 60, len(early)), fen[early] * 0.05, "进度款"
         )
     )
     v = pd.concat(parts, ignore_index=True)
@@ -618,14 +580,12 @@ def _vouchers(
     ent = p[(p["entrusted"] >= 0) & ~p["revoked"]]
     first = live.groupby("pidx")["permit_serial"].min()
     ent = ent[ent.index.isin(first.index)]
-    fees = pd.DataFrame(
-        {
-            "i": first.loc[ent.index].to_numpy(),
-            "day": ent["start"].to_numpy() + rng.integers(30, 400, len(ent)),
-            "fen": ent["ztz_c"].to_numpy() * 10_000 // 100 + rng.integers(0, 100, len(ent)),
-            "memo": "代建管理费",
-            "payee": "entrusted",
-        }
+    fees = _payments(
+        first.loc[ent.index].to_numpy(),
+        ent["start"].to_numpy() + rng.integers(30, 400, len(ent)),
+        ent["ztz_c"].to_numpy() * 10_000 // 100 + rng.integers(0, 100, len(ent)),
+        "代建管理费",
+        "entrusted",
     )
     v = pd.concat([v, fees], ignore_index=True)
     pidx = live["pidx"].to_numpy()[v["i"]]
@@ -825,25 +785,7 @@ def _findings(p: pd.DataFrame, q: QuirkRates, rng: np.random.Generator) -> pd.Da
         .map(lambda s: f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}+08:00")
         .to_numpy()
     )
-    cols = [
-        "findingId",
-        "auditReportNo",
-        "auditedEntity",
-        "auditedEntityCode",
-        "projectRef",
-        "issueType",
-        "amount",
-        "description",
-        "foundOn",
-        "status",
-        "deadline",
-        "lastModified",
-        "_ts",
-        "_key",
-        "_project",
-        "_fen",
-    ]
-    return df[cols]
+    return df.drop(columns="_day")
 
 
 __all__ = ["SCALES", "QuirkRates", "generate_world"]

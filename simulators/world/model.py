@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +17,6 @@ from simulators.world import calendar as cal
 #   _project  the project the record truly belongs to (registry code, "U<n>" for a project
 #             the registry never saw, or None for spending that is no project's)
 #   _bad      the field rule this version breaks, or "" when it is valid
-HOUSING_RESOURCES = ("permits", "progress-reports", "inspections", "acceptances")
 
 
 @dataclass
@@ -25,8 +24,6 @@ class World:
     scale: str
     seed: int
     tables: dict[str, pd.DataFrame]
-    # unregistered project "U<n>" -> its permits, to derive the contract's X- ids as of a day
-    meta: dict[str, object] = field(default_factory=dict)
 
     # ---- visibility -------------------------------------------------------------------
     def as_of(self, table: str, day_number: int) -> pd.DataFrame:
@@ -138,4 +135,4 @@ _RESOURCE_OF = {
     "acceptances": "acceptances",
 }
 
-__all__ = ["HOUSING_RESOURCES", "World"]
+__all__ = ["World"]

@@ -100,3 +100,16 @@ def test_inventory_counts_what_each_server_serves(cluster, world):
     assert inventory["treasury"]["vouchers"] == len(world.as_of("vouchers", day))
     assert inventory["audit"]["findings"] == len(world.as_of("findings", day))
     assert inventory["housing"]["deleted:permits"] == len(world.deleted_keys("permits", day))
+
+
+def test_given_stopped_server_then_even_keep_alive_connections_are_gone(world):
+    c = Cluster(world, AS_OF).start()
+    client = SimClient(c.servers["audit"])
+    assert client.get("/audit/api/findings", {"limit": 1}).status_code == 200
+    c.stop()
+    try:
+        client.get("/audit/api/findings", {"limit": 1})
+        answered = True
+    except requests.RequestException:
+        answered = False
+    assert not answered
