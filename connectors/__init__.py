@@ -1,2 +1,2 @@
-"""Connectors: a small framework (auth, paging, retry, incremental state, raw landing) and one
-package per departmental system that only declares its streams. Arrives with issue 3."""
+"""Connectors: a small framework (`connectors.core`) and one package per departmental system
+that only declares its streams. `connectors.registry` finds them."""

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from yiwang.cli_connectors import connectors_app, extract
 from yiwang.settings import data_dir
 
 app = typer.Typer(
@@ -23,6 +24,8 @@ world_app = typer.Typer(
     help="The simulated city behind the four departmental systems.", no_args_is_help=True
 )
 app.add_typer(world_app, name="world")
+app.add_typer(connectors_app, name="connectors")
+app.command("extract")(extract)
 console = Console()
 
 Scale = Annotated[str, typer.Option(help="tiny | small | medium | large")]
@@ -83,6 +86,9 @@ def simulate(
     port: Annotated[int, typer.Option(help="first port (four in a row); 0: any free")] = 0,
     base_path: Annotated[str, typer.Option(help="path prefix, e.g. /gw")] = "",
     duration: Annotated[float, typer.Option(help="stop after seconds; 0: until Ctrl-C")] = 0,
+    housing_rate: Annotated[
+        float, typer.Option(help="housing requests/s per client (the contract says 10)")
+    ] = 10,
 ) -> None:
     """Start all four departmental simulators and print the connections to export."""
     from simulators.cluster import Cluster
@@ -96,9 +102,10 @@ def simulate(
         fault_seed=fault_seed,
         base_path=base_path,
         port=port,
+        options={"housing": {"rate_per_s": housing_rate}},
     ).start()
     for name, value in cluster.environment().items():
-        print(f"export {name}='{value}'")
+        print(f"export {name}='{value}'", flush=True)
     console.print(_inventory_table(cluster))
     console.print("[dim]serving; Ctrl-C stops[/dim]")
     try:

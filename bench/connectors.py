@@ -1,0 +1,100 @@
+"""Benchmark of the connectors: records/s of extract + parse per source.
+
+    .venv/bin/python -m bench.connectors --scale medium
+
+The simulators run in their own process (`yiwang simulate`), as a real system would, so the
+client's figures are not shared with the servers' work. Each source is read in full into a
+`LocalSink` with its raw pages landed; the contract's own limits apply (housing: 10 requests/s),
+and housing is also read with the limit lifted to show the connector's own ceiling. Parsing
+alone is measured by replaying the landed pages. Results also go to
+bench/results/connectors-<scale>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from connectors.core import Landing, LocalSink, from_env, replay, sync
+from connectors.registry import registry
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def start_simulators(scale: str, seed: int, as_of: str, housing_rate: float) -> tuple:
+    args = [Path(sys.executable).parent / "yiwang", "simulate", "--scale", scale]
+    args += ["--seed", str(seed), "--as-of", as_of, "--housing-rate", str(housing_rate)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=os.environ)
+    env = {}
+    while len(env) < 4:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the simulators did not start")
+        if line.startswith("export "):
+            name, _, value = line.removeprefix("export ").strip().partition("=")
+            env[name] = value.strip("'")
+    return proc, env
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="medium")
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--as-of", default="2026-11-23")
+    args = parser.parse_args()
+    as_of = dt.date.fromisoformat(args.as_of)
+    results: dict = {"scale": args.scale, "as_of": args.as_of, "sources": {}}
+    work = Path(tempfile.mkdtemp(prefix="yiwang-bench-"))
+    runs = [(name, c, 10.0) for name, c in registry().items()]
+    runs.append(("housing (limit lifted)", registry()["housing"], 0.0))
+    head = ("records", 10), ("requests", 9), ("seconds", 8), ("rec/s", 9), ("parse rec/s", 12)
+    print(f"{'source':24} " + " ".join(f"{h:>{w}}" for h, w in head))
+    for label, connector, rate in runs:
+        proc, env = start_simulators(args.scale, args.seed, args.as_of, rate or 1e9)
+        try:
+            if not rate:
+                connector = dataclasses.replace(connector, rate_per_s=None)
+            landing = Landing(work / "landing", label.split()[0] + str(rate))
+            settings = from_env(connector.conn_id, env)
+            sink = LocalSink(work / f"sink-{label.split()[0]}-{rate}", commit_every_s=30)
+            result = sync(connector, settings, sink, as_of, "bench", landing)
+        finally:
+            proc.terminate()
+            proc.wait()
+        t0 = time.perf_counter()
+        parsed = sum(len(f) for f in replay(connector, landing).values())
+        parse_s = time.perf_counter() - t0
+        row = {
+            "records": result.records,
+            "requests": result.requests,
+            "seconds": round(result.seconds, 2),
+            "records_per_s": round(result.records / result.seconds),
+            "parse_records_per_s": round(parsed / parse_s),
+            "mb": round(result.bytes / 1e6, 1),
+        }
+        results["sources"][label] = row
+        print(
+            f"{label:24} {row['records']:>10,} {row['requests']:>9,} {row['seconds']:>8.1f} "
+            f"{row['records_per_s']:>9,} {row['parse_records_per_s']:>12,}"
+        )
+    results["peak_rss_mb"] = round(_peak_rss_mb())
+    print(f"client peak RSS {results['peak_rss_mb']:,} MB")
+    out = Path("bench/results") / f"connectors-{args.scale}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"→ {out}")
+
+
+if __name__ == "__main__":
+    main()

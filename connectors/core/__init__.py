@@ -1,0 +1,27 @@
+"""The connector framework: declare streams, inherit auth, paging, retries, state and landing."""
+
+from connectors.core.auth import HeaderKey, HmacSignature, OAuth2ClientCredentials, StaticBearer
+from connectors.core.connection import ConnectionConfigError, ConnectionSettings, from_env
+from connectors.core.errors import (
+    AuthenticationError,
+    FatalSourceError,
+    GaveUpError,
+    SourceError,
+    TransientSourceError,
+)
+from connectors.core.formats import BusinessCode, GbkCsv, JsonItems
+from connectors.core.http import RetryPolicy
+from connectors.core.landing import Landing
+from connectors.core.paging import Cursor, DayPartitions, Offset, PageNumber
+from connectors.core.state import LocalSink, Sink, latest_versions
+from connectors.core.stream import Checkpoint, Connector, Page, Stream
+from connectors.core.sync import StreamStats, SyncResult, replay, sync
+
+__all__ = [
+    "AuthenticationError", "BusinessCode", "Checkpoint", "ConnectionConfigError",
+    "ConnectionSettings", "Connector", "Cursor", "DayPartitions", "FatalSourceError",
+    "GaveUpError", "GbkCsv", "HeaderKey", "HmacSignature", "JsonItems", "Landing", "LocalSink",
+    "OAuth2ClientCredentials", "Offset", "Page", "PageNumber", "RetryPolicy", "Sink",
+    "SourceError", "StaticBearer", "Stream", "StreamStats", "SyncResult", "TransientSourceError",
+    "from_env", "latest_versions", "replay", "sync",
+]  # fmt: skip

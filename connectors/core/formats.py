@@ -1,0 +1,230 @@
+"""Wire formats → typed record frames, vectorised per page.
+
+A page becomes a DataFrame holding the contract's fields as received but typed where the wire
+type is unambiguous: JSON numbers as `Decimal` (never a binary float), epoch milliseconds as
+Asia/Shanghai timestamps, GBK text decoded. Values whose meaning needs the contract's rules
+(万元 strings, thousands separators, dates as text) stay as received for `schemas/` and
+`transforms/`. Three framework columns ride along:
+
+- `_key`: the record's key, trimmed (None when it cannot be read);
+- `_version`: what orders versions of one key (the modification stamp; "" when immutable);
+- `_problems`: what could not be read, in words ("" when nothing), for the quarantine.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import requests
+
+from connectors.core.errors import FatalSourceError, TransientSourceError
+
+TZ = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class BusinessCode:
+    """Errors reported inside HTTP 200 in a code field (drc: `code` 0 means success)."""
+
+    field: str = "code"
+    ok: int = 0
+    transient: frozenset[int] = frozenset()
+    message_field: str = "msg"
+
+    def check(self, doc: dict, request: str) -> None:
+        code = doc.get(self.field)
+        if code == self.ok:
+            return
+        what = f"business error {code} {doc.get(self.message_field)!r} for GET {request}"
+        if code in self.transient:
+            raise TransientSourceError(what)
+        raise FatalSourceError(what)
+
+
+@dataclass(frozen=True)
+class JsonItems:
+    """A JSON document whose records sit at `items` (a path of keys)."""
+
+    items: tuple[str, ...]
+    business: BusinessCode | None = None
+
+    def decode(self, response: requests.Response) -> tuple[dict, list, bool]:
+        body, garbled = response.content, False
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:  # keep the page; the records holding bad bytes are flagged
+            text, garbled = body.decode("utf-8", errors="replace"), True
+        try:
+            doc = json.loads(text, parse_float=Decimal)
+        except ValueError:
+            raise TransientSourceError(
+                f"body of GET {response.request.path_url} is not complete JSON (cut off?)"
+            ) from None
+        if not isinstance(doc, dict):
+            raise FatalSourceError(f"GET {response.request.path_url}: expected a JSON object")
+        if self.business is not None:
+            self.business.check(doc, response.request.path_url)
+        node: Any = doc
+        for step in self.items:
+            node = node.get(step) if isinstance(node, dict) else None
+        if not isinstance(node, list):
+            raise TransientSourceError(
+                f"GET {response.request.path_url}: no record list at {'.'.join(self.items)}"
+            )
+        return doc, node, garbled
+
+    def parse(self, body: bytes) -> tuple[list, bool]:
+        """Records of a landed page (for replay), as `decode` gave them."""
+        text = body.decode("utf-8", errors="replace")
+        node: Any = json.loads(text, parse_float=Decimal)
+        for step in self.items:
+            node = node.get(step) if isinstance(node, dict) else None
+        return node or [], "\ufffd" in text
+
+
+@dataclass(frozen=True)
+class GbkCsv:
+    """A GBK-encoded CSV file with a header row (treasury)."""
+
+    def decode(self, response: requests.Response) -> tuple[dict, pd.DataFrame, bool]:
+        return {}, *self.parse(response.content)
+
+    def parse(self, body: bytes) -> tuple[pd.DataFrame, bool]:
+        # invalid bytes become U+FFFD, which GBK cannot encode: the row is flagged, not lost
+        text = body.decode("gbk", errors="replace")
+        frame = pd.read_csv(
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+        )
+        return frame, "\ufffd" in text
+
+
+def record_frame(
+    records: list | pd.DataFrame,
+    fields: Sequence[str],
+    key: str,
+    version: str | None,
+    epoch_ms: Sequence[str] = (),
+    garbled: bool = False,
+) -> tuple[pd.DataFrame, set[str]]:
+    """Typed frame of one page, and the field names the contract does not know.
+
+    `garbled`: the page held bytes that were not valid text (now U+FFFD); only then are the
+    text columns searched for them.
+    """
+    frame = records if isinstance(records, pd.DataFrame) else _from_items(records)
+    unknown = set(frame.columns) - set(fields)
+    problems = pd.Series("", index=frame.index, dtype=object)
+    frame = frame[[f for f in fields if f in frame.columns]].copy()
+    frame["_key"] = _keys(frame, key)
+    if version in frame.columns:
+        is_ms = version in epoch_ms
+        frame["_version"] = _ms_text(frame[version]) if is_ms else frame[version].astype(str)
+    else:
+        frame["_version"] = ""
+    for name in epoch_ms:
+        if name in frame.columns:
+            frame[name], bad = _epoch_ms(frame[name])
+            problems = _note(problems, bad, lambda v, n=name: f"{n} {v!r} is not epoch ms")
+    for name in frame.columns:
+        if name.startswith("_"):
+            continue
+        column = frame[name]
+        if column.dtype == object and pd.api.types.infer_dtype(column) not in _PLAIN:
+            nested = column.map(lambda v: isinstance(v, dict | list)).astype(bool)
+            problems = _note(
+                problems, column.where(nested), lambda v, n=name: f"{n} is nested, not a value"
+            )
+            frame[name] = column.where(~nested, column[nested].map(json.dumps))
+        if garbled:
+            hit = frame[name].map(lambda v: isinstance(v, str) and "\ufffd" in v).astype(bool)
+            problems = _note(
+                problems,
+                frame[name].where(hit),
+                lambda v, n=name: f"{n} holds bytes that are not valid text",
+            )
+    frame["_problems"] = problems
+    return frame.reset_index(drop=True), unknown
+
+
+# inferred kinds of an object column that cannot hold a nested value
+_PLAIN = {"string", "decimal", "integer", "floating", "empty", "boolean", "mixed-integer-float"}
+
+
+def _from_items(items: list) -> pd.DataFrame:
+    dicts = [i if isinstance(i, dict) else {"_not_an_object": repr(i)} for i in items]
+    return pd.DataFrame.from_records(dicts) if dicts else pd.DataFrame()
+
+
+def _keys(frame: pd.DataFrame, key: str) -> pd.Series:
+    if key not in frame.columns:
+        return pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    raw = frame[key]
+    if pd.api.types.is_string_dtype(raw) and raw.dtype != object:
+        trimmed = raw.str.strip()
+        return trimmed.astype(object).where(trimmed.fillna("") != "", None)
+    is_text = raw.map(lambda v: isinstance(v, str | int) and not isinstance(v, bool)).astype(bool)
+    trimmed = raw.where(is_text).map(lambda v: str(v).strip(), na_action="ignore")
+    return trimmed.where(trimmed.fillna("").astype(bool) & is_text, None).astype(object)
+
+
+def _epoch_ms(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Timestamps in Asia/Shanghai, and the raw values that were not integer milliseconds."""
+    numbers = _integers(values)
+    bad = values.where(numbers.isna() & values.notna())
+    stamps = pd.to_datetime(numbers, unit="ms", utc=True).dt.tz_convert(TZ)
+    return stamps, bad
+
+
+def _integers(values: pd.Series) -> pd.Series:
+    """Whole numbers as float64 (exact below 2**53), anything else NaN."""
+    if pd.api.types.is_integer_dtype(values):
+        return values.astype("float64")
+    if pd.api.types.is_float_dtype(values):
+        return values.where(values == np.floor(values))
+    return pd.to_numeric(values.map(_int_or_nan), errors="coerce").astype("float64")
+
+
+def _int_or_nan(v: Any) -> float | int:
+    if isinstance(v, bool) or v is None:
+        return np.nan
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float | Decimal) and v == v and v == int(v):
+        return int(v)
+    return np.nan
+
+
+def _ms_text(values: pd.Series) -> pd.Series:
+    """Epoch ms as fixed-width text, so versions compare as text too ("" when unreadable)."""
+    numbers = _integers(values)
+    text = numbers.fillna(0).astype("int64").astype(str).str.zfill(15)
+    return text.astype(object).where(numbers.notna(), "")
+
+
+def _note(problems: pd.Series, bad: pd.Series, say) -> pd.Series:
+    hit = bad.notna()
+    if not hit.any():
+        return problems
+    words = bad[hit].map(say)
+    joined = problems[hit].where(problems[hit] == "", problems[hit] + "; ") + words
+    out = problems.copy()
+    out[hit] = joined
+    return out
+
+
+def expect_status(response: requests.Response, *allowed: int) -> None:
+    if response.status_code not in allowed:
+        text = response.content[:200].decode("utf-8", "replace").strip()
+        raise FatalSourceError(
+            f"HTTP {response.status_code} for GET {response.request.path_url}: {text}"
+        )

@@ -1,0 +1,209 @@
+"""One HTTP session per system: connection reuse, auth, rate limiting, and retries with
+exponential back-off and full jitter that honour `Retry-After`, within a bounded time.
+
+Transport failures, 429 and 5xx, and whatever a decoder calls transient (business codes inside
+HTTP 200, a body cut off mid-way) are retried; everything else fails the request at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from tenacity import (
+    RetryCallState,
+    RetryError,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from connectors.core.auth import Auth, _retry_after
+from connectors.core.connection import ConnectionSettings
+from connectors.core.errors import (
+    AuthenticationError,
+    FatalSourceError,
+    GaveUpError,
+    TransientSourceError,
+)
+
+log = logging.getLogger(__name__)
+
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+KEPT_HEADERS = ("Content-Type", "X-Total-Parts", "Retry-After", "Content-Length")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 12
+    max_elapsed_s: float = 300.0  # a response may legitimately take 30 s; five of those fit
+    backoff_base_s: float = 0.2
+    backoff_max_s: float = 30.0
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 60.0  # the contracts allow 30 s for a response
+
+
+@dataclass
+class Fetched:
+    """One response as received, with what the paginator decoded from it."""
+
+    request: str  # path and query exactly as sent
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    fetched_at: float  # wall clock, landing metadata only: never part of published content
+    decoded: Any = None
+
+
+@dataclass
+class Counters:
+    requests: int = 0
+    retries: int = 0
+    bytes: int = 0
+    by_reason: dict[str, int] = field(default_factory=dict)
+
+
+Decoder = Callable[[requests.Response], Any]
+
+
+class HttpClient:
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        auth: Auth,
+        policy: RetryPolicy | None = None,
+        rate_per_s: float | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings, self.auth = settings, auth
+        self.policy = policy or RetryPolicy()
+        self.session = requests.Session()
+        self.session.mount("http://", HTTPAdapter(pool_connections=1, pool_maxsize=8))
+        self.session.mount("https://", HTTPAdapter(pool_connections=1, pool_maxsize=8))
+        self.session.auth = auth
+        auth.bind(self.session)
+        self.counters = Counters()
+        self._sleep = sleep
+        self._interval = 1.0 / rate_per_s if rate_per_s else 0.0
+        self._next_slot = 0.0
+        self._slot_lock = threading.Lock()
+        self._count_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.session.close()
+
+    def get(self, path: str, params: dict[str, Any] | None, decode: Decoder) -> Fetched:
+        """GET `path` (relative to the connection's base URL) and decode it, retrying."""
+        url = self.settings.base_url + path
+        p = self.policy
+        retrying = Retrying(
+            stop=stop_after_attempt(p.max_attempts) | stop_after_delay(p.max_elapsed_s),
+            wait=self._wait,
+            retry=retry_if_exception_type(TransientSourceError),
+            before_sleep=self._note_retry,
+            sleep=self._sleep,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._once(url, params, decode)
+        except RetryError as exc:
+            last = exc.last_attempt.exception()
+            raise GaveUpError(
+                f"{self.settings.conn_id}: gave up on GET {path} after "
+                f"{exc.last_attempt.attempt_number} attempts; last error: {last}"
+            ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _once(self, url: str, params: dict | None, decode: Decoder) -> Fetched:
+        self._take_slot()
+        p = self.policy
+        started = time.time()
+        try:
+            timeout = (p.connect_timeout_s, p.read_timeout_s)
+            response = self.session.get(url, params=params, timeout=timeout)
+            body = response.content  # reading the body here surfaces cut-off transfers
+        except requests.RequestException as exc:
+            raise TransientSourceError(f"transport failure ({type(exc).__name__})") from None
+        finally:
+            with self._count_lock:
+                self.counters.requests += 1
+        with self._count_lock:
+            self.counters.bytes += len(body)
+        self._raise_for_status(response)
+        fetched = Fetched(
+            request=response.request.path_url,
+            status=response.status_code,
+            headers={k: response.headers[k] for k in KEPT_HEADERS if k in response.headers},
+            body=body,
+            fetched_at=started,
+        )
+        fetched.decoded = decode(response)
+        return fetched
+
+    def _raise_for_status(self, response: requests.Response) -> None:
+        status = response.status_code
+        what = f"HTTP {status} for GET {response.request.path_url}"
+        if status in TRANSIENT_STATUSES:
+            raise TransientSourceError(what, retry_after=_retry_after(response))
+        if status == 401:
+            if self.auth.invalidate():  # an expired or revoked token: fetch a new one
+                raise TransientSourceError(f"{what} (token rejected)", retry_after=0.0)
+            raise AuthenticationError(
+                f"{self.settings.conn_id}: the system rejected our credentials ({what}: "
+                f"{_excerpt(response)}); check the connection's password"
+            )
+        if status == 403:
+            raise AuthenticationError(
+                f"{self.settings.conn_id}: access refused ({what}: {_excerpt(response)}); check "
+                "the connection's login and password and this machine's clock"
+            )
+
+    def _take_slot(self) -> None:
+        """Space request starts `1/rate_per_s` apart, across threads."""
+        if not self._interval:
+            return
+        with self._slot_lock:
+            now = time.monotonic()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + self._interval
+        if slot > now:
+            self._sleep(slot - now)
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            return min(retry_after, self.policy.backoff_max_s)
+        jitter = wait_random_exponential(
+            multiplier=self.policy.backoff_base_s, max=self.policy.backoff_max_s
+        )
+        return jitter(state)
+
+    def _note_retry(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        reason = str(exc).split(" for GET")[0]
+        with self._count_lock:
+            self.counters.retries += 1
+            self.counters.by_reason[reason] = self.counters.by_reason.get(reason, 0) + 1
+        log.info("%s: retrying after %s", self.settings.conn_id, exc)
+
+
+def expect_ok(response: requests.Response) -> None:
+    """Statuses the client did not handle are the request's own fault: fail loudly."""
+    if response.status_code != 200:
+        raise FatalSourceError(
+            f"HTTP {response.status_code} for GET {response.request.path_url}: {_excerpt(response)}"
+        )
+
+
+def _excerpt(response: requests.Response, limit: int = 200) -> str:
+    return response.content[:limit].decode("utf-8", "replace").strip()

@@ -1,0 +1,238 @@
+"""The four paging styles of the contracts, each with its incremental state and lookback.
+
+A paginator yields pages and, at safe points, `Checkpoint`s: the state to resume from once
+everything before it is stored. Duplicates are expected (re-reads, drift): the store keeps the
+latest version per key, so re-reading never double-counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import requests
+
+from connectors.core.errors import FatalSourceError, RestartPaging
+from connectors.core.formats import expect_status
+from connectors.core.http import Fetched
+from connectors.core.stream import Checkpoint, Page
+
+if TYPE_CHECKING:
+    from connectors.core.sync import StreamReader
+
+ONE_DAY = dt.timedelta(days=1)
+
+
+def _dig(doc: dict, path: tuple[str, ...]) -> Any:
+    for step in path:
+        doc = doc.get(step) if isinstance(doc, dict) else None
+    return doc
+
+
+def _max_version(page: Page, pattern: re.Pattern[str]) -> str | None:
+    versions = page.frame["_version"]
+    good = versions[versions.str.fullmatch(pattern.pattern).fillna(False).astype(bool)]
+    return None if good.empty else str(good.max())
+
+
+@dataclass(frozen=True)
+class PageNumber:
+    """Page number + total over records ordered by modification time (drc).
+
+    Updates during paging shift records between pages, so a pass can see one record twice and
+    miss another. A pass is complete when the distinct keys seen reach the largest `total`
+    reported; otherwise the pass is repeated (the union counts), up to `max_passes`. The
+    watermark only advances after a complete read.
+    """
+
+    since_param: str
+    since_format: Callable[[str], str]
+    version_pattern: re.Pattern[str]
+    total: tuple[str, ...]
+    page_param: str = "page"
+    size_param: str = "page_size"
+    size: int = 500
+    max_passes: int = 5
+
+    def pages(self, reader: StreamReader, state: dict | None) -> Iterator[Page | Checkpoint]:
+        since = (state or {}).get("watermark")
+        base = {self.size_param: self.size}
+        if since:
+            base[self.since_param] = self.since_format(since)
+        seen: set[str] = set()
+        keyless, expected, watermark = 0, 0, since
+        for attempt in range(1, self.max_passes + 1):
+            page_no, keyless_this_pass = 1, 0
+            while True:
+                page = reader.fetch(base | {self.page_param: page_no})
+                total = int(_dig(page.doc, self.total) or 0)
+                expected = max(expected, total)
+                keys = page.frame["_key"]
+                seen.update(keys.dropna())
+                keyless_this_pass += int(keys.isna().sum())
+                top = _max_version(page, self.version_pattern)
+                watermark = max(filter(None, (watermark, top)), default=None)
+                yield page
+                if page.frame.empty or page_no * self.size >= total:
+                    break
+                page_no += 1
+            keyless = max(keyless, keyless_this_pass)
+            if len(seen) + keyless >= expected:
+                break
+            reader.note(
+                f"pass {attempt} saw {len(seen) + keyless} of {expected} records "
+                "(records moved between pages); reading again"
+            )
+        else:
+            reader.note(f"incomplete after {self.max_passes} passes; watermark kept")
+            return
+        if watermark:
+            yield Checkpoint({"watermark": watermark})
+
+
+@dataclass(frozen=True)
+class DayPartitions:
+    """One request per day, each split into parts (treasury).
+
+    A day can still gain late entries for `settle_days` after it, so the state records the last
+    *final* day and every run re-reads the unsettled days before reading new ones.
+    """
+
+    start: dt.date
+    settle_days: int = 3
+    date_param: str = "pay_date"
+    part_param: str = "part"
+    parts_header: str = "X-Total-Parts"
+    concurrency: int = 4  # days requested ahead, over the one session's connection pool
+    batch_pages: int = 32  # responses typed together as one frame
+
+    def pages(self, reader: StreamReader, state: dict | None) -> Iterator[Page | Checkpoint]:
+        final = (state or {}).get("final_through")
+        first = dt.date.fromisoformat(final) + ONE_DAY if final else self.start
+        days = [first + i * ONE_DAY for i in range((reader.as_of - first).days + 1)]
+        settled = reader.as_of - dt.timedelta(days=self.settle_days)
+        pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="day")
+        ahead: deque[tuple[dt.date, Future[list[Fetched]]]] = deque()
+        batch: list[Fetched] = []
+        try:
+            for i, day in enumerate(days):
+                ahead.append((day, pool.submit(self._day, reader, day)))
+                if len(ahead) < 2 * self.concurrency and i < len(days) - 1:
+                    continue  # keep a few days in flight
+                while ahead:
+                    # oldest first: pages are staged and checkpointed strictly day by day
+                    done_day, future = ahead.popleft()
+                    batch += future.result()
+                    if done_day >= days[-1] or len(batch) >= self.batch_pages:
+                        # many small days become one frame: typing is per batch, not per day
+                        yield reader.accept_many(batch)
+                        batch = []
+                        if done_day <= settled:
+                            yield Checkpoint({"final_through": done_day.isoformat()})
+                    if len(ahead) < 2 * self.concurrency and i < len(days) - 1:
+                        break
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # a failed run stops asking
+
+    def _day(self, reader: StreamReader, day: dt.date) -> list[Fetched]:
+        part, parts, out = 1, 1, []
+        while part <= parts:
+            fetched = reader.request({self.date_param: day.isoformat(), self.part_param: part})
+            parts = int(fetched.headers.get(self.parts_header, "1"))
+            out.append(fetched)
+            part += 1
+        return out
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Opaque cursor over records ordered by (modifiedAt, key) (housing).
+
+    An expired cursor restarts the read just below the last modification time already read;
+    the repeats are dropped by the store. `modifiedAfter` is exclusive, so the state stays one
+    millisecond below the newest stamp: records sharing that millisecond are never skipped.
+    """
+
+    since_param: str = "modifiedAfter"
+    cursor_param: str = "cursor"
+    next_cursor: tuple[str, ...] = ("nextCursor",)
+    limit: int = 1000
+    max_restarts: int = 50
+
+    def pages(self, reader: StreamReader, state: dict | None) -> Iterator[Page | Checkpoint]:
+        after = (state or {}).get("modified_after")
+        cursor, newest, restarts = None, None, 0
+        while True:
+            params: dict[str, Any] = {"limit": self.limit}
+            if cursor:
+                params[self.cursor_param] = cursor
+            elif after is not None:
+                params[self.since_param] = after
+            try:
+                page = reader.fetch(params, self._decode(reader))
+            except RestartPaging:
+                restarts += 1
+                if restarts > self.max_restarts:
+                    raise FatalSourceError(f"cursor expired {restarts} times in one run") from None
+                reader.note("cursor expired; restarting below the last stored record")
+                cursor = None
+                after = newest - 1 if newest is not None else after
+                continue
+            yield page
+            stamps = page.frame["_version"]
+            stamps = stamps[stamps != ""]
+            if not stamps.empty:
+                newest = max(newest or 0, int(stamps.max()))
+                yield Checkpoint({"modified_after": newest - 1})
+            cursor = _dig(page.doc, self.next_cursor)
+            if not cursor:
+                return
+
+    @staticmethod
+    def _decode(reader: StreamReader):
+        def decode(response: requests.Response):
+            if response.status_code == 400 and b"invalid_cursor" in response.content:
+                raise RestartPaging()
+            expect_status(response, 200)
+            return reader.stream.format.decode(response)
+
+        return decode
+
+
+@dataclass(frozen=True)
+class Offset:
+    """Offset/limit over a list computed afresh per request (audit).
+
+    A back-dated insert shifts later items, so an item can come twice (the store keeps one).
+    `since` has day precision: consecutive runs overlap by a day, which catches what was
+    inserted behind the read position.
+    """
+
+    version_pattern: re.Pattern[str]
+    total: tuple[str, ...] = ("total",)
+    since_param: str = "since"
+    limit: int = 200
+
+    def pages(self, reader: StreamReader, state: dict | None) -> Iterator[Page | Checkpoint]:
+        since = (state or {}).get("since")
+        newest, offset = None, 0
+        while True:
+            params: dict[str, Any] = {"offset": offset, "limit": self.limit}
+            if since:
+                params[self.since_param] = since
+            page = reader.fetch(params)
+            top = _max_version(page, self.version_pattern)
+            newest = max(filter(None, (newest, top)), default=None)
+            yield page
+            offset += len(page.frame)
+            if page.frame.empty or offset >= int(_dig(page.doc, self.total) or 0):
+                break
+        if newest:
+            yield Checkpoint({"since": newest[:10]})
+        elif since:
+            yield Checkpoint({"since": since})

@@ -1,0 +1,115 @@
+"""Where staged records and incremental state go, always together.
+
+`Sink` is the interface the sync writes to; the store of the publish issue implements it with
+one database transaction per checkpoint. `LocalSink` is the file implementation: per stream,
+one file holds both the latest version of every record and the state that covers them,
+replaced atomically, so state is never ahead of its data.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+from connectors.core.stream import Stream
+
+
+class Sink(Protocol):
+    def state(self, source: str, stream: str) -> dict[str, Any] | None: ...
+
+    def stage(self, source: str, stream: Stream, frame: pd.DataFrame) -> None: ...
+
+    def commit(
+        self, source: str, stream: Stream, state: dict[str, Any] | None, final: bool
+    ) -> None:
+        """Make staged frames and `state` durable together (`state` None: keep the last)."""
+        ...
+
+
+def latest_versions(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """One row per key, the highest `_version` winning (ties: the later arrival).
+
+    Rows without a readable key are kept once per distinct content.
+    """
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame()
+    rows = pd.concat(frames, ignore_index=True)
+    keyed = rows[rows["_key"].notna()].sort_values("_version", kind="stable")
+    keyed = keyed.drop_duplicates("_key", keep="last")
+    keyless = rows[rows["_key"].isna()]
+    if len(keyless):
+        keyless = keyless[~keyless.astype(str).duplicated()]
+    return pd.concat([keyed, keyless], ignore_index=True)
+
+
+class LocalSink:
+    """Files under `root`; commits are coalesced to one per `commit_every_s` (and the last)."""
+
+    def __init__(self, root: Path, commit_every_s: float = 5.0) -> None:
+        self.root = Path(root)
+        self.commit_every_s = commit_every_s
+        self._pending: dict[tuple[str, str], list[pd.DataFrame]] = {}
+        self._pending_state: dict[tuple[str, str], dict] = {}
+        self._last_commit: dict[tuple[str, str], float] = {}
+        self.changed: dict[tuple[str, str], set[str]] = {}  # keys new or changed this session
+
+    def _path(self, source: str, stream: str) -> Path:
+        return self.root / source / f"{stream}.pkl"
+
+    def _load(self, source: str, stream: str) -> tuple[dict | None, pd.DataFrame]:
+        path = self._path(source, stream)
+        if not path.exists():
+            return None, pd.DataFrame()
+        with path.open("rb") as f:
+            doc = pickle.load(f)
+        return doc["state"], doc["records"]
+
+    def state(self, source: str, stream: str) -> dict | None:
+        return self._load(source, stream)[0]
+
+    def records(self, source: str, stream: str) -> pd.DataFrame:
+        """The latest version of every stored record (tombstoned keys included)."""
+        return self._load(source, stream)[1]
+
+    def stage(self, source: str, stream: Stream, frame: pd.DataFrame) -> None:
+        self._pending.setdefault((source, stream.name), []).append(frame)
+
+    def commit(self, source: str, stream: Stream, state: dict | None, final: bool) -> None:
+        slot = (source, stream.name)
+        if state is not None:
+            self._pending_state[slot] = state
+        due = time.monotonic() - self._last_commit.get(slot, 0.0) >= self.commit_every_s
+        if not (final or due):
+            return
+        old_state, stored = self._load(source, stream.name)
+        new = self._pending.pop(slot, [])
+        merged = latest_versions([stored, *new])
+        self.changed.setdefault(slot, set()).update(_changed_keys(stored, new))
+        doc = {"state": self._pending_state.pop(slot, old_state), "records": merged}
+        path = self._path(source, stream.name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        with partial.open("wb") as f:
+            pickle.dump(doc, f, protocol=pickle.HIGHEST_PROTOCOL)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(partial, path)
+        self._last_commit[slot] = time.monotonic()
+
+
+def _changed_keys(stored: pd.DataFrame, new: list[pd.DataFrame]) -> set[str]:
+    frames = [f for f in new if len(f)]
+    if not frames:
+        return set()
+    incoming = pd.concat(frames, ignore_index=True)[["_key", "_version"]].dropna(subset=["_key"])
+    if stored.empty:
+        return set(incoming["_key"])
+    known = set(zip(stored["_key"], stored["_version"], strict=True))
+    pairs = zip(incoming["_key"], incoming["_version"], strict=True)
+    return {k for k, v in pairs if (k, v) not in known}

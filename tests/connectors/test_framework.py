@@ -1,0 +1,193 @@
+"""The framework's parts, each against a real simulator over HTTP where one is involved."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+
+from connectors.core import (
+    ConnectionConfigError,
+    FatalSourceError,
+    GaveUpError,
+    Landing,
+    LocalSink,
+    RetryPolicy,
+    from_env,
+    replay,
+    sync,
+)
+from connectors.core.auth import HeaderKey
+from connectors.core.formats import GbkCsv, record_frame
+from connectors.core.http import HttpClient
+from connectors.registry import get, registry
+from simulators.cluster import Cluster
+from simulators.servers.drc import DrcServer
+from simulators.servers.faults import FaultPlan
+from simulators.servers.housing import HousingServer
+from simulators.servers.treasury import TreasuryServer
+from tests.conftest import AS_OF
+from tests.connectors.kit import FAST, small_pages
+
+
+def settings_for(server, conn_id: str):
+    return from_env(conn_id, {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(server.connection())})
+
+
+# ---- connections ---------------------------------------------------------------------------
+def test_given_json_and_uri_forms_when_read_then_both_give_the_same_connection():
+    doc = {
+        "conn_type": "http",
+        "host": "127.0.0.1",
+        "port": 8080,
+        "schema": "http",
+        "login": "app",
+        "password": "p@ss/word",
+        "extra": {"base_path": "/gw"},
+    }
+    uri = "http://app:p%40ss%2Fword@127.0.0.1:8080/http?base_path=%2Fgw"
+    from_json = from_env("drc_api", {"AIRFLOW_CONN_DRC_API": json.dumps(doc)})
+    from_uri = from_env("drc_api", {"AIRFLOW_CONN_DRC_API": uri})
+    assert from_json == from_uri
+    assert from_json.base_url == "http://127.0.0.1:8080/gw"
+    assert "p@ss" not in repr(from_json) and "p@ss" not in str(from_json)
+
+
+def test_given_no_or_broken_connection_when_read_then_the_error_says_what_to_set_and_no_secret():
+    with pytest.raises(ConnectionConfigError, match="AIRFLOW_CONN_AUDIT_API"):
+        from_env("audit_api", {})
+    with pytest.raises(ConnectionConfigError) as caught:
+        from_env("audit_api", {"AIRFLOW_CONN_AUDIT_API": '{"password": "s3cret-value", "port": '})
+    assert "s3cret-value" not in str(caught.value)
+
+
+# ---- retries ---------------------------------------------------------------------------------
+def test_given_503_with_retry_after_when_fetched_then_the_client_waits_what_the_server_asks(world):
+    plan = FaultPlan(rate=0.5, seed=3, kinds=("busy_retry_after",))
+    with TreasuryServer(world, AS_OF, "appid", "secret", faults=plan, retry_after_s=2) as server:
+        waits: list[float] = []
+        settings = settings_for(server, "treasury_api")
+        client = HttpClient(settings, get("treasury").auth(settings), sleep=waits.append)
+        fmt = GbkCsv()
+        for day in ("2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23"):
+            client.get("/treasury/v2/vouchers", {"pay_date": day, "part": 1}, fmt.decode)
+    assert waits and all(w == 2.0 for w in waits)
+    assert client.counters.retries == len(waits) == plan.log.count("busy_retry_after")
+
+
+def test_given_a_system_that_keeps_failing_when_fetched_then_it_gives_up_within_the_budget(world):
+    plan = FaultPlan(rate=1.0, kinds=("http_503",))
+    with DrcServer(world, AS_OF, "key", faults=plan) as server:
+        settings = settings_for(server, "drc_api")
+        policy = RetryPolicy(max_attempts=4, backoff_base_s=0.001, backoff_max_s=0.01)
+        client = HttpClient(settings, HeaderKey(settings), policy)
+        with pytest.raises(GaveUpError, match=r"drc_api: gave up on GET /api/v1/projects after 4"):
+            client.get("/api/v1/projects", {"page": 1}, get("drc").streams[0].format.decode)
+    assert server.requests == 4
+
+
+def test_given_business_error_4003_when_fetched_then_it_fails_at_once_without_retrying(world):
+    with DrcServer(world, AS_OF, "key") as server:
+        settings = settings_for(server, "drc_api")
+        client = HttpClient(settings, HeaderKey(settings), FAST)
+        with pytest.raises(FatalSourceError, match="business error 4003"):
+            client.get("/api/v1/projects", {"page": 0}, get("drc").streams[0].format.decode)
+    assert server.requests == 1
+
+
+def test_given_busy_codes_5001_5002_when_synced_then_they_are_retried(world, tmp_path):
+    plan = FaultPlan(rate=0.5, seed=5, kinds=("code_5001", "code_5002"))
+    connector = small_pages(get("drc"))
+    with DrcServer(world, AS_OF, "key", faults=plan) as server:
+        result = sync(
+            connector,
+            settings_for(server, "drc_api"),
+            LocalSink(tmp_path),
+            AS_OF,
+            "r",
+            policy=FAST,
+        )
+    assert result.retries == plan.log.count("code_5001") + plan.log.count("code_5002") > 0
+    assert "business error 500" in " ".join(result.retry_reasons)
+
+
+# ---- housing: tokens and the rate limit ------------------------------------------------------
+def test_given_tokens_invalidated_mid_run_when_synced_then_new_tokens_are_fetched(world, tmp_path):
+    plan = FaultPlan(rate=0.3, seed=2, kinds=("token_invalidated",))
+    with HousingServer(world, AS_OF, "client", "secret", faults=plan, rate_per_s=10_000) as server:
+        connector = dataclasses.replace(get("housing"), rate_per_s=None)
+        settings = settings_for(server, "housing_api")
+        sink = LocalSink(tmp_path)
+        result = sync(connector, settings, sink, AS_OF, "r", policy=FAST)
+    invalidations = plan.log.count("token_invalidated")
+    assert invalidations > 0
+    # a draw on the token request itself invalidates nothing, hence <=
+    assert 0 < result.retry_reasons.get("HTTP 401", 0) <= invalidations
+    assert len(sink.records("housing", "permits")) == len(server.feeds["permits"].items)
+
+
+def test_given_the_published_rate_limit_when_synced_then_no_request_is_refused(world, tmp_path):
+    with Cluster(world, AS_OF) as cluster:
+        settings = from_env("housing_api", cluster.environment())
+        result = sync(get("housing"), settings, LocalSink(tmp_path), AS_OF, "r")
+    assert "HTTP 429" not in result.retry_reasons
+    assert result.requests >= 10  # enough requests that an unthrottled client would be refused
+
+
+# ---- landing and replay ----------------------------------------------------------------------
+def test_given_a_landed_night_when_replayed_then_the_records_are_the_live_ones(world, tmp_path):
+    landing = Landing(tmp_path / "landing", "night-1")
+    live: dict[str, list[pd.DataFrame]] = {}
+
+    class Recorder(LocalSink):
+        def stage(self, source, stream, frame):
+            live.setdefault(stream.name, []).append(frame)
+
+    with Cluster(world, AS_OF) as cluster:
+        env = cluster.environment()
+        secrets = [json.loads(v).get("password") for v in env.values()]
+        for connector in registry().values():
+            live.clear()
+            settings = from_env(connector.conn_id, env)
+            sync(connector, settings, Recorder(tmp_path / "sink"), AS_OF, "night-1", landing)
+            replayed = replay(connector, landing)
+            for name, frames in live.items():
+                expected = pd.concat(frames, ignore_index=True)
+                pd.testing.assert_frame_equal(replayed[name], expected, check_dtype=False)
+    landed = b"".join(p.read_bytes() for p in (tmp_path / "landing").rglob("*.gz"))
+    landed = gzip.decompress(landed)  # concatenated members decompress as one stream
+    assert landed.count(b"\n") > 0
+    for secret in filter(None, secrets):
+        assert secret.encode() not in landed
+
+
+# ---- typing a page ---------------------------------------------------------------------------
+def test_given_odd_values_when_typed_then_each_is_flagged_with_its_field_and_nothing_raises():
+    items = [
+        {"k": " A1 ", "amount": Decimal("1234.5678"), "at": 1700000000000, "note": "ok"},
+        {"k": "A2", "amount": 5, "at": "yesterday", "note": {"deep": [1, 2]}},
+        {"k": None, "amount": None, "at": None, "note": "x\ufffdy"},
+    ]
+    frame, unknown = record_frame(
+        [*items, {"k": "A3", "extra": 1}], ("k", "amount", "at", "note"), "k", "at", ("at",), True
+    )
+    assert list(frame["_key"]) == ["A1", "A2", None, "A3"]
+    assert frame.loc[0, "amount"] == Decimal("1234.5678")
+    assert str(frame.loc[0, "at"]) == "2023-11-15 06:13:20+08:00"
+    assert frame.loc[0, "_problems"] == ""
+    assert "at 'yesterday' is not epoch ms" in frame.loc[1, "_problems"]
+    assert "note is nested" in frame.loc[1, "_problems"]
+    assert "note holds bytes that are not valid text" in frame.loc[2, "_problems"]
+    assert unknown == {"extra"}
+
+
+def test_given_invalid_gbk_bytes_when_parsed_then_only_that_row_is_flagged():
+    body = '凭证号,金额\r\nZF1,"1,000.00"\r\n'.encode("gbk") + b"ZF2,\xff\xfe\r\n"
+    records, garbled = GbkCsv().parse(body)
+    frame, _ = record_frame(records, ("凭证号", "金额"), "凭证号", None, (), garbled)
+    assert frame["金额"].iloc[0] == "1,000.00"
+    assert list(frame["_problems"]) == ["", "金额 holds bytes that are not valid text"]
