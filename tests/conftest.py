@@ -27,6 +27,17 @@ def medium_world() -> World:
     return generate_world("medium", 3)
 
 
+@pytest.fixture(scope="session")
+def medium_staged(medium_world: World, tmp_path_factory):
+    """The medium world (every quirk happens) read by all four connectors, as of AS_OF and
+    as of nine days earlier: (earlier sink, AS_OF sink)."""
+    from tests.connectors.kit import stage_all
+
+    root = tmp_path_factory.mktemp("medium")
+    earlier = stage_all(medium_world, AS_OF - dt.timedelta(days=9), root / "earlier")
+    return earlier, stage_all(medium_world, AS_OF, root / "now")
+
+
 @pytest.fixture
 def cluster(world: World):
     """The four systems as of AS_OF, fault-free, on ephemeral loopback ports."""

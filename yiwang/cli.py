@@ -25,6 +25,8 @@ world_app = typer.Typer(
 )
 app.add_typer(world_app, name="world")
 app.add_typer(connectors_app, name="connectors")
+schemas_app = typer.Typer(help="The shared schemas.", no_args_is_help=True)
+app.add_typer(schemas_app, name="schemas")
 app.command("extract")(extract)
 console = Console()
 
@@ -140,6 +142,19 @@ def demo(scale: Scale = "small", seed: Seed = 7, as_of: AsOf = "2026-11-23") -> 
             console.rule(f"{system}: GET {path} → HTTP {response.status_code}")
             for line in lines:
                 console.print(line, markup=False, highlight=False)
+
+
+@schemas_app.command("dictionary")
+def schemas_dictionary(
+    out: Annotated[Path, typer.Option(help="Markdown file to write")] = Path(
+        "docs/data-dictionary.md"
+    ),
+) -> None:
+    """Render the data dictionary of the unified dataset from the schemas."""
+    from schemas.dictionary import render
+
+    out.write_text(render())
+    console.print(f"data dictionary → {out}")
 
 
 @world_app.command("truth")

@@ -27,6 +27,7 @@ import requests
 from connectors.core.errors import FatalSourceError, TransientSourceError
 
 TZ = "Asia/Shanghai"
+MAX_EPOCH_MS = 9_000_000_000_000_000  # about year 2255: inside pandas' timestamp range
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,9 @@ def record_frame(
     frame = records if isinstance(records, pd.DataFrame) else _from_items(records)
     unknown = set(frame.columns) - set(fields)
     problems = pd.Series("", index=frame.index, dtype=object)
-    frame = frame[[f for f in fields if f in frame.columns]].copy()
+    context = [c for c in frame.columns if c.startswith("_") and c != "_not_an_object"]
+    unknown -= set(context)
+    frame = frame[[f for f in fields if f in frame.columns] + context].copy()
     frame["_key"] = _keys(frame, key)
     if version in frame.columns:
         is_ms = version in epoch_ms
@@ -180,6 +183,7 @@ def _keys(frame: pd.DataFrame, key: str) -> pd.Series:
 def _epoch_ms(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Timestamps in Asia/Shanghai, and the raw values that were not integer milliseconds."""
     numbers = _integers(values)
+    numbers = numbers.where(numbers.abs() < MAX_EPOCH_MS)  # beyond: no real timestamp
     bad = values.where(numbers.isna() & values.notna())
     stamps = pd.to_datetime(numbers, unit="ms", utc=True).dt.tz_convert(TZ)
     return stamps, bad

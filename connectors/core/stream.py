@@ -58,6 +58,8 @@ class Stream:
     params: Mapping[str, str] = field(default_factory=dict)  # sent with every request
     deletes: str | None = None  # a tombstone stream: the stream whose keys it deletes
     sensitive: tuple[str, ...] = ()  # fields masked wherever records are shown
+    # request parameters copied onto every record as `_<param>` (what the record was asked for)
+    request_context: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 
@@ -85,7 +86,7 @@ class StreamReader:
         for fetched in responses:
             doc, records, garbled = fetched.decoded
             fetched.decoded = None
-            parts.append(records)
+            parts.append(_with_context(records, fetched.request, s.request_context))
             any_garbled |= garbled
             self.stats.pages += 1
             self.stats.bytes += len(fetched.body)
@@ -99,6 +100,16 @@ class StreamReader:
 
     def note(self, text: str) -> None:
         self.stats.notes.append(text)
+
+
+def _with_context(records, request: str, params: tuple[str, ...]):
+    if not params:
+        return records
+    query = {k: v[-1] for k, v in parse_qs(urlsplit(request).query).items()}
+    values = {f"_{p}": query.get(p) for p in params}
+    if isinstance(records, pd.DataFrame):
+        return records.assign(**values)
+    return [{**r, **values} if isinstance(r, dict) else r for r in records]
 
 
 def _concat(parts: list) -> list | pd.DataFrame:
@@ -168,8 +179,9 @@ def replay(connector: Connector, landing: Landing) -> dict[str, pd.DataFrame]:
     out = {}
     for s in connector.streams:
         frames = []
-        for _meta, body in read_pages(landing.stream_dir(connector.name, s.name)):
+        for meta, body in read_pages(landing.stream_dir(connector.name, s.name)):
             records, garbled = s.format.parse(body)
+            records = _with_context(records, meta["request"], s.request_context)
             frame, _ = record_frame(records, s.fields, s.key, s.version, s.epoch_ms, garbled)
             frames.append(frame)
         if frames:

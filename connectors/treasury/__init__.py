@@ -28,6 +28,7 @@ connector = Connector(
             paginator=DayPartitions(start=dt.date(2024, 1, 1), settle_days=3),
             format=GbkCsv(),
             sensitive=("收款人账号",),
+            request_context=("pay_date",),  # a row's 支付日期 must equal the day asked for
         ),
     ),
 )

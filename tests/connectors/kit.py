@@ -14,6 +14,7 @@ import pandas as pd
 
 from connectors.core import Connector, LocalSink, RetryPolicy, from_env, sync
 from connectors.core.sync import SyncResult
+from connectors.registry import registry
 from simulators.cluster import Cluster
 from simulators.expected import expected_records
 from simulators.world import World
@@ -98,3 +99,23 @@ def mismatches(sink: LocalSink, connector: Connector, world: World, as_of: dt.da
 
 def fresh_sink(root: Path, name: str) -> LocalSink:
     return LocalSink(root / name, commit_every_s=0)
+
+
+def stage_all(world: World, as_of: dt.date, root: Path) -> LocalSink:
+    """Every registered connector's full read of the simulators into one local sink."""
+    sink = LocalSink(root, commit_every_s=600)
+    options = {"housing": {"rate_per_s": 10_000}}
+    with Cluster(world, as_of, options=options) as cluster:
+        env = cluster.environment()
+        for connector in registry().values():
+            fast = dataclasses.replace(connector, rate_per_s=None)
+            sync(fast, from_env(connector.conn_id, env), sink, as_of, f"stage-{as_of}", None, FAST)
+    return sink
+
+
+def staged_streams(sink: LocalSink):
+    """(connector, stream, live latest records) for every record stream."""
+    for connector in registry().values():
+        for s in connector.streams:
+            if not s.deletes:
+                yield connector, s, live(sink, connector, s.name)

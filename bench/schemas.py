@@ -1,0 +1,98 @@
+"""Benchmark of validation: rows/s for the voucher and progress-report schemas at ≥ 1M rows.
+
+    .venv/bin/python -m bench.schemas --rows 1000000
+
+Rows come from the medium world (with its quirks and ~2% bad records), repeated with fresh
+keys up to `--rows`, shaped as the connectors hand them over (`record_frame`). One core.
+Each schema is timed over the whole batch (normalise + type + lazy pandera + quarantine rows).
+Results also go to bench/results/schemas.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import resource
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from connectors.core.formats import record_frame
+from connectors.registry import get
+from schemas.validate import validate
+from simulators.world import calendar as cal
+from simulators.world.cache import load_world
+from yiwang.settings import data_dir
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _repeat(frame: pd.DataFrame, rows: int, key: str) -> pd.DataFrame:
+    copies = -(-rows // len(frame))
+    out = pd.concat([frame] * copies, ignore_index=True).iloc[:rows].copy()
+    out[key] = (
+        out[key].astype(str)
+        + pd.Series(np.repeat(np.arange(copies), len(frame))[:rows]).map("-{:d}".format).to_numpy()
+    )
+    return out
+
+
+def batches(rows: int) -> dict[str, pd.DataFrame]:
+    world = load_world("medium", 3, data_dir() / "worlds")
+    day = cal.day(dt.date(2026, 11, 23))
+    vouchers = world.as_of("vouchers", day)
+    vouchers = vouchers.assign(_pay_date=vouchers["支付日期"])
+    reports = world.as_of("reports", day).copy()
+    reports["completionRate"] = reports["completionRate"].map(Decimal)  # a JSON number
+    out = {}
+    for record_type, stream_name, frame in (
+        ("voucher", ("treasury", "vouchers"), vouchers),
+        ("progress_report", ("housing", "progress_reports"), reports),
+    ):
+        stream = get(stream_name[0]).stream(stream_name[1])
+        wire = _repeat(
+            frame[[*stream.fields, *(["_pay_date"] if record_type == "voucher" else [])]],
+            rows,
+            stream.key,
+        )
+        out[record_type] = record_frame(
+            wire, stream.fields, stream.key, stream.version, stream.epoch_ms
+        )[0]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    results = {"rows": args.rows, "schemas": {}}
+    for record_type, frame in batches(args.rows).items():
+        t0 = time.perf_counter()
+        result = validate("bench", record_type, frame)
+        seconds = time.perf_counter() - t0
+        row = {
+            "rows": len(frame),
+            "seconds": round(seconds, 2),
+            "rows_per_s": round(len(frame) / seconds),
+            "quarantined": len(result.quarantine),
+        }
+        results["schemas"][record_type] = row
+        print(
+            f"{record_type:16} {row['rows']:>10,} rows  {row['seconds']:>6.2f} s  "
+            f"{row['rows_per_s']:>9,} rows/s  ({row['quarantined']:,} quarantined)"
+        )
+    results["peak_rss_mb"] = round(_peak_rss_mb())
+    print(f"peak RSS {results['peak_rss_mb']:,} MB")
+    out = Path("bench/results/schemas.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

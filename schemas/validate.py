@@ -1,0 +1,228 @@
+"""Validating whole batches: every record is accepted (typed) or quarantined with reasons.
+
+One lazy pandera pass collects every failure of every row; conversion failures (a number that
+is not one, a date that does not exist) and what the connector could not read are added, so a
+quarantined record lists *all* that is wrong with it, as `<field> '<value>' <what is wrong>`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+
+import pandas as pd
+import pandera.pandas as pa
+
+from schemas.checks import WORDS, words
+from schemas.sources import MODELS, PARSERS, SENSITIVE, field_names, required_fields
+from transforms import normalise as n
+
+QUARANTINE_COLUMNS = ["source_system", "record_type", "record_key", "reasons", "payload"]
+
+# parser -> (function, what a failure means)
+_PARSE = {
+    "code": (lambda s: (n.code(s), None), ""),
+    "text": (lambda s: (n.text(s), None), ""),
+    "masked": (lambda s: (n.mask_account(s), None), ""),
+    "money_wan": (lambda s: n.money(s, "wan"), "is not a number of 万元 (up to 6 decimals)"),
+    "money_yuan": (lambda s: n.money(s, "yuan"), "is not a number of 元 (up to 2 decimals)"),
+    "number": (n.number, "is not a number"),
+    "integer": (n.integer, "is not a whole number"),
+    "date_compact": (lambda s: n.date(s, "%Y%m%d"), "is not a real date YYYYMMDD"),
+    "date_dashed": (lambda s: n.date(s, "%Y-%m-%d"), "is not a real date YYYY-MM-DD"),
+    "time_local": (lambda s: n.local_timestamp(s, "%Y-%m-%d %H:%M:%S"), "is not a time YYYY-MM-DD HH:MM:SS"),
+    "time_iso": (n.local_timestamp, "is not an ISO-8601 time with offset"),
+    "epoch": (lambda s: (s.astype(f"datetime64[us, {n.TZ}]"), None), ""),
+}  # fmt: skip
+
+DATAFRAME_CHECK_WORDS = {
+    "not_before": "jhjgsj (planned completion) is before jhkgsj (planned start)",
+    "pay_date_matches": "支付日期 differs from the pay_date the file was requested for",
+}
+
+
+class SchemaDriftError(Exception):
+    """A required field is missing from a whole batch: the source changed its interface."""
+
+
+@dataclass
+class Validated:
+    source: str
+    record_type: str
+    accepted: pd.DataFrame  # typed records, framework columns kept
+    quarantine: pd.DataFrame  # QUARANTINE_COLUMNS
+    received: int
+
+
+def validate(source: str, record_type: str, frame: pd.DataFrame) -> Validated:
+    """Split a batch (latest version per key) into typed accepted rows and quarantine rows."""
+    frame = frame.reset_index(drop=True)
+    if frame.empty:
+        return Validated(source, record_type, frame, _quarantine_frame([]), 0)
+    missing = [f for f in required_fields(record_type) if f not in frame.columns]
+    if missing:
+        raise SchemaDriftError(
+            f"{source}/{record_type}: required field(s) {', '.join(missing)} missing from every "
+            f"one of the {len(frame):,} records of this batch; the source changed its interface, "
+            "so nothing of this stream is published until the contract is updated"
+        )
+    typed, reasons = _typed(record_type, frame)
+    _add_schema_failures(record_type, typed, reasons)
+    for i, problem in frame["_problems"].items() if "_problems" in frame.columns else ():
+        if problem:
+            reasons[i].insert(0, problem)
+    bad = pd.Series(False, index=frame.index)
+    bad[list(reasons)] = True
+    quarantine = _quarantine_rows(source, record_type, frame[bad], reasons)
+    return Validated(source, record_type, typed[~bad], quarantine, len(frame))
+
+
+def _typed(record_type: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[str]]]:
+    typed = frame.copy()
+    reasons: dict[int, list[str]] = defaultdict(list)
+    parsers = PARSERS[record_type]
+    for field in field_names(record_type):
+        if field not in frame.columns:
+            typed[field] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+        parse, words = _PARSE[parsers.get(field, "text")]
+        typed[field], bad = parse(typed[field])
+        if bad is not None:
+            for i, raw in bad.dropna().items():
+                reasons[i].append(f"{field} {raw!r} {words}")
+    return typed, reasons
+
+
+def _add_schema_failures(record_type: str, typed: pd.DataFrame, reasons: dict) -> None:
+    try:
+        MODELS[record_type].validate(typed, lazy=True)
+        return
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+    structural = cases[cases["index"].isna()]
+    if len(structural):  # a column of the wrong type: our typing is wrong, not the record
+        raise TypeError(f"typed {record_type} frame does not fit its model:\n{structural}")
+    cases = cases[cases["index"].notna()]
+    already = {(i, r.split(" ", 1)[0]) for i, rs in reasons.items() for r in rs}
+    for column, check, value, index in cases[
+        ["column", "check", "failure_case", "index"]
+    ].itertuples(index=False):
+        i = int(index)
+        name = str(check).split("(", 1)[0]
+        if name in DATAFRAME_CHECK_WORDS:  # a whole-row check, reported once per row
+            said = DATAFRAME_CHECK_WORDS.get(name, f"fails {name}")
+            if said not in reasons[i]:
+                reasons[i].append(said)
+            continue
+        if (i, column) in already:
+            continue  # the conversion already said what is wrong with this field
+        if name == "not_nullable":
+            reasons[i].append(f"{column} {WORDS[name]}")
+        else:
+            reasons[i].append(f"{column} {_show(value)} {_words(record_type, column, name)}")
+
+
+@cache
+def _checks(record_type: str) -> dict[tuple[str, str], object]:
+    columns = MODELS[record_type].to_schema().columns
+    return {(col, c.name): c for col, column in columns.items() for c in column.checks}
+
+
+def _words(record_type: str, column: str, name: str) -> str:
+    check = _checks(record_type).get((column, name))
+    return words(check) if check is not None else WORDS.get(name, f"fails {name}")
+
+
+def _show(value) -> str:
+    if hasattr(value, "item") and not isinstance(value, pd.Timestamp):
+        value = value.item()  # numpy scalar -> Python, so the reason reads -1, not np.int64(-1)
+    if isinstance(value, pd.Timestamp):
+        return f"'{value.isoformat()}'"
+    if isinstance(value, Decimal):
+        return f"'{value}'"
+    return repr(value)
+
+
+# ---- quarantine rows ---------------------------------------------------------------------------
+def _quarantine_frame(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=QUARANTINE_COLUMNS).astype(object)
+
+
+def _quarantine_rows(
+    source: str, record_type: str, wire: pd.DataFrame, reasons: dict
+) -> pd.DataFrame:
+    fields = [f for f in field_names(record_type) if f in wire.columns]
+    extra = [c for c in wire.columns if not c.startswith("_") and c not in fields]
+    masked = wire.copy()
+    for field in SENSITIVE.get(record_type, ()):
+        if field in masked.columns:
+            masked[field] = n.mask_account(masked[field])
+    rows = []
+    for i, record in zip(masked.index, masked[fields + extra].to_dict("records"), strict=True):
+        rows.append(
+            {
+                "source_system": source,
+                "record_type": record_type,
+                "record_key": masked.at[i, "_key"] if "_key" in masked.columns else None,
+                "reasons": "; ".join(dict.fromkeys(reasons[i])),
+                "payload": _payload(record, record_type),
+            }
+        )
+    return _quarantine_frame(rows)
+
+
+def _payload(record: dict, record_type: str) -> str:
+    if record_type == "voucher":  # as the CSV line it came in
+        out = io.StringIO()
+        csv.writer(out, lineterminator="").writerow(
+            ["" if _absent(v) else v for v in record.values()]
+        )
+        return out.getvalue()
+    parts = [f"{json.dumps(k, ensure_ascii=False)}:{_json_value(v)}" for k, v in record.items()]
+    return "{" + ",".join(parts) + "}"
+
+
+def _absent(v) -> bool:
+    return v is None or (isinstance(v, float) and v != v) or v is pd.NaT
+
+
+def _json_value(v) -> str:
+    if _absent(v):
+        return "null"
+    if isinstance(v, pd.Timestamp):  # epoch fields were typed by the connector: back to ms
+        return str((v - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1))
+    if isinstance(v, Decimal):
+        return str(v)  # JSON number, exactly as received
+    return json.dumps(v, ensure_ascii=False, default=str)
+
+
+def reconcile(received: pd.DataFrame, validated: Validated) -> dict[str, int]:
+    """received = accepted + quarantined, by distinct key (rows without a key counted apart)."""
+    keys = received["_key"]
+    accepted = set(validated.accepted["_key"].dropna())
+    quarantined = set(validated.quarantine["record_key"].dropna())
+    counts = {
+        "received": int(keys.nunique()),
+        "accepted": len(accepted),
+        "quarantined": len(quarantined),
+        "received_keyless": int(keys.isna().sum()),
+        "quarantined_keyless": int(validated.quarantine["record_key"].isna().sum()),
+    }
+    if accepted & quarantined or accepted | quarantined != set(keys.dropna()):
+        raise AssertionError(
+            f"{validated.source}/{validated.record_type} does not reconcile: {counts}"
+        )
+    if counts["received_keyless"] != counts["quarantined_keyless"]:
+        raise AssertionError(
+            f"{validated.source}/{validated.record_type}: keyless rows lost: {counts}"
+        )
+    return counts
+
+
+def wire_fields(record_type: str) -> Sequence[str]:
+    return field_names(record_type)

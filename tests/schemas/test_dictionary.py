@@ -1,0 +1,45 @@
+"""The published tables' models match the contract, and the data dictionary matches the models."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from schemas.dictionary import render
+from schemas.unified import TABLES
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def contract_columns() -> dict[str, list[str]]:
+    """Column names of every table in docs/contracts/unified-dataset.md, in order."""
+    text = (DOCS / "contracts" / "unified-dataset.md").read_text()
+    tables: dict[str, list[str]] = {}
+    for section in re.split(r"\n## ", text)[1:]:
+        name = re.match(r"`(\w+)`", section)
+        if not name:
+            continue
+        body = section.split("\n### ")[0]  # sub-sections (risk flags) are not columns
+        rows = [line.split("|")[1] for line in body.splitlines() if line.startswith("| `")]
+        if not rows:  # prose: "...: `a`, `b` (`x` or null) and `c`." / "Columns: `a`, `b`."
+            prose = body.split("Columns:")[-1] if "Columns:" in body else body.split(":\n", 1)[1]
+            rows = [re.sub(r"\([^)]*\)", "", prose.split(". ")[0])]
+        tables[name.group(1)] = [c for row in rows for c in re.findall(r"`(\w+)`", row)]
+    return tables
+
+
+@pytest.mark.parametrize("table", list(TABLES))
+def test_given_the_contract_then_each_table_model_has_exactly_its_columns(table):
+    expected = contract_columns()[table]
+    actual = list(TABLES[table].to_schema().columns)
+    assert (
+        actual == [c for c in expected if c not in ("red", "black", "null")] or actual == expected
+    )
+
+
+def test_given_the_models_then_the_committed_data_dictionary_is_current():
+    assert (DOCS / "data-dictionary.md").read_text() == render(), (
+        "run `yiwang schemas dictionary` and commit docs/data-dictionary.md"
+    )

@@ -1,0 +1,148 @@
+"""Normalisation that validation needs, vectorised over whole columns.
+
+Each parser takes a column as received and returns the typed column plus the cells it could
+not read (NaN elsewhere), so the caller can quarantine with the raw value in the message.
+Quirks the contracts allow (spaces, full-width characters in codes, thousands separators,
+empty optional fields) are normalised here, never rejected.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+TZ = "Asia/Shanghai"
+
+# full-width ASCII (U+FF01..U+FF5E) and the ideographic space fold to their half-width forms
+_FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+# fen per unit: 1 元 = 100 fen; 1 万元 = 10,000 元 = 1,000,000 fen (so 6 decimals are exact)
+FEN_PER = {"yuan": 100, "wan": 1_000_000}
+UNIT_DECIMALS = {"yuan": 2, "wan": 6}
+
+
+TEXT = pd.StringDtype("python")  # what pandera's `str` is; a dtype check, not a per-cell one
+
+
+def per_distinct(values: pd.Series, transform) -> pd.Series:
+    """`transform` applied to each distinct value once, spread back over the column.
+
+    Source columns repeat heavily (units, dates, payees), so this turns per-cell Python work
+    into per-distinct-value work. Missing values stay missing (None).
+    """
+    try:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    except TypeError:  # unhashable cells: fall back to one call per cell
+        return transform(values.astype(object))
+    mapped = transform(pd.Series(uniques, dtype=object)).to_numpy(dtype=object)
+    out = np.full(len(codes), None, dtype=object)
+    present = codes >= 0
+    out[present] = mapped[codes[present]]
+    return pd.Series(out, index=values.index, dtype=object)
+
+
+def _trim(uniques: pd.Series) -> pd.Series:
+    as_text = uniques
+    if pd.api.types.infer_dtype(uniques, skipna=True) != "string":
+        as_text = uniques.map(lambda v: v if isinstance(v, str) else str(v))
+    trimmed = as_text.str.strip()
+    return trimmed.where(trimmed != "", None)
+
+
+def text(values: pd.Series) -> pd.Series:
+    """Trimmed text, None for missing or empty; non-text values as their str."""
+    return per_distinct(values, _trim).astype(TEXT)
+
+
+def _code(uniques: pd.Series) -> pd.Series:
+    folded = _trim(uniques)
+    odd = folded.str.contains(r"[^\x21-\x7e]", regex=True).fillna(False).astype(bool)
+    if odd.any():  # only codes with full-width characters or spaces need folding
+        fixed = folded[odd].str.translate(_FOLD).str.replace(r"\s+", "", regex=True)
+        folded = folded.astype(object)
+        folded[odd] = fixed.where(fixed != "", None)
+    return folded
+
+
+def code(values: pd.Series) -> pd.Series:
+    """A code as text, full-width characters folded and every space removed."""
+    return per_distinct(values, _code).astype(TEXT)
+
+
+def money(values: pd.Series, unit: str, decimals: int | None = None) -> tuple[pd.Series, pd.Series]:
+    """Exact amounts in 元 as `Decimal` (2 places), and the cells that were not a number."""
+    raw = text(values).astype(object)
+    distinct = pd.Series(raw.dropna().unique(), dtype=object)
+    amounts, bad = _money(distinct, unit, decimals)
+    amount_of = dict(zip(distinct, amounts, strict=True))
+    bad_text = set(distinct[bad.notna()])
+    out = raw.map(amount_of, na_action="ignore").astype(object)
+    return out.where(out.notna(), None), raw.where(raw.isin(bad_text))
+
+
+def _money(values: pd.Series, unit: str, decimals: int | None) -> tuple[pd.Series, pd.Series]:
+    """`money` over distinct text values.
+
+    `unit`: "yuan" or "wan" (万元, converted exactly: up to 6 decimals is whole fen).
+    Thousands separators and spaces are dropped first. JSON numbers arrive as `Decimal`.
+    """
+    places = UNIT_DECIMALS[unit] if decimals is None else decimals
+    raw = values.astype(object)
+    cleaned = raw.str.replace(",", "", regex=False).str.replace(r"\s+", "", regex=True)
+    digits = 18 - len(str(FEN_PER[unit]))  # whole fen must fit in int64
+    pattern = rf"(-?)(\d{{1,{digits}}})(?:\.(\d{{0,{places}}}))?"
+    parts = cleaned.str.extract(pattern + "$", expand=True) if len(cleaned) else None
+    ok = cleaned.str.fullmatch(pattern).fillna(False).astype(bool) if len(cleaned) else cleaned
+    bad = raw.where(raw.notna() & ~ok.astype(bool))
+    out = pd.Series([None] * len(values), index=values.index, dtype=object)
+    if len(cleaned) and ok.any():
+        p = parts[ok]
+        whole = p[1].astype("int64")
+        frac = p[2].fillna("").str.ljust(places, "0").replace("", "0").astype("int64")
+        sign = np.where(p[0] == "-", -1, 1)
+        fen = sign * (whole * 10**places + frac) * (FEN_PER[unit] // 10**places)
+        out[ok] = [Decimal(int(f)).scaleb(-2) for f in fen]
+    return out, bad
+
+
+def number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """A plain number (rates, areas) as float64, and the cells that were not one."""
+    raw = text(values)
+    parsed = pd.to_numeric(raw.str.replace(",", "", regex=False), errors="coerce")
+    return parsed.astype("float64"), raw.where(raw.notna() & parsed.isna())
+
+
+def integer(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    parsed, bad = number(values)
+    whole = parsed.where(parsed == np.floor(parsed))
+    bad = bad.where(bad.notna(), text(values).where(parsed.notna() & whole.isna()))
+    return whole.astype("Int64"), bad
+
+
+def date(values: pd.Series, fmt: str) -> tuple[pd.Series, pd.Series]:
+    """Calendar dates (`datetime64`, midnight) from text in `fmt`; impossible ones flagged."""
+    raw = text(values)
+    parsed = pd.to_datetime(raw, format=fmt, errors="coerce")
+    return parsed.astype("datetime64[us]"), raw.where(raw.notna() & parsed.isna())
+
+
+def local_timestamp(values: pd.Series, fmt: str | None = None) -> tuple[pd.Series, pd.Series]:
+    """Beijing-time timestamps from text (`fmt` without offset, or ISO-8601 with one)."""
+    raw = text(values)
+    if fmt is not None:
+        naive = pd.to_datetime(raw, format=fmt, errors="coerce")
+        parsed = naive.dt.tz_localize(TZ)
+    else:
+        parsed = pd.to_datetime(raw, format="ISO8601", errors="coerce", utc=True).dt.tz_convert(TZ)
+    return parsed.astype(f"datetime64[us, {TZ}]"), raw.where(raw.notna() & parsed.isna())
+
+
+def mask_account(values: pd.Series) -> pd.Series:
+    """Bank accounts keep only their last 4 characters."""
+
+    def mask(uniques: pd.Series) -> pd.Series:
+        return _trim(uniques).map(lambda v: "*" * max(len(v) - 4, 0) + v[-4:], na_action="ignore")
+
+    return per_distinct(values, mask).astype(TEXT)
