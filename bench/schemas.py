@@ -33,14 +33,24 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _repeat(frame: pd.DataFrame, rows: int, key: str) -> pd.DataFrame:
+def _repeat(frame: pd.DataFrame, rows: int, key: str, amount: str | None) -> pd.DataFrame:
+    """`frame` repeated to `rows` with fresh keys; amounts made distinct per copy, since real
+    amounts rarely repeat (units, dates and payees do, and keep their repetition)."""
     copies = -(-rows // len(frame))
     out = pd.concat([frame] * copies, ignore_index=True).iloc[:rows].copy()
-    out[key] = (
-        out[key].astype(str)
-        + pd.Series(np.repeat(np.arange(copies), len(frame))[:rows]).map("-{:d}".format).to_numpy()
-    )
+    copy_no = pd.Series(np.repeat(np.arange(copies), len(frame))[:rows])
+    out[key] = out[key].astype(str) + copy_no.map("-{:d}".format).to_numpy()
+    if amount is not None:  # shift each copy's amounts by its copy number, in fen
+        out[amount] = [_shift(text, n) for text, n in zip(out[amount], copy_no, strict=True)]
     return out
+
+
+def _shift(text: str, fen: int) -> str:
+    try:
+        value = Decimal(text.replace(",", "")) + Decimal(fen).scaleb(-2)
+    except ArithmeticError:
+        return text  # a deliberately bad amount stays bad
+    return f"{value:,.2f}"
 
 
 def batches(rows: int) -> dict[str, pd.DataFrame]:
@@ -56,11 +66,9 @@ def batches(rows: int) -> dict[str, pd.DataFrame]:
         ("progress_report", ("housing", "progress_reports"), reports),
     ):
         stream = get(stream_name[0]).stream(stream_name[1])
-        wire = _repeat(
-            frame[[*stream.fields, *(["_pay_date"] if record_type == "voucher" else [])]],
-            rows,
-            stream.key,
-        )
+        columns = [*stream.fields, *(["_pay_date"] if record_type == "voucher" else [])]
+        amount = "金额" if record_type == "voucher" else None
+        wire = _repeat(frame[columns], rows, stream.key, amount)
         out[record_type] = record_frame(
             wire, stream.fields, stream.key, stream.version, stream.epoch_ms
         )[0]

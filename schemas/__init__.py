@@ -1,2 +1,3 @@
-"""Pandera models for every source record type and every published table, with the shared
-named checks (credit code, project code, division code, permit number). Arrives with issue 4."""
+"""Shared schemas: pandera models for every source record type (`sources`) and every published
+table (`unified`), the named code checks written once (`codes`, `checks`), and batch
+validation into accepted rows and quarantine rows with reasons (`validate`, `quarantine`)."""

@@ -96,4 +96,4 @@ def at_least(series, *, minimum):
 
 @ext.register_check_method(statistics=["count"], supported_types=[pd.Series])
 def digits(series, *, count):
-    return _ok_or_missing(series, series.str.fullmatch(rf"\d{{{count}}}").fillna(False))
+    return codes.per_distinct_check(series, lambda v: len(v) == count and v.isdigit())

@@ -32,7 +32,8 @@ def division_codes() -> frozenset[str]:
     return frozenset(codes)
 
 
-def _per_distinct(values: pd.Series, valid: Callable[[str], bool]) -> pd.Series:
+def per_distinct_check(values: pd.Series, valid: Callable[[str], bool]) -> pd.Series:
+    """True where `valid(value)` or the value is missing; `valid` runs once per distinct value."""
     present = values.dropna()
     if present.empty:
         return pd.Series(True, index=values.index)
@@ -42,12 +43,12 @@ def _per_distinct(values: pd.Series, valid: Callable[[str], bool]) -> pd.Series:
 
 def is_credit_code(values: pd.Series) -> pd.Series:
     """Unified social credit code (GB 32100-2015) with a correct check character."""
-    return _per_distinct(values, uscc.is_valid)
+    return per_distinct_check(values, uscc.is_valid)
 
 
 def is_division(values: pd.Series) -> pd.Series:
     known = division_codes()
-    return _per_distinct(values, lambda v: v in known)
+    return per_distinct_check(values, lambda v: v in known)
 
 
 def _project_code(v: str) -> bool:
@@ -57,7 +58,7 @@ def _project_code(v: str) -> bool:
 
 def is_project_code(values: pd.Series) -> pd.Series:
     """`YYYY-AAAAAA-II-TT-NNNNNN` with a known division (the check digit is unpublished)."""
-    return _per_distinct(values, _project_code)
+    return per_distinct_check(values, _project_code)
 
 
 def _real_date(yyyymmdd: str) -> bool:
@@ -75,8 +76,9 @@ def _permit_no(v: str) -> bool:
 
 def is_permit_no(values: pd.Series) -> pd.Series:
     """18 digits: division (6) + real issue date YYYYMMDD (8) + sequence (2) + category (2)."""
-    return _per_distinct(values, _permit_no)
+    return per_distinct_check(values, _permit_no)
 
 
 def is_month(values: pd.Series) -> pd.Series:
-    return _per_distinct(values, lambda v: re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", v) is not None)
+    month = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+    return per_distinct_check(values, lambda v: month.fullmatch(v) is not None)

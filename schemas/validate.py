@@ -23,11 +23,16 @@ from schemas.checks import WORDS, words
 from schemas.sources import MODELS, PARSERS, SENSITIVE, field_names, required_fields
 from transforms import normalise as n
 
+KEYS = {
+    "project": "xmdm", "voucher": "凭证号", "permit": "permitNo", "progress_report": "reportId",
+    "inspection": "inspectionId", "acceptance": "filingNo", "deletion": "key", "finding": "findingId",
+}  # fmt: skip
 QUARANTINE_COLUMNS = ["source_system", "record_type", "record_key", "reasons", "payload"]
 
 # parser -> (function, what a failure means)
 _PARSE = {
     "code": (lambda s: (n.code(s), None), ""),
+    "key": (lambda s: (s.astype(n.TEXT), None), ""),  # the connector's `_key`: trimmed only
     "text": (lambda s: (n.text(s), None), ""),
     "masked": (lambda s: (n.mask_account(s), None), ""),
     "money_wan": (lambda s: n.money(s, "wan"), "is not a number of 万元 (up to 6 decimals)"),
@@ -87,11 +92,13 @@ def _typed(record_type: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[in
     typed = frame.copy()
     reasons: dict[int, list[str]] = defaultdict(list)
     parsers = PARSERS[record_type]
+    key = KEYS[record_type]
     for field in field_names(record_type):
         if field not in frame.columns:
             typed[field] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
-        parse, words = _PARSE[parsers.get(field, "text")]
-        typed[field], bad = parse(typed[field])
+        kind = "key" if field == key and "_key" in frame.columns else parsers.get(field, "text")
+        parse, words = _PARSE[kind]
+        typed[field], bad = parse(frame["_key"] if kind == "key" else typed[field])
         if bad is not None:
             for i, raw in bad.dropna().items():
                 reasons[i].append(f"{field} {raw!r} {words}")

@@ -1,2 +1,2 @@
-"""Pure DataFrame-in, DataFrame-out functions: normalise, resolve, unify, flag, score, draw.
-Arrives with issues 4 and 5."""
+"""Pure DataFrame-in, DataFrame-out functions. `normalise` (codes, money, dates) is here;
+resolve, unify, flags, scorecard and spot checks arrive with the unify issue."""

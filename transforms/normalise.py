@@ -71,47 +71,44 @@ def code(values: pd.Series) -> pd.Series:
     return per_distinct(values, _code).astype(TEXT)
 
 
-def money(values: pd.Series, unit: str, decimals: int | None = None) -> tuple[pd.Series, pd.Series]:
-    """Exact amounts in 元 as `Decimal` (2 places), and the cells that were not a number."""
-    raw = text(values).astype(object)
-    distinct = pd.Series(raw.dropna().unique(), dtype=object)
-    amounts, bad = _money(distinct, unit, decimals)
-    amount_of = dict(zip(distinct, amounts, strict=True))
-    bad_text = set(distinct[bad.notna()])
-    out = raw.map(amount_of, na_action="ignore").astype(object)
-    return out.where(out.notna(), None), raw.where(raw.isin(bad_text))
+CENT = Decimal("0.01")
+_EXACT = {"yuan": 0, "wan": 4}  # decimal places to shift into 元
 
 
-def _money(values: pd.Series, unit: str, decimals: int | None) -> tuple[pd.Series, pd.Series]:
-    """`money` over distinct text values.
+def money(values: pd.Series, unit: str) -> tuple[pd.Series, pd.Series]:
+    """Exact amounts in 元 as `Decimal` (2 places), and the cells that were not a number.
 
-    `unit`: "yuan" or "wan" (万元, converted exactly: up to 6 decimals is whole fen).
-    Thousands separators and spaces are dropped first. JSON numbers arrive as `Decimal`.
+    `unit`: "yuan" (up to 2 decimals) or "wan" (万元, up to 6 decimals: whole fen once ×10,000).
+    Surrounding spaces and thousands separators are dropped; JSON numbers arrive as `Decimal`.
     """
-    places = UNIT_DECIMALS[unit] if decimals is None else decimals
-    raw = values.astype(object)
-    cleaned = raw.str.replace(",", "", regex=False).str.replace(r"\s+", "", regex=True)
-    digits = 18 - len(str(FEN_PER[unit]))  # whole fen must fit in int64
-    pattern = rf"(-?)(\d{{1,{digits}}})(?:\.(\d{{0,{places}}}))?"
-    parts = cleaned.str.extract(pattern + "$", expand=True) if len(cleaned) else None
-    ok = cleaned.str.fullmatch(pattern).fillna(False).astype(bool) if len(cleaned) else cleaned
-    bad = raw.where(raw.notna() & ~ok.astype(bool))
-    out = pd.Series([None] * len(values), index=values.index, dtype=object)
-    if len(cleaned) and ok.any():
-        p = parts[ok]
-        whole = p[1].astype("int64")
-        frac = p[2].fillna("").str.ljust(places, "0").replace("", "0").astype("int64")
-        sign = np.where(p[0] == "-", -1, 1)
-        fen = sign * (whole * 10**places + frac) * (FEN_PER[unit] // 10**places)
-        out[ok] = [Decimal(int(f)).scaleb(-2) for f in fen]
-    return out, bad
+    raw = text(values).astype(object)
+    cleaned = raw.str.replace(",", "", regex=False)  # text() already trimmed the spaces
+    places, shift = UNIT_DECIMALS[unit], _EXACT[unit]
+    digits = 16 - shift  # NUMERIC(18,2): at most 16 digits before the point in 元
+    ok = cleaned.str.fullmatch(rf"-?\d{{1,{digits}}}(\.\d{{0,{places}}})?").fillna(False)
+    ok = ok.astype(bool)
+    out = pd.Series(np.full(len(values), None, dtype=object), index=values.index)
+    # Decimal from text is exact; the regex bounds the places, so quantize never rounds
+    out[ok] = [Decimal(t).scaleb(shift).quantize(CENT) for t in cleaned[ok]]
+    return out, raw.where(raw.notna() & ~ok)
+
+
+def _to_float(v) -> float:
+    if isinstance(v, bool):
+        return np.nan
+    if isinstance(v, int | float | Decimal):
+        return float(v)
+    try:
+        return float(str(v).replace(",", "").strip())
+    except ValueError:
+        return np.nan
 
 
 def number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """A plain number (rates, areas) as float64, and the cells that were not one."""
-    raw = text(values)
-    parsed = pd.to_numeric(raw.str.replace(",", "", regex=False), errors="coerce")
-    return parsed.astype("float64"), raw.where(raw.notna() & parsed.isna())
+    parsed = per_distinct(values, lambda u: u.map(_to_float)).astype("float64")
+    parsed = parsed.where(np.isfinite(parsed))
+    return parsed, values.where(values.notna() & parsed.isna())
 
 
 def integer(values: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -27,7 +27,7 @@ import requests
 from connectors.core.errors import FatalSourceError, TransientSourceError
 
 TZ = "Asia/Shanghai"
-MAX_EPOCH_MS = 9_000_000_000_000_000  # about year 2255: inside pandas' timestamp range
+MAX_EPOCH_MS = 9_000_000_000_000  # about year 2255: inside pandas' nanosecond range
 
 
 @dataclass(frozen=True)
