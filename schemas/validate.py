@@ -32,7 +32,7 @@ QUARANTINE_COLUMNS = ["source_system", "record_type", "record_key", "reasons", "
 # parser -> (function, what a failure means)
 _PARSE = {
     "code": (lambda s: (n.code(s), None), ""),
-    "key": (lambda s: (s.astype(n.TEXT), None), ""),  # the connector's `_key`: trimmed only
+    "key": (lambda s: (n.code(s, distinct=True), None), ""),  # from the connector's `_key`
     "text": (lambda s: (n.text(s), None), ""),
     "masked": (lambda s: (n.mask_account(s), None), ""),
     "money_wan": (lambda s: n.money(s, "wan"), "is not a number of 万元 (up to 6 decimals)"),

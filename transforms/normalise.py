@@ -66,8 +66,13 @@ def _code(uniques: pd.Series) -> pd.Series:
     return folded
 
 
-def code(values: pd.Series) -> pd.Series:
-    """A code as text, full-width characters folded and every space removed."""
+def code(values: pd.Series, distinct: bool = False) -> pd.Series:
+    """A code as text, full-width characters folded and every space removed.
+
+    `distinct`: the values are known to differ (keys), so skip the per-distinct pass.
+    """
+    if distinct:
+        return _code(values.astype(object).where(values.notna(), None)).astype(TEXT)
     return per_distinct(values, _code).astype(TEXT)
 
 
