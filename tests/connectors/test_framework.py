@@ -191,3 +191,14 @@ def test_given_invalid_gbk_bytes_when_parsed_then_only_that_row_is_flagged():
     frame, _ = record_frame(records, ("凭证号", "金额"), "凭证号", None, (), garbled)
     assert frame["金额"].iloc[0] == "1,000.00"
     assert list(frame["_problems"]) == ["", "金额 holds bytes that are not valid text"]
+
+
+def test_given_a_run_inside_airflow_when_a_connection_is_read_then_its_secret_is_masked(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    monkeypatch.setenv("AIRFLOW_CTX_DAG_ID", "sync_audit")
+    from_env("audit_api", {"AIRFLOW_CONN_AUDIT_API": '{"host": "h", "password": "tok-5e3cret-77"}'})
+    from airflow.sdk._shared.secrets_masker import redact
+
+    assert redact("Authorization: Bearer tok-5e3cret-77") == "Authorization: Bearer ***"
