@@ -1,0 +1,56 @@
+"""Entity resolution against the simulator's ground truth (the unify issue's core; in progress)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from schemas.validate import validate
+from simulators.world import calendar as cal
+from tests.conftest import AS_OF
+from tests.connectors.kit import staged_streams
+from transforms.names import split_names
+from transforms.resolve import CodeBook, evaluate, resolve
+
+
+@pytest.mark.slow
+def test_given_the_medium_world_with_quirks_then_links_are_precise_and_nearly_complete(
+    medium_world, medium_staged
+):
+    _, now = medium_staged
+    accepted, served = {}, None
+    for connector, stream, rows in staged_streams(now):
+        accepted[stream.record_type] = validate(connector.name, stream.record_type, rows).accepted
+        if stream.record_type == "project":
+            served = rows
+    links = resolve(accepted, served)
+    scores = evaluate(links, medium_world.ground_truth(cal.day(AS_OF)))
+    assert scores["precision"] >= 0.995, scores
+    assert scores["recall"] >= 0.97, scores
+    assert links.groupby(["source_system", "record_type", "record_key"]).size().max() == 1
+
+
+def test_given_name_variants_then_they_reduce_to_one_base_and_phase():
+    names = pd.Series(
+        [
+            "苏州市虎丘区越溪污水处理厂扩建工程（一期）一标段",
+            "越溪污水处理厂扩建",
+            "苏州市虎丘区越溪污水处理厂扩建项目(一期 )",
+            "苏州市虎丘区越溪污水处理厂扩建工程（二期）",
+        ]
+    )
+    parts = split_names(names)
+    assert parts["base"].nunique() == 1
+    assert parts["phase"].tolist()[0] == "一" and pd.isna(parts["phase"].tolist()[1])
+    assert parts["phase"].tolist()[3] == "二"
+
+
+def test_given_a_code_one_digit_off_then_it_is_repaired_only_when_unambiguous():
+    book = CodeBook(pd.Series(["2023-320506-48-01-000123", "2023-320506-48-01-000124"]))
+    assert book.match("2023-320506-48-01-000123") == ("2023-320506-48-01-000123", "project_code")
+    assert book.match("2023-320506-48-01-900123") == (
+        "2023-320506-48-01-000123",
+        "project_code_repaired",
+    )
+    assert book.match("2023-320506-48-01-000125") == (None, None)  # one off from both
+    assert book.match("SZJS-2021-0087") == (None, None)

