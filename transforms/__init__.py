@@ -1,2 +1,4 @@
-"""Pure DataFrame-in, DataFrame-out functions. `normalise` (codes, money, dates) is here;
-resolve, unify, flags, scorecard and spot checks arrive with the unify issue."""
+"""Pure DataFrame-in, DataFrame-out functions: `normalise` (codes, money, dates), `names`
+(project names to base and phase), `resolve` (which project each record belongs to), `unify`
+(the published tables, risk flags, 红黑榜, 双随机 draws), `crosswalk` (night-to-night link
+changes) and `evaluate` (against a simulator's ground truth)."""

@@ -19,6 +19,7 @@ import pandas as pd
 
 from transforms.names import split_names
 from transforms.normalise import code as fold_code
+from transforms.normalise import text
 
 LINK_COLUMNS = [
     "source_system",
@@ -145,24 +146,30 @@ def resolve(
     and works it knows are never taken for unregistered ones.
     """
     projects = accepted["project"]
-    served = projects[["xmdm", "xmmc", "xmdwdm"]] if registry_served is None else registry_served
+    served = projects if registry_served is None else registry_served
     served = pd.DataFrame(
         {
-            "xmdm": fold_code(served["xmdm"]),
-            "xmmc": served["xmmc"],
-            "xmdwdm": fold_code(served["xmdwdm"]),
+            c: (fold_code(served[c]) if c.endswith("dm") else text(served[c])).astype(object)
+            for c in ("xmdm", "xmmc", "xmdw", "xmdwdm", "tgdw", "tgdwdm")
         }
     )
     book = CodeBook(pd.concat([projects["xmdm"], served["xmdm"]]).dropna().drop_duplicates())
-    registry = projects.assign(project_id=projects["xmdm"], **split_names(projects["xmmc"]))
+    # names index over everything the registry served with a well-formed code: a rejected
+    # record's name and owner still say which project a permit or payment names
+    well_formed = served[
+        served["xmdm"].map(lambda c: isinstance(c, str) and bool(FORMAT.fullmatch(c)))
+    ]
+    registry = well_formed.assign(
+        project_id=well_formed["xmdm"], **split_names(well_formed["xmmc"])
+    )
 
     permits = accepted["permit"]
     permit_link = _codes(permits["projectCode"], book)
-    owners = NameIndex(registry, ["xmdwdm"])
+    owners = NameIndex(registry, ["xmdwdm", "xmdw"])
     unlinked = permit_link["project_id"].isna()
-    permit_link.loc[unlinked] = _by_name(
-        permits[unlinked], owners, "buildUnitCreditCode", "projectName"
-    ).to_numpy()
+    by_code = _by_name(permits[unlinked], owners, "buildUnitCreditCode", "projectName")
+    by_name = _by_name(permits[unlinked], owners, "buildUnit", "projectName")
+    permit_link.loc[unlinked] = by_code.where(by_code["project_id"].notna(), by_name).to_numpy()
     permit_link, unregistered = _unregistered_permits(
         permits, permit_link, served.assign(**split_names(served["xmmc"]))
     )
@@ -237,17 +244,29 @@ def _unregistered_permits(permits: pd.DataFrame, link: pd.DataFrame, registry: p
     permit number, so the id stays while that permit lives.
     """
     names = split_names(permits["projectName"])
-    owned = set(zip(registry["xmdwdm"], registry["base"], strict=True))
+    owned = set(zip(registry["xmdwdm"], registry["base"], strict=True)) | set(
+        zip(registry["xmdw"], registry["base"], strict=True)
+    )
+    # an owner with a registry record whose name cannot be read might own this very work
+    unnamed = set(registry.loc[registry["base"].isna(), "xmdwdm"]) | set(
+        registry.loc[registry["base"].isna(), "xmdw"]
+    )
     unknown_name = pd.Series(
         [
-            (owner, base) not in owned
-            for owner, base in zip(permits["buildUnitCreditCode"], names["base"], strict=True)
+            (code, base) not in owned
+            and (name, base) not in owned
+            and code not in unnamed
+            and name not in unnamed
+            for code, name, base in zip(
+                permits["buildUnitCreditCode"], permits["buildUnit"], names["base"], strict=True
+            )
         ],
         index=permits.index,
     )
     lone = link["project_id"].isna() & unknown_name & names["base"].notna()
     groups = permits[lone].assign(base=names["base"], phase=names["phase"].fillna(""))
-    anchor = groups.groupby(["buildUnitCreditCode", "base", "phase"])["permitNo"].transform("min")
+    # one work's permits may or may not write its phase: group by owner and base only
+    anchor = groups.groupby(["buildUnitCreditCode", "base"])["permitNo"].transform("min")
     link = link.copy()
     link.loc[lone, "project_id"] = "X-" + anchor
     link.loc[lone, "link_method"] = "unregistered_permit"

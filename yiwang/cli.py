@@ -144,6 +144,52 @@ def demo(scale: Scale = "small", seed: Seed = 7, as_of: AsOf = "2026-11-23") -> 
                 console.print(line, markup=False, highlight=False)
 
 
+@app.command()
+def evaluate(
+    scale: Scale = "medium",
+    seed: Seed = 3,
+    as_of: AsOf = "2026-11-23",
+) -> None:
+    """Run a night in-process against the simulators and score its links and money against
+    the world's ground truth: precision, recall and paid amounts to the fen."""
+    import tempfile
+
+    from connectors.core import LocalSink
+    from simulators.cluster import Cluster
+    from transforms.evaluate import money, scores
+    from yiwang.pipeline import extract_all, unify_night
+
+    day = _date(as_of)
+    world = _world(scale, seed)
+    started = time.perf_counter()
+    # the evaluation is about links, not the housing rate limit: lift it on both sides
+    with Cluster(world, day, options={"housing": {"rate_per_s": 1e9}}) as cluster:
+        sink = LocalSink(Path(tempfile.mkdtemp(prefix="yiwang-eval-")), commit_every_s=600)
+        with console.status("extracting the four systems…"):
+            extract_all(cluster.environment(), day, sink, f"evaluate-{day}", rate_limits=False)
+    with console.status("validating, resolving, unifying…"):
+        night = unify_night(sink, day)
+    truth = world.ground_truth((day - dt.date(1970, 1, 1)).days)
+    links, projects = night.tables["source_record"], night.tables["project"]
+    table = Table(title=f"Links against the ground truth ({scale}, seed {seed}, as of {day})")
+    for col in ("record type", "links", "correct", "precision", "recall", "unlinked but linkable"):
+        table.add_column(col, justify="left" if col == "record type" else "right")
+    for name, row in scores(links, truth).iterrows():
+        table.add_row(
+            str(name), f"{int(row['links']):,}", f"{int(row['correct']):,}",
+            f"{row['precision']:.4%}", f"{row['recall']:.4%}",
+            f"{int(row['unlinked_but_linkable']):,}",
+        )  # fmt: skip
+    console.print(table)
+    m = money(projects, links, truth, world.money_truth((day - dt.date(1970, 1, 1)).days))
+    console.print(
+        f"paid_amount: {m['exact_to_the_fen']:,} of {m['correctly_linked']:,} correctly linked "
+        f"projects exact to the fen ({m['projects_with_payments']:,} projects with payments; "
+        f"{m['unattributed_yuan']} 元 not attributed); differences: {m['differences'] or 'none'}"
+    )
+    console.print(f"[dim]{time.perf_counter() - started:.1f} s[/dim]")
+
+
 @schemas_app.command("dictionary")
 def schemas_dictionary(
     out: Annotated[Path, typer.Option(help="Markdown file to write")] = Path(

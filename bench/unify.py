@@ -1,0 +1,95 @@
+"""Benchmark of resolution and unification: time and peak memory at a scale.
+
+    .venv/bin/python -m bench.unify --scale medium
+    .venv/bin/python -m bench.unify --scale large
+
+The simulators run in their own process; the hub extracts everything (rate limit lifted: it
+is not what is measured here), validates, then resolution and unification are timed on their
+own. Blocking keeps resolution near-linear: compare records/s across scales. Results also go
+to bench/results/unify-<scale>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from bench.connectors import start_simulators
+from connectors.core import LocalSink
+from connectors.registry import registry
+from schemas.validate import validate
+from transforms.resolve import resolve
+from transforms.unify import project_table, spot_check_table, unit_scorecard
+from yiwang.pipeline import extract_all, live_records
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="medium")
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--as-of", default="2026-11-23")
+    args = parser.parse_args()
+    as_of = dt.date.fromisoformat(args.as_of)
+    proc, env = start_simulators(args.scale, args.seed, args.as_of, 1e9)
+    sink = LocalSink(Path(tempfile.mkdtemp(prefix="yiwang-bench-")), commit_every_s=600)
+    try:
+        t0 = time.perf_counter()
+        extract_all(env, as_of, sink, "bench", rate_limits=False)
+        extract_s = time.perf_counter() - t0
+    finally:
+        proc.terminate()
+        proc.wait()
+    t0 = time.perf_counter()
+    received, accepted = {}, {}
+    for name, connector in registry().items():
+        for s in connector.streams:
+            if not s.deletes:
+                rows = received[s.record_type] = live_records(sink, name, s.name)
+                accepted[s.record_type] = validate(name, s.record_type, rows).accepted
+    validate_s = time.perf_counter() - t0
+    records = sum(len(f) for f in accepted.values())
+    rss_before = _peak_rss_mb()
+    t0 = time.perf_counter()
+    links = resolve(accepted, received["project"])
+    resolve_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    projects = project_table(accepted, links, as_of)
+    unit_scorecard(accepted, links, projects, as_of)
+    spot_check_table(projects, as_of)
+    unify_s = time.perf_counter() - t0
+    results = {
+        "scale": args.scale,
+        "records": records,
+        "projects": len(projects),
+        "extract_s": round(extract_s, 1),
+        "validate_s": round(validate_s, 1),
+        "resolve_s": round(resolve_s, 2),
+        "unify_s": round(unify_s, 2),
+        "resolve_records_per_s": round(records / resolve_s),
+        "peak_rss_mb_before_resolve": round(rss_before),
+        "peak_rss_mb": round(_peak_rss_mb()),
+    }
+    print(
+        f"{args.scale}: {records:,} valid records, {len(projects):,} projects\n"
+        f"  extract {extract_s:.1f} s, validate {validate_s:.1f} s\n"
+        f"  resolve {resolve_s:.2f} s ({results['resolve_records_per_s']:,} records/s), "
+        f"unify {unify_s:.2f} s\n"
+        f"  peak RSS {results['peak_rss_mb_before_resolve']:,} MB before resolving, "
+        f"{results['peak_rss_mb']:,} MB after"
+    )
+    out = Path("bench/results") / f"unify-{args.scale}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""A night's links and money against the simulator's ground truth (`yiwang evaluate`)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pandas as pd
+
+from transforms.resolve import evaluate as link_scores
+
+KEY = ["source_system", "record_type", "record_key"]
+
+
+def scores(links: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """Precision and recall, overall and per record type."""
+    rows = {"all": link_scores(links, truth)}
+    for record_type in sorted(links["record_type"].unique()):
+        rows[record_type] = link_scores(
+            links[links["record_type"] == record_type], truth[truth["record_type"] == record_type]
+        )
+    return pd.DataFrame(rows).T
+
+
+def money(
+    projects: pd.DataFrame, links: pd.DataFrame, truth: pd.DataFrame, money_truth: pd.DataFrame
+) -> dict:
+    """paid_amount against the truth, for projects whose vouchers were all linked correctly."""
+    vouchers = truth[
+        (truth["record_type"] == "voucher") & truth["valid"] & truth["project_id"].notna()
+    ]
+    ours = links[links["record_type"] == "voucher"][["record_key", "project_id"]]
+    true_sets = vouchers.groupby("project_id")["record_key"].agg(frozenset)
+    our_sets = ours.dropna().groupby("project_id")["record_key"].agg(frozenset)
+    correct = [p for p, keys in true_sets.items() if our_sets.get(p) == keys]
+    paid = projects.set_index("project_id")["paid_amount"]
+    expected = money_truth.set_index("project_id")["paid_amount"].map(Decimal)
+    diffs = [(p, paid.get(p), expected[p]) for p in correct if paid.get(p) != expected[p]]
+    return {
+        "projects_with_payments": len(true_sets),
+        "correctly_linked": len(correct),
+        "exact_to_the_fen": len(correct) - len(diffs),
+        "differences": diffs[:5],
+        "unattributed_yuan": str(
+            sum(
+                (expected.get(p, Decimal(0)) for p in true_sets.index if p not in set(correct)),
+                Decimal(0),
+            )
+        ),
+    }

@@ -1,0 +1,81 @@
+"""One night as functions: extract every source, validate, resolve, unify.
+
+The store and publication (the publish issue) will wrap these; today the CLI's `evaluate`
+runs them in-process against the simulators.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from connectors.core import Landing, LocalSink, RetryPolicy, SyncResult, from_env, sync
+from connectors.registry import registry
+from schemas.validate import Validated, validate
+from transforms.resolve import resolve
+from transforms.unify import project_table, spot_check_table, unit_scorecard
+
+
+def extract_all(
+    environ: dict[str, str],
+    as_of: dt.date,
+    sink: LocalSink,
+    run_id: str,
+    landing: Landing | None = None,
+    policy: RetryPolicy | None = None,
+    rate_limits: bool = True,
+) -> dict[str, SyncResult]:
+    results = {}
+    for name, connector in registry().items():
+        if not rate_limits:
+            connector = dataclasses.replace(connector, rate_per_s=None)
+        settings = from_env(connector.conn_id, environ)
+        results[name] = sync(connector, settings, sink, as_of, run_id, landing, policy)
+    return results
+
+
+def live_records(sink: LocalSink, source: str, stream: str) -> pd.DataFrame:
+    """The latest version of every record of `stream` that no tombstone has deleted."""
+    connector = registry()[source]
+    rows = sink.records(source, stream)
+    for s in connector.streams:
+        if s.deletes == stream:
+            gone = sink.records(source, s.name)
+            if len(gone):
+                rows = rows[~rows["_key"].isin(set(gone["_key"]))]
+    return rows
+
+
+@dataclass
+class Night:
+    as_of: dt.date
+    received: dict[str, pd.DataFrame]  # record type -> latest live records as received
+    validated: dict[str, Validated]
+    tables: dict[str, pd.DataFrame]
+
+
+def unify_night(
+    sink: LocalSink, as_of: dt.date, published_draws: pd.DataFrame | None = None
+) -> Night:
+    received, validated = {}, {}
+    for name, connector in registry().items():
+        for s in connector.streams:
+            if s.deletes:
+                continue
+            rows = live_records(sink, name, s.name)
+            received[s.record_type] = rows
+            validated[s.record_type] = validate(name, s.record_type, rows)
+    accepted = {k: v.accepted for k, v in validated.items()}
+    links = resolve(accepted, received.get("project"))
+    projects = project_table(accepted, links, as_of)
+    tables = {
+        "project": projects,
+        "source_record": links,
+        "quarantine": pd.concat([v.quarantine for v in validated.values()], ignore_index=True),
+        "unit_scorecard": unit_scorecard(accepted, links, projects, as_of),
+        "spot_check": spot_check_table(projects, as_of, published_draws),
+    }
+    return Night(as_of, received, validated, tables)
