@@ -39,8 +39,19 @@ def _day(values: pd.Series) -> pd.Series:
     return values.dt.normalize().astype("datetime64[ns]")
 
 
-def _money_sum(values: pd.Series) -> Decimal:
-    return sum((v for v in values if isinstance(v, Decimal)), ZERO)
+def _money_by_project(frame: pd.DataFrame, column: str, index: pd.Index) -> pd.Series:
+    """Exact sums in 元 per project: whole fen added as int64, one `Decimal` per project."""
+    fen = frame[column].map(lambda v: int(v.scaleb(2)) if isinstance(v, Decimal) else 0)
+    totals = fen.astype("int64").groupby(frame["project_id"]).sum().reindex(index).fillna(0)
+    return totals.astype("int64").map(lambda f: Decimal(f).scaleb(-2)).astype(object)
+
+
+def _joined(flags: pd.DataFrame) -> pd.Series:
+    """The names of the true columns, in column order, comma-separated ("" when none)."""
+    text = pd.Series("", index=flags.index, dtype=object)
+    for name in flags.columns:
+        text = text + np.where(flags[name].to_numpy(dtype=bool), name + ",", "")
+    return text.str.rstrip(",").astype(object)
 
 
 def project_table(
@@ -85,12 +96,8 @@ def project_table(
     p["permit_count"] = (
         permits.groupby("project_id").size().reindex(p.index).fillna(0).astype("int64")
     )
-    p["contract_amount"] = (
-        permits.groupby("project_id")["contractAmount"].agg(_money_sum).reindex(p.index)
-    )
-    p["paid_amount"] = vouchers.groupby("project_id")["金额"].agg(_money_sum).reindex(p.index)
-    for col in ("contract_amount", "paid_amount"):
-        p[col] = p[col].map(lambda v: v if isinstance(v, Decimal) else ZERO).astype(object)
+    p["contract_amount"] = _money_by_project(permits, "contractAmount", p.index)
+    p["paid_amount"] = _money_by_project(vouchers, "金额", p.index)
     p["payment_count"] = (
         vouchers.groupby("project_id").size().reindex(p.index).fillna(0).astype("int64")
     )
@@ -108,7 +115,10 @@ def project_table(
     grouped = latest.groupby("project_id")
     rate = (grouped["wr"].sum() / grouped["w"].sum()).round(2)
     p["progress_rate"] = rate.reindex(p.index).astype("float64")
-    p["progress_period"] = grouped["period"].max().reindex(p.index).astype(object)
+    last_period = latest.sort_values("period").drop_duplicates("project_id", keep="last")
+    p["progress_period"] = (
+        last_period.set_index("project_id")["period"].reindex(p.index).astype(object)
+    )
 
     p["inspection_count"] = (
         inspections.groupby("project_id").size().reindex(p.index).fillna(0).astype("int64")
@@ -134,19 +144,14 @@ def project_table(
     p["open_finding_count"] = (
         open_findings.groupby("project_id").size().reindex(p.index).fillna(0).astype("int64")
     )
-    p["finding_amount"] = findings.groupby("project_id")["amount"].agg(_money_sum).reindex(p.index)
-    p["finding_amount"] = (
-        p["finding_amount"].map(lambda v: v if isinstance(v, Decimal) else ZERO).astype(object)
-    )
+    p["finding_amount"] = _money_by_project(findings, "amount", p.index)
 
     flags = _risk_flags(p, permits, vouchers, open_findings, today)
     p["risk_flags"] = flags
-    systems = (
-        links.dropna(subset=["project_id"])
-        .groupby("project_id")["source_system"]
-        .agg(lambda s: ",".join(sorted(set(s))))
-    )
-    p["source_systems"] = systems.reindex(p.index).fillna("")
+    linked = links.dropna(subset=["project_id"])
+    counts = linked.groupby(["project_id", "source_system"]).size().unstack(fill_value=0)
+    present = counts.reindex(p.index).fillna(0) > 0
+    p["source_systems"] = _joined(present[sorted(present.columns)])
     p["as_of_date"] = today
     for col in (
         "approval_date",
@@ -199,11 +204,7 @@ def _risk_flags(
     overdue = open_findings[_day(open_findings["deadline"]) < today]
     flags["AUDIT_OVERDUE"] = pd.Series(p.index.isin(overdue["project_id"]), index=p.index)
     table = pd.DataFrame({k: flags[k].astype(bool) for k in FLAG_ORDER})
-    return (
-        table.apply(lambda row: ",".join(k for k in FLAG_ORDER if row[k]), axis=1).astype(object)
-        if len(table)
-        else pd.Series(dtype=object)
-    )
+    return _joined(table)
 
 
 def spot_check_table(
