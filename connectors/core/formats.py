@@ -176,8 +176,9 @@ def _keys(frame: pd.DataFrame, key: str) -> pd.Series:
         trimmed = raw.str.strip()
         return trimmed.astype(object).where(trimmed.fillna("") != "", None)
     is_text = raw.map(lambda v: isinstance(v, str | int) and not isinstance(v, bool)).astype(bool)
-    trimmed = raw.where(is_text).map(lambda v: str(v).strip(), na_action="ignore")
-    return trimmed.where(trimmed.fillna("").astype(bool) & is_text, None).astype(object)
+    trimmed = raw.astype(object).where(is_text).map(lambda v: str(v).strip(), na_action="ignore")
+    trimmed = trimmed.astype(object)
+    return trimmed.where(trimmed.fillna("").astype(bool) & is_text, None)
 
 
 def _epoch_ms(values: pd.Series) -> tuple[pd.Series, pd.Series]:
