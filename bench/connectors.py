@@ -15,21 +15,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
-import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench.report import peak_rss_mb, save
 from connectors.core import Landing, LocalSink, from_env, replay, sync
 from connectors.registry import registry
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def start_simulators(scale: str, seed: int, as_of: str, housing_rate: float) -> tuple:
@@ -88,12 +83,9 @@ def main() -> None:
             f"{label:24} {row['records']:>10,} {row['requests']:>9,} {row['seconds']:>8.1f} "
             f"{row['records_per_s']:>9,} {row['parse_records_per_s']:>12,}"
         )
-    results["peak_rss_mb"] = round(_peak_rss_mb())
+    results["peak_rss_mb"] = round(peak_rss_mb())
     print(f"client peak RSS {results['peak_rss_mb']:,} MB")
-    out = Path("bench/results") / f"connectors-{args.scale}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"→ {out}")
+    save(f"connectors-{args.scale}", results)
 
 
 if __name__ == "__main__":

@@ -12,25 +12,19 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-import resource
 import time
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from bench.report import peak_rss_mb, save
 from connectors.core.formats import record_frame
 from connectors.registry import get
 from schemas.validate import validate
 from simulators.world import calendar as cal
 from simulators.world.cache import load_world
 from yiwang.settings import data_dir
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _repeat(frame: pd.DataFrame, rows: int, key: str, amount: str | None) -> pd.DataFrame:
@@ -95,11 +89,9 @@ def main() -> None:
             f"{record_type:16} {row['rows']:>10,} rows  {row['seconds']:>6.2f} s  "
             f"{row['rows_per_s']:>9,} rows/s  ({row['quarantined']:,} quarantined)"
         )
-    results["peak_rss_mb"] = round(_peak_rss_mb())
+    results["peak_rss_mb"] = round(peak_rss_mb())
     print(f"peak RSS {results['peak_rss_mb']:,} MB")
-    out = Path("bench/results/schemas.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
+    save("schemas", results)
 
 
 if __name__ == "__main__":

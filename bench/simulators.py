@@ -13,19 +13,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-import resource
 import time
-from pathlib import Path
 
+from bench.report import peak_rss_mb, save
 from simulators.client import SimClient
 from simulators.cluster import Cluster
 from simulators.world import calendar as cal
 from simulators.world import generate_world
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def read_drc(client: SimClient) -> int:
@@ -92,7 +86,7 @@ def main() -> None:
     world = generate_world(args.scale, args.seed)
     results["generate_s"] = round(time.perf_counter() - started, 2)
     results["world_records"] = world.record_count()
-    results["generate_peak_rss_mb"] = round(_peak_rss_mb())
+    results["generate_peak_rss_mb"] = round(peak_rss_mb())
     print(
         f"world {args.scale}: {results['world_records']:,} records (all days) generated in "
         f"{results['generate_s']:.1f} s, peak RSS {results['generate_peak_rss_mb']:,} MB"
@@ -127,12 +121,9 @@ def main() -> None:
                     f"{key:32s} {records:>10,} records in {seconds:7.2f} s = "
                     f"{records / seconds:>10,.0f} records/s ({requests:,} requests)"
                 )
-    results["peak_rss_mb"] = round(_peak_rss_mb())
+    results["peak_rss_mb"] = round(peak_rss_mb())
     print(f"server setup {results['serve_setup_s']} s, peak RSS {results['peak_rss_mb']:,} MB")
-    out = Path("bench/results") / f"simulators-{args.scale}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"→ {out}")
+    save(f"simulators-{args.scale}", results)
 
 
 if __name__ == "__main__":

@@ -13,23 +13,17 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
-import resource
 import tempfile
 import time
 from pathlib import Path
 
 from bench.connectors import start_simulators
+from bench.report import peak_rss_mb, save
 from connectors.core import LocalSink
-from connectors.registry import registry
 from schemas.validate import validate
 from transforms.resolve import resolve
 from transforms.unify import project_table, spot_check_table, unit_scorecard
-from yiwang.pipeline import extract_all, live_records
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from yiwang.pipeline import extract_all, record_streams
 
 
 def main() -> None:
@@ -50,14 +44,12 @@ def main() -> None:
         proc.wait()
     t0 = time.perf_counter()
     received, accepted = {}, {}
-    for name, connector in registry().items():
-        for s in connector.streams:
-            if not s.deletes:
-                rows = received[s.record_type] = live_records(sink, name, s.name)
-                accepted[s.record_type] = validate(name, s.record_type, rows).accepted
+    for name, s, rows in record_streams(sink):
+        received[s.record_type] = rows
+        accepted[s.record_type] = validate(name, s.record_type, rows).accepted
     validate_s = time.perf_counter() - t0
     records = sum(len(f) for f in accepted.values())
-    rss_before = _peak_rss_mb()
+    rss_before = peak_rss_mb()
     t0 = time.perf_counter()
     links = resolve(accepted, received["project"])
     resolve_s = time.perf_counter() - t0
@@ -76,7 +68,7 @@ def main() -> None:
         "unify_s": round(unify_s, 2),
         "resolve_records_per_s": round(records / resolve_s),
         "peak_rss_mb_before_resolve": round(rss_before),
-        "peak_rss_mb": round(_peak_rss_mb()),
+        "peak_rss_mb": round(peak_rss_mb()),
     }
     print(
         f"{args.scale}: {records:,} valid records, {len(projects):,} projects\n"
@@ -86,9 +78,7 @@ def main() -> None:
         f"  peak RSS {results['peak_rss_mb_before_resolve']:,} MB before resolving, "
         f"{results['peak_rss_mb']:,} MB after"
     )
-    out = Path("bench/results") / f"unify-{args.scale}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
+    save(f"unify-{args.scale}", results)
 
 
 if __name__ == "__main__":

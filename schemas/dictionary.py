@@ -45,7 +45,6 @@ def render() -> str:
             if col.unique:
                 checks = ", ".join(filter(None, ["unique", checks]))
             null = "yes" if col.nullable else "no"
-            parts.append(
-                f"| `{col_name}` | {_type(col)} | {null} | {col.description} | {checks} |\n"
-            )
+            row = (f"`{col_name}`", _type(col), null, _cell(col.description), checks)
+            parts.append("| " + " | ".join(row) + " |\n")
     return "".join(parts)

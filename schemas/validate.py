@@ -11,7 +11,6 @@ import csv
 import io
 import json
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -23,10 +22,6 @@ from schemas.checks import WORDS, words
 from schemas.sources import MODELS, PARSERS, SENSITIVE, field_names, required_fields
 from transforms import normalise as n
 
-KEYS = {
-    "project": "xmdm", "voucher": "凭证号", "permit": "permitNo", "progress_report": "reportId",
-    "inspection": "inspectionId", "acceptance": "filingNo", "deletion": "key", "finding": "findingId",
-}  # fmt: skip
 QUARANTINE_COLUMNS = ["source_system", "record_type", "record_key", "reasons", "payload"]
 
 # parser -> (function, what a failure means)
@@ -92,7 +87,7 @@ def _typed(record_type: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[in
     typed = frame.copy()
     reasons: dict[int, list[str]] = defaultdict(list)
     parsers = PARSERS[record_type]
-    key = KEYS[record_type]
+    key = _key_field(record_type)
     for field in field_names(record_type):
         if field not in frame.columns:
             typed[field] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
@@ -103,6 +98,15 @@ def _typed(record_type: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[in
             for i, raw in bad.dropna().items():
                 reasons[i].append(f"{field} {raw!r} {words}")
     return typed, reasons
+
+
+@cache
+def _key_field(record_type: str) -> str:
+    """The field the connectors declare as this record type's key."""
+    from connectors.registry import registry
+
+    keys = {s.record_type: s.key for c in registry().values() for s in c.streams}
+    return keys[record_type]
 
 
 def _add_schema_failures(record_type: str, typed: pd.DataFrame, reasons: dict) -> None:
@@ -229,7 +233,3 @@ def reconcile(received: pd.DataFrame, validated: Validated) -> dict[str, int]:
             f"{validated.source}/{validated.record_type}: keyless rows lost: {counts}"
         )
     return counts
-
-
-def wire_fields(record_type: str) -> Sequence[str]:
-    return field_names(record_type)

@@ -6,9 +6,24 @@ from decimal import Decimal
 
 import pandas as pd
 
-from transforms.resolve import evaluate as link_scores
-
 KEY = ["source_system", "record_type", "record_key"]
+
+
+def link_scores(links: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
+    """Precision and recall of `links` against the simulator's ground truth (valid records)."""
+    merged = links.merge(
+        truth[truth["valid"]][[*KEY, "project_id"]], on=KEY, how="outer", suffixes=("", "_true")
+    )
+    made = merged["project_id"].notna()
+    right = made & (merged["project_id"] == merged["project_id_true"])
+    linkable = merged["project_id_true"].notna()
+    return {
+        "links": int(made.sum()),
+        "correct": int(right.sum()),
+        "precision": float(right.sum() / max(made.sum(), 1)),
+        "recall": float((right & linkable).sum() / max(linkable.sum(), 1)),
+        "unlinked_but_linkable": int((~made & linkable).sum()),
+    }
 
 
 def scores(links: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:

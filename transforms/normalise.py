@@ -18,8 +18,7 @@ TZ = "Asia/Shanghai"
 # full-width ASCII (U+FF01..U+FF5E) and the ideographic space fold to their half-width forms
 _FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
-# fen per unit: 1 元 = 100 fen; 1 万元 = 10,000 元 = 1,000,000 fen (so 6 decimals are exact)
-FEN_PER = {"yuan": 100, "wan": 1_000_000}
+# decimals the contracts allow: 元 to the fen; 万元 to 6 places (whole fen once ×10,000)
 UNIT_DECIMALS = {"yuan": 2, "wan": 6}
 
 

@@ -314,21 +314,3 @@ def _findings(findings: pd.DataFrame, book: CodeBook, known: pd.DataFrame) -> pd
     return _frame(
         "audit", "finding", findings["findingId"], link["project_id"], link["link_method"]
     )
-
-
-def evaluate(links: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
-    """Precision and recall of `links` against the simulator's ground truth (valid records)."""
-    key = ["source_system", "record_type", "record_key"]
-    merged = links.merge(
-        truth[truth["valid"]][[*key, "project_id"]], on=key, how="outer", suffixes=("", "_true")
-    )
-    made = merged["project_id"].notna()
-    right = made & (merged["project_id"] == merged["project_id_true"])
-    linkable = merged["project_id_true"].notna()
-    return {
-        "links": int(made.sum()),
-        "correct": int(right.sum()),
-        "precision": float(right.sum() / max(made.sum(), 1)),
-        "recall": float((right & linkable).sum() / max(linkable.sum(), 1)),
-        "unlinked_but_linkable": int((~made & linkable).sum()),
-    }

@@ -16,7 +16,6 @@ import pandas as pd
 
 from schemas.unified import TABLES
 
-ZERO = Decimal("0.00")
 FLAG_ORDER = (
     "AUDIT_OVERDUE",
     "NO_APPROVAL",

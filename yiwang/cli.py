@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from yiwang.cli_connectors import connectors_app, extract
+from yiwang.cli_connectors import parse_date as _date
 from yiwang.settings import data_dir
 
 app = typer.Typer(
@@ -33,13 +34,6 @@ console = Console()
 Scale = Annotated[str, typer.Option(help="tiny | small | medium | large")]
 Seed = Annotated[int, typer.Option(help="world seed: same seed and scale, same world")]
 AsOf = Annotated[str, typer.Option("--as-of", help="serve the world as at the end of this day")]
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a date YYYY-MM-DD") from None
 
 
 def _world(scale: str, seed: int, cache: bool = True):

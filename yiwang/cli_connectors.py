@@ -56,7 +56,8 @@ def new_connector(
     )
 
 
-def _date(text: str) -> dt.date:
+def parse_date(text: str) -> dt.date:
+    """A `--as-of` style option as a date, or a usage error that says what is expected."""
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
@@ -79,7 +80,7 @@ def extract(
     from connectors.core import Landing, LocalSink, SourceError, from_env, sync
     from connectors.registry import get
 
-    day = _date(as_of)
+    day = parse_date(as_of)
     try:
         connector = get(source)
     except KeyError as exc:

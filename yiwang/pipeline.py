@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pandas as pd
 
-from connectors.core import Landing, LocalSink, RetryPolicy, SyncResult, from_env, sync
+from connectors.core import Landing, LocalSink, RetryPolicy, Stream, SyncResult, from_env, sync
 from connectors.registry import registry
 from schemas.validate import Validated, validate
 from transforms.resolve import resolve
@@ -49,6 +50,14 @@ def live_records(sink: LocalSink, source: str, stream: str) -> pd.DataFrame:
     return rows
 
 
+def record_streams(sink: LocalSink) -> Iterator[tuple[str, Stream, pd.DataFrame]]:
+    """(source, stream, live latest records) for every record stream (tombstones applied)."""
+    for name, connector in registry().items():
+        for s in connector.streams:
+            if not s.deletes:
+                yield name, s, live_records(sink, name, s.name)
+
+
 @dataclass
 class Night:
     as_of: dt.date
@@ -61,13 +70,9 @@ def unify_night(
     sink: LocalSink, as_of: dt.date, published_draws: pd.DataFrame | None = None
 ) -> Night:
     received, validated = {}, {}
-    for name, connector in registry().items():
-        for s in connector.streams:
-            if s.deletes:
-                continue
-            rows = live_records(sink, name, s.name)
-            received[s.record_type] = rows
-            validated[s.record_type] = validate(name, s.record_type, rows)
+    for name, s, rows in record_streams(sink):
+        received[s.record_type] = rows
+        validated[s.record_type] = validate(name, s.record_type, rows)
     accepted = {k: v.accepted for k, v in validated.items()}
     links = resolve(accepted, received.get("project"))
     projects = project_table(accepted, links, as_of)

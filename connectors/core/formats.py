@@ -30,6 +30,13 @@ TZ = "Asia/Shanghai"
 MAX_EPOCH_MS = 9_000_000_000_000  # about year 2255: inside pandas' nanosecond range
 
 
+def dig(doc: Any, path: tuple[str, ...]) -> Any:
+    """The value at `path` (keys) in a JSON document, or None."""
+    for step in path:
+        doc = doc.get(step) if isinstance(doc, dict) else None
+    return doc
+
+
 @dataclass(frozen=True)
 class BusinessCode:
     """Errors reported inside HTTP 200 in a code field (drc: `code` 0 means success)."""
@@ -72,9 +79,7 @@ class JsonItems:
             raise FatalSourceError(f"GET {response.request.path_url}: expected a JSON object")
         if self.business is not None:
             self.business.check(doc, response.request.path_url)
-        node: Any = doc
-        for step in self.items:
-            node = node.get(step) if isinstance(node, dict) else None
+        node = dig(doc, self.items)
         if not isinstance(node, list):
             raise TransientSourceError(
                 f"GET {response.request.path_url}: no record list at {'.'.join(self.items)}"
@@ -84,9 +89,7 @@ class JsonItems:
     def parse(self, body: bytes) -> tuple[list, bool]:
         """Records of a landed page (for replay), as `decode` gave them."""
         text = body.decode("utf-8", errors="replace")
-        node: Any = json.loads(text, parse_float=Decimal)
-        for step in self.items:
-            node = node.get(step) if isinstance(node, dict) else None
+        node = dig(json.loads(text, parse_float=Decimal), self.items)
         return node or [], "\ufffd" in text
 
 

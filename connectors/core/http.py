@@ -30,7 +30,6 @@ from connectors.core.auth import Auth, _retry_after
 from connectors.core.connection import ConnectionSettings
 from connectors.core.errors import (
     AuthenticationError,
-    FatalSourceError,
     GaveUpError,
     TransientSourceError,
 )
@@ -195,14 +194,6 @@ class HttpClient:
             self.counters.retries += 1
             self.counters.by_reason[reason] = self.counters.by_reason.get(reason, 0) + 1
         log.info("%s: retrying after %s", self.settings.conn_id, exc)
-
-
-def expect_ok(response: requests.Response) -> None:
-    """Statuses the client did not handle are the request's own fault: fail loudly."""
-    if response.status_code != 200:
-        raise FatalSourceError(
-            f"HTTP {response.status_code} for GET {response.request.path_url}: {_excerpt(response)}"
-        )
 
 
 def _excerpt(response: requests.Response, limit: int = 200) -> str:

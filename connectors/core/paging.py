@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from connectors.core.errors import FatalSourceError, RestartPaging
-from connectors.core.formats import expect_status
+from connectors.core.formats import dig, expect_status
 from connectors.core.http import Fetched
 from connectors.core.stream import Checkpoint, Page
 
@@ -26,12 +26,6 @@ if TYPE_CHECKING:
     from connectors.core.sync import StreamReader
 
 ONE_DAY = dt.timedelta(days=1)
-
-
-def _dig(doc: dict, path: tuple[str, ...]) -> Any:
-    for step in path:
-        doc = doc.get(step) if isinstance(doc, dict) else None
-    return doc
 
 
 def _max_version(page: Page, pattern: re.Pattern[str]) -> str | None:
@@ -70,7 +64,7 @@ class PageNumber:
             page_no, keyless_this_pass = 1, 0
             while True:
                 page = reader.fetch(base | {self.page_param: page_no})
-                total = int(_dig(page.doc, self.total) or 0)
+                total = int(dig(page.doc, self.total) or 0)
                 expected = max(expected, total)
                 keys = page.frame["_key"]
                 seen.update(keys.dropna())
@@ -189,7 +183,7 @@ class Cursor:
             if not stamps.empty:
                 newest = max(newest or 0, int(stamps.max()))
                 yield Checkpoint({"modified_after": newest - 1})
-            cursor = _dig(page.doc, self.next_cursor)
+            cursor = dig(page.doc, self.next_cursor)
             if not cursor:
                 return
 
@@ -230,7 +224,7 @@ class Offset:
             newest = max(filter(None, (newest, top)), default=None)
             yield page
             offset += len(page.frame)
-            if page.frame.empty or offset >= int(_dig(page.doc, self.total) or 0):
+            if page.frame.empty or offset >= int(dig(page.doc, self.total) or 0):
                 break
         if newest:
             yield Checkpoint({"since": newest[:10]})

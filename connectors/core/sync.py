@@ -13,7 +13,7 @@ import pandas as pd
 
 from connectors.core.connection import ConnectionSettings
 from connectors.core.errors import SourceError
-from connectors.core.formats import GbkCsv, record_frame
+from connectors.core.formats import record_frame
 from connectors.core.http import Decoder, Fetched, HttpClient, RetryPolicy
 from connectors.core.landing import Landing, read_pages
 from connectors.core.state import Sink
@@ -189,4 +189,4 @@ def replay(connector: Connector, landing: Landing) -> dict[str, pd.DataFrame]:
     return out
 
 
-__all__ = ["GbkCsv", "StreamReader", "SyncResult", "replay", "sync"]
+__all__ = ["StreamReader", "SyncResult", "replay", "sync"]

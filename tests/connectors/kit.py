@@ -14,11 +14,11 @@ import pandas as pd
 
 from connectors.core import Connector, LocalSink, RetryPolicy, from_env, sync
 from connectors.core.sync import SyncResult
-from connectors.registry import registry
 from simulators.cluster import Cluster
 from simulators.expected import expected_records
 from simulators.world import World
 from simulators.world import calendar as cal
+from yiwang.pipeline import extract_all, live_records
 
 # quick back-off: the suite injects faults and must not sleep through them
 FAST = RetryPolicy(backoff_base_s=0.005, backoff_max_s=0.05, max_attempts=20)
@@ -63,17 +63,6 @@ def run(
         return result
 
 
-def live(sink: LocalSink, connector: Connector, stream: str) -> pd.DataFrame:
-    """Stored records of `stream` that no tombstone stream has deleted."""
-    rows = sink.records(connector.name, stream)
-    for s in connector.streams:
-        if s.deletes == stream:
-            gone = sink.records(connector.name, s.name)
-            if len(gone):
-                rows = rows[~rows["_key"].isin(set(gone["_key"]))]
-    return rows
-
-
 def pairs(frame: pd.DataFrame) -> set[tuple[str, str]]:
     if frame.empty:
         return set()
@@ -89,7 +78,9 @@ def mismatches(sink: LocalSink, connector: Connector, world: World, as_of: dt.da
     out = {}
     for s in connector.streams:
         got = pairs(
-            sink.records(connector.name, s.name) if s.deletes else live(sink, connector, s.name)
+            sink.records(connector.name, s.name)
+            if s.deletes
+            else live_records(sink, connector.name, s.name)
         )
         want = expected_pairs(world, connector, s.name, as_of)
         if got != want:
@@ -104,18 +95,6 @@ def fresh_sink(root: Path, name: str) -> LocalSink:
 def stage_all(world: World, as_of: dt.date, root: Path) -> LocalSink:
     """Every registered connector's full read of the simulators into one local sink."""
     sink = LocalSink(root, commit_every_s=600)
-    options = {"housing": {"rate_per_s": 10_000}}
-    with Cluster(world, as_of, options=options) as cluster:
-        env = cluster.environment()
-        for connector in registry().values():
-            fast = dataclasses.replace(connector, rate_per_s=None)
-            sync(fast, from_env(connector.conn_id, env), sink, as_of, f"stage-{as_of}", None, FAST)
+    with Cluster(world, as_of, options={"housing": {"rate_per_s": 10_000}}) as cluster:
+        extract_all(cluster.environment(), as_of, sink, f"stage-{as_of}", None, FAST, False)
     return sink
-
-
-def staged_streams(sink: LocalSink):
-    """(connector, stream, live latest records) for every record stream."""
-    for connector in registry().values():
-        for s in connector.streams:
-            if not s.deletes:
-                yield connector, s, live(sink, connector, s.name)

@@ -8,15 +8,15 @@ from schemas.quarantine import carry_forward
 from schemas.validate import reconcile, validate
 from simulators.world import calendar as cal
 from tests.conftest import AS_OF
-from tests.connectors.kit import staged_streams
+from yiwang.pipeline import record_streams
 
 pytestmark = pytest.mark.slow
 
 
 def _nightly(sink):
     return {
-        (c.name, s.record_type): (rows, validate(c.name, s.record_type, rows))
-        for c, s, rows in staged_streams(sink)
+        (name, s.record_type): (rows, validate(name, s.record_type, rows))
+        for name, s, rows in record_streams(sink)
     }
 
 

@@ -8,9 +8,10 @@ import pytest
 from schemas.validate import validate
 from simulators.world import calendar as cal
 from tests.conftest import AS_OF
-from tests.connectors.kit import staged_streams
+from transforms.evaluate import link_scores
 from transforms.names import split_names
-from transforms.resolve import CodeBook, evaluate, resolve
+from transforms.resolve import CodeBook, resolve
+from yiwang.pipeline import record_streams
 
 
 @pytest.mark.slow
@@ -19,12 +20,12 @@ def test_given_the_medium_world_with_quirks_then_links_are_precise_and_nearly_co
 ):
     _, now = medium_staged
     accepted, served = {}, None
-    for connector, stream, rows in staged_streams(now):
-        accepted[stream.record_type] = validate(connector.name, stream.record_type, rows).accepted
+    for source, stream, rows in record_streams(now):
+        accepted[stream.record_type] = validate(source, stream.record_type, rows).accepted
         if stream.record_type == "project":
             served = rows
     links = resolve(accepted, served)
-    scores = evaluate(links, medium_world.ground_truth(cal.day(AS_OF)))
+    scores = link_scores(links, medium_world.ground_truth(cal.day(AS_OF)))
     assert scores["precision"] >= 0.995, scores
     assert scores["recall"] >= 0.97, scores
     assert links.groupby(["source_system", "record_type", "record_key"]).size().max() == 1

@@ -1,0 +1,20 @@
+"""What every benchmark shares: the process's peak memory, and its results file."""
+
+from __future__ import annotations
+
+import json
+import resource
+from pathlib import Path
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def save(name: str, results: dict) -> Path:
+    """Write `results` to bench/results/<name>.json (runs compare file against file)."""
+    out = Path("bench/results") / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"→ {out}")
+    return out
