@@ -14,6 +14,7 @@ from rich.table import Table
 
 from yiwang.cli_connectors import connectors_app, extract
 from yiwang.cli_connectors import parse_date as _date
+from yiwang.cli_night import db_app, run, serve, verify
 from yiwang.settings import data_dir
 
 app = typer.Typer(
@@ -29,6 +30,10 @@ app.add_typer(connectors_app, name="connectors")
 schemas_app = typer.Typer(help="The shared schemas.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
 app.command("extract")(extract)
+app.command("run")(run)
+app.command("verify")(verify)
+app.command("serve")(serve)
+app.add_typer(db_app, name="db")
 console = Console()
 
 Scale = Annotated[str, typer.Option(help="tiny | small | medium | large")]

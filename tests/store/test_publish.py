@@ -1,0 +1,155 @@
+"""Publication on both backends: what a night publishes, idempotence, a second night, the
+ledger's chain, and that the embedded and the production store publish the same bytes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+
+from tests.conftest import AS_OF
+from tests.store.conftest import night
+from yiwang.canonical import chain_hash
+from yiwang.db import engine_for, qualified
+from yiwang.publish import ledger, read_table, verify
+
+pytestmark = pytest.mark.postgres
+
+
+def test_given_a_night_when_published_then_every_record_is_linked_unlinked_or_quarantined(
+    backend, published_small
+):
+    url, result = published_small[backend]
+    engine = engine_for(url)
+    with engine.connect() as conn:
+        runs = ledger(conn)
+        links = read_table(conn, "source_record")
+        quarantine = read_table(conn, "quarantine")
+        projects = read_table(conn, "project")
+    assert result.published.status == "published"
+    assert list(runs["run_id"]) == [f"{AS_OF}"]
+    counts = json.loads(runs.iloc[0]["record_counts"])
+    for stream, c in counts.items():
+        if stream == "tables":
+            continue
+        source, record_type = stream.split("/")
+        mine = links[(links["source_system"] == source) & (links["record_type"] == record_type)]
+        held = quarantine[
+            (quarantine["source_system"] == source) & (quarantine["record_type"] == record_type)
+        ]
+        assert c["received"] == len(mine) + len(held) > 0, stream
+        assert c["linked"] == int(mine["project_id"].notna().sum()), stream
+    assert counts["tables"]["project"] == len(projects)
+    assert all(isinstance(v, Decimal) for v in projects["paid_amount"])
+    assert (projects["as_of_date"] == AS_OF).all()
+    assert verify(engine).ok
+
+
+def test_given_both_backends_when_the_same_night_is_published_then_the_content_hash_is_equal(
+    published_small,
+):
+    hashes = {b: r.published.content_hash for b, (_, r) in published_small.items()}
+    assert hashes["sqlite"] == hashes["postgres"], hashes
+
+
+def test_given_a_published_night_when_it_runs_again_then_nothing_changes(
+    backend, store_copy, world, tmp_path, published_small
+):
+    first = published_small[backend][1].published
+    again = night(store_copy, world, AS_OF, tmp_path / "q").published
+    assert again.status == "unchanged"
+    assert again.content_hash == first.content_hash
+    with engine_for(store_copy).connect() as conn:
+        assert len(ledger(conn)) == 1
+
+
+def test_given_a_second_night_when_published_then_the_ledger_chains_and_changes_show(
+    backend, store_copy, world, tmp_path, published_small
+):
+    first = published_small[backend][1].published
+    later = AS_OF + dt.timedelta(days=1)
+    second = night(store_copy, world, later, tmp_path / "q").published
+    assert second.status == "published"
+    assert second.content_hash != first.content_hash
+    assert second.chain_hash == chain_hash(first.chain_hash, second.content_hash)
+    engine = engine_for(store_copy)
+    with engine.connect() as conn:
+        runs = ledger(conn)
+        projects = read_table(conn, "project")
+    assert list(runs["run_id"]) == [f"{AS_OF}", f"{later}"]
+    assert (projects["as_of_date"] == later).all()
+    assert verify(engine).ok
+
+
+def test_given_an_older_night_when_published_after_a_newer_then_it_is_refused(
+    backend, store_copy, world, tmp_path
+):
+    from yiwang.publish import PublishError
+
+    with pytest.raises(PublishError, match="back in time"):
+        night(store_copy, world, AS_OF - dt.timedelta(days=1), tmp_path / "q")
+
+
+def test_given_staged_state_when_a_commit_fails_then_neither_records_nor_state_are_stored(
+    backend, store_copy, monkeypatch
+):
+    import pandas as pd
+
+    import yiwang.staging as staging
+    from connectors.registry import get
+
+    stream = get("audit").stream("findings")
+    sink = staging.DbSink(engine_for(store_copy), run_id="crash")
+    before_state = sink.state("audit", "findings")
+    before = sink.records("audit", "findings")
+    changed = before.head(3).copy()
+    changed["_version"] = "9999"  # newer than anything stored: the upsert would apply
+
+    def crash(*_args, **_kwargs):
+        raise RuntimeError("killed between staging and state")
+
+    monkeypatch.setattr(staging, "_put_state", crash)
+    sink.stage("audit", stream, changed)
+    with pytest.raises(RuntimeError):
+        sink.commit("audit", stream, {"since": "2099-01-01"}, final=True)
+    assert sink.state("audit", "findings") == before_state
+    after = sink.records("audit", "findings")
+    assert set(after["_version"]) == set(before["_version"])
+    pd.testing.assert_frame_equal(after, before)
+
+
+def test_given_a_staged_record_when_an_older_version_arrives_then_the_newer_one_stays(
+    backend, store_copy
+):
+    from connectors.registry import get
+    from yiwang.staging import DbSink
+
+    stream = get("housing").stream("permits")
+    sink = DbSink(engine_for(store_copy), run_id="late")
+    stored = sink.records("housing", "permits")
+    one = stored.head(1).copy()
+    key, version = one["_key"].iloc[0], one["_version"].iloc[0]
+    stale = one.assign(_version="000000000000000", projectName="stale name")
+    sink.stage("housing", stream, stale)
+    sink.commit("housing", stream, None, final=True)
+    kept = sink.records("housing", "permits").set_index("_key").loc[key]
+    assert kept["_version"] == version
+    assert kept["projectName"] != "stale name"
+
+
+def test_given_money_in_staging_then_it_round_trips_as_exact_decimals(backend, store_copy):
+    engine = engine_for(store_copy)
+    with engine.connect() as conn:
+        raw = (
+            conn.execute(
+                text(
+                    f"SELECT record FROM {qualified(conn, 'hub', 'staged_record')} WHERE stream = 'permits' LIMIT 50"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert any('"$decimal"' in r for r in raw)  # JSON numbers kept exact, never floats

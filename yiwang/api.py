@@ -1,0 +1,226 @@
+"""The read API: the published dataset over HTTP, read-only, behind bearer tokens.
+
+Tokens come from configuration as SHA-256 digests (`YIWANG_API_TOKEN_SHA256`, comma-separated),
+never in clear. Every request reads inside one transaction, so it sees one snapshot. Money is
+an exact decimal string, dates ISO. Queries are built with bound parameters only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import os
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine, and_, literal, or_, select
+
+from schemas.unified import RISK_FLAGS, TABLES
+from yiwang.db import is_postgres
+from yiwang.settings import data_dir
+from yiwang.tables import published
+
+P, S, U, C, L = (
+    published[t]
+    for t in ("project", "source_record", "unit_scorecard", "spot_check", "publish_run")
+)
+Flag = StrEnum("Flag", {f: f for f in RISK_FLAGS})
+
+
+class ListName(StrEnum):
+    red = "red"
+    black = "black"
+
+
+# where each published figure of a project comes from: (source system, record type)
+FIGURE_SOURCES = {
+    "project_code": ("drc", "project"), "project_name": ("drc", "project"),
+    "region_code": ("drc", "project"), "owner_unit_name": ("drc", "project"),
+    "owner_unit_code": ("drc", "project"), "entrusted_unit_name": ("drc", "project"),
+    "entrusted_unit_code": ("drc", "project"), "approval_type": ("drc", "project"),
+    "status": ("drc", "project"), "funding_source": ("drc", "project"),
+    "approved_investment": ("drc", "project"), "approval_date": ("drc", "project"),
+    "planned_start_date": ("drc", "project"), "planned_end_date": ("drc", "project"),
+    "permit_count": ("housing", "permit"), "contract_amount": ("housing", "permit"),
+    "paid_amount": ("treasury", "voucher"), "payment_count": ("treasury", "voucher"),
+    "first_payment_date": ("treasury", "voucher"), "last_payment_date": ("treasury", "voucher"),
+    "progress_rate": ("housing", "progress_report"), "progress_period": ("housing", "progress_report"),
+    "inspection_count": ("housing", "inspection"), "open_stop_work_count": ("housing", "inspection"),
+    "completion_date": ("housing", "acceptance"), "finding_count": ("audit", "finding"),
+    "open_finding_count": ("audit", "finding"), "finding_amount": ("audit", "finding"),
+}  # fmt: skip
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _row(mapping) -> dict[str, Any]:
+    return {k: _json(v) for k, v in mapping.items() if k != "row_hash"}
+
+
+def token_digests() -> set[str]:
+    raw = os.environ.get("YIWANG_API_TOKEN_SHA256", "")
+    return {d.strip().lower() for d in raw.split(",") if d.strip()}
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_app(engine: Engine, digests: set[str] | None = None, docs_dir: Path | None = None):
+    """The API over `engine`'s published tables; `digests`: accepted tokens' SHA-256."""
+    allowed = digests if digests is not None else token_digests()
+    if is_postgres(engine):  # several statements per request, one snapshot
+        engine = engine.execution_options(isolation_level="REPEATABLE READ")
+    bearer = HTTPBearer(auto_error=False)
+    app = FastAPI(
+        title="Yiwang (一张网) unified project dataset",
+        version="1",
+        description="Read-only access to the published snapshot. Money: exact decimal strings, 元.",
+    )
+
+    def authorised(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> None:
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise HTTPException(401, "a bearer token is required", {"WWW-Authenticate": "Bearer"})
+        offered = digest(credentials.credentials)
+        if not any(hmac.compare_digest(offered, d) for d in allowed):
+            raise HTTPException(401, "unknown token", {"WWW-Authenticate": "Bearer"})
+
+    auth = [Depends(authorised)]
+    Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
+    After = Annotated[str | None, Query(max_length=200, description="keyset: last key seen")]
+
+    def read(query):
+        with engine.connect() as conn, conn.begin():
+            return conn.execute(query).mappings().all()
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        """Liveness, and which snapshot is published (no token needed)."""
+        rows = read(
+            select(L.c.run_id, L.c.as_of_date, L.c.content_hash).order_by(L.c.seq.desc()).limit(1)
+        )
+        return {"status": "ok", "latest": _row(rows[0]) if rows else None}
+
+    @app.get("/projects", dependencies=auth)
+    def projects(
+        limit: Limit = 50,
+        after: After = None,
+        division: Annotated[
+            str | None, Query(max_length=6, description="6-digit division code")
+        ] = None,
+        status: Annotated[str | None, Query(max_length=20, description="registry status")] = None,
+        risk_flag: Flag | None = None,
+        unit: Annotated[
+            str | None, Query(max_length=18, description="owner or entrusted unit credit code")
+        ] = None,
+        q: Annotated[str | None, Query(max_length=100, description="name contains")] = None,
+    ) -> dict[str, Any]:
+        """Projects in `project_id` order, filtered; `next` is the `after` of the next page."""
+        where = []
+        if after is not None:
+            where.append(P.c.project_id > after)
+        if division:
+            where.append(P.c.region_code == division)
+        if status:
+            where.append(P.c.status == status)
+        if risk_flag:
+            where.append(
+                (literal(",") + P.c.risk_flags + literal(",")).contains(f",{risk_flag.value},")
+            )
+        if unit:
+            where.append(or_(P.c.owner_unit_code == unit, P.c.entrusted_unit_code == unit))
+        if q:
+            where.append(P.c.project_name.contains(q, autoescape=True))
+        rows = read(select(P).where(and_(True, *where)).order_by(P.c.project_id).limit(limit + 1))
+        items = [_row(r) for r in rows[:limit]]
+        return {"items": items, "next": items[-1]["project_id"] if len(rows) > limit else None}
+
+    @app.get("/projects/{project_id}", dependencies=auth)
+    def project(project_id: str) -> dict[str, Any]:
+        """One project, every source record linked to it, and where each figure came from."""
+        with engine.connect() as conn, conn.begin():
+            found = conn.execute(select(P).where(P.c.project_id == project_id)).mappings().first()
+            if found is None:
+                raise HTTPException(404, f"no project {project_id!r} in the published snapshot")
+            records = (
+                conn.execute(
+                    select(S)
+                    .where(S.c.project_id == project_id)
+                    .order_by(S.c.source_system, S.c.record_type, S.c.record_key)
+                )
+                .mappings()
+                .all()
+            )
+        out = _row(found)
+        linked = [_row(r) for r in records]
+        described = TABLES["project"].to_schema().columns
+        figures = {}
+        for name, (system, record_type) in FIGURE_SOURCES.items():
+            keys = [r["record_key"] for r in linked if r["record_type"] == record_type]
+            figures[name] = {
+                "value": out[name], "rule": described[name].description,
+                "source_system": system, "record_type": record_type, "record_keys": keys,
+            }  # fmt: skip
+        return {"project": out, "source_records": linked, "figures": figures}
+
+    @app.get("/units", dependencies=auth)
+    def units(
+        limit: Limit = 50,
+        after: After = None,
+        list_name: Annotated[ListName | None, Query(alias="list")] = None,
+    ) -> dict[str, Any]:
+        """红黑榜: units in credit-code order, optionally only the red or the black list."""
+        where = []
+        if after is not None:
+            where.append(U.c.unit_code > after)
+        if list_name:
+            where.append(U.c.list == list_name.value)
+        rows = read(select(U).where(and_(True, *where)).order_by(U.c.unit_code).limit(limit + 1))
+        items = [_row(r) for r in rows[:limit]]
+        return {"items": items, "next": items[-1]["unit_code"] if len(rows) > limit else None}
+
+    @app.get("/spot-checks", dependencies=auth)
+    def spot_checks(
+        period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+    ) -> dict[str, Any]:
+        """双随机 draws (all months, or one), with the seed that re-derives each draw."""
+        query = select(C).order_by(C.c.period, C.c.draw_rank)
+        if period:
+            query = query.where(C.c.period == period)
+        return {"items": [_row(r) for r in read(query)]}
+
+    @app.get("/ledger", dependencies=auth)
+    def ledger() -> dict[str, Any]:
+        """Every publication, oldest first, with its content and chain hashes."""
+        return {"items": [_row(r) for r in read(select(L).order_by(L.c.seq))]}
+
+    @app.get("/quality", dependencies=auth)
+    def quality() -> dict[str, Any]:
+        """Where the latest quality gate's Data Docs are."""
+        where = (
+            docs_dir or data_dir() / "quality"
+        ) / "gx/uncommitted/data_docs/local_site/index.html"
+        return {"data_docs": str(where), "exists": where.exists()}
+
+    return app
+
+
+def app_from_env():  # for `uvicorn yiwang.api:app_from_env --factory`
+    from yiwang.db import engine_for
+
+    return create_app(engine_for())

@@ -1,0 +1,152 @@
+"""`yiwang run`, `verify`, `serve` and `db`: the night against the store, and reading it."""
+
+from __future__ import annotations
+
+import os
+import time
+from contextlib import ExitStack
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from yiwang.cli_connectors import parse_date
+from yiwang.settings import data_dir
+
+console = Console()
+db_app = typer.Typer(help="The store: migrations.", no_args_is_help=True)
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(help="SQLAlchemy URL (default $YIWANG_DATABASE_URL, else data/yiwang.db)"),
+]
+
+
+def run(
+    as_of: Annotated[str, typer.Option("--as-of", help="the business date of the night")],
+    simulate: Annotated[
+        str | None, typer.Option(help="start the simulators at this scale (tiny…large)")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="simulated world seed")] = 7,
+    faults: Annotated[float, typer.Option(help="simulated transport fault rate")] = 0.0,
+    database_url: DatabaseUrl = None,
+    fast: Annotated[
+        bool, typer.Option(help="simulated housing without its 10 requests/s limit")
+    ] = False,
+) -> None:
+    """One whole night in-process: extract all → validate → stage → unify → gate → publish."""
+    from connectors.core import Landing, SourceError
+    from yiwang.db import engine_for
+    from yiwang.night import run_night
+    from yiwang.publish import PublishError
+
+    day = parse_date(as_of)
+    engine = engine_for(database_url)
+    with ExitStack() as stack:
+        environ = dict(os.environ)
+        if simulate:
+            environ |= _simulators(stack, simulate, seed, day, faults, fast)
+        progress = stack.enter_context(
+            Progress(
+                SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                console=console, transient=True,
+            )
+        )  # fmt: skip
+        task = progress.add_task("starting", total=None)
+        try:
+            result = run_night(
+                engine, environ, day, Landing(data_dir() / "landing", f"{day}"),
+                rate_limits=not (simulate and fast),
+                progress=lambda what: progress.update(task, description=what),
+            )  # fmt: skip
+        except (SourceError, PublishError) as exc:
+            progress.stop()
+            console.print(f"[red]the night of {day} did not publish:[/red] {exc}")
+            console.print("[dim]the last good snapshot is still in place[/dim]")
+            raise typer.Exit(1) from None
+    print_summary(result, engine)
+
+
+def _simulators(stack: ExitStack, scale: str, seed: int, day, faults: float, fast: bool):
+    from simulators.cluster import Cluster
+    from simulators.world.cache import load_world
+
+    with console.status(f"building the {scale} world…"):
+        world = load_world(scale, seed, data_dir() / "worlds")
+    options = {"housing": {"rate_per_s": 1e9 if fast else 10}}
+    cluster = stack.enter_context(Cluster(world, day, fault_rate=faults, options=options))
+    return cluster.environment()
+
+
+def print_summary(result, engine) -> None:
+    p = result.published
+    table = Table(title=f"The night of {p.as_of}: {p.status} as run {p.run_id}")
+    for col in ("source", "record type", "received", "accepted", "quarantined", "linked"):
+        table.add_column(col, justify="right" if col not in ("source", "record type") else "left")
+    for stream, c in sorted(p.counts.items()):
+        source, record_type = stream.split("/")
+        table.add_row(
+            source, record_type, f"{c['received']:,}", f"{c['accepted']:,}",
+            f"{c['quarantined']:,}", f"{c['linked']:,}",
+        )  # fmt: skip
+    console.print(table)
+    extracted = ", ".join(
+        f"{name} {r.records:,} records/{r.requests:,} requests/{r.retries} retries"
+        for name, r in result.extracted.items()
+    )
+    console.print(f"extracted: {extracted}")
+    risks = ", ".join(f"{k} {v:,}" for k, v in p.risks.items()) or "none"
+    console.print(f"{p.projects:,} projects; risks: {risks}")
+    console.print(f"content_hash {p.content_hash}\nchain_hash   {p.chain_hash}")
+    console.print(f"{result.seconds:.1f} s in all")
+    url = engine.url.render_as_string(hide_password=True)
+    console.print(f"\n[bold]Where to look next[/bold]\n  the dataset: {url}")
+    if p.gate and p.gate.docs:
+        console.print(f"  quality report (Data Docs): {p.gate.docs}")
+    console.print("  the read API: yiwang serve  (then /docs, /projects, /ledger)")
+    console.print("  the ledger's proof: yiwang verify")
+
+
+def verify(database_url: DatabaseUrl = None) -> None:
+    """Recompute the ledger's hash chain and the latest snapshot's hashes; name what broke."""
+    from yiwang.db import engine_for
+    from yiwang.publish import verify as check
+
+    verdict = check(engine_for(database_url))
+    if verdict.ok:
+        console.print(f"[green]ok[/green]: {verdict.runs} runs, chain and latest snapshot intact")
+        return
+    for problem in verdict.problems:
+        console.print(f"[red]✗[/red] {problem}")
+    raise typer.Exit(1)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """The read-only HTTP API over the published dataset (tokens from YIWANG_API_TOKENS)."""
+    import uvicorn
+
+    from yiwang.api import create_app
+    from yiwang.db import engine_for
+
+    app = create_app(engine_for(database_url))
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseUrl = None) -> None:
+    """Create or migrate the store's tables (Alembic `upgrade head`)."""
+    from yiwang.db import engine_for, migrate
+
+    engine = engine_for(database_url)
+    started = time.perf_counter()
+    migrate(engine)
+    console.print(
+        f"{engine.url.render_as_string(hide_password=True)} is at the newest schema "
+        f"({time.perf_counter() - started:.1f} s)"
+    )

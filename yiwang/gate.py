@@ -1,0 +1,180 @@
+"""The quality gate: a Great Expectations suite over the unified tables, run before publishing.
+
+Keys unique, reconciliation (received = linked + unlinked + quarantined per stream), money
+non-negative where the contract says so, enumerations, referential integrity, risk flags
+only from the contract's list. A failed gate publishes nothing and says which expectation
+failed on which table, with examples. Every run writes Data Docs (HTML) under
+`<data dir>/quality/`, where the CLI and the API point.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from schemas.unified import RECORD_TYPES, RISK_FLAGS, ROLES, SYSTEMS
+
+# nothing may call out at run time: GX's usage analytics stay off
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+log = logging.getLogger(__name__)
+
+
+def _comma_list(words) -> str:
+    one = "|".join(re.escape(w) for w in sorted(words))
+    return rf"^(?:(?:{one})(?:,(?:{one}))*)?$"
+
+
+def _expectations(tables: dict[str, pd.DataFrame]) -> dict[str, list]:
+    import great_expectations as gx
+
+    e = gx.expectations
+    project_ids = sorted(tables["project"]["project_id"])
+    non_negative = ("approved_investment", "contract_amount", "finding_amount")
+    counts = (
+        "permit_count", "payment_count", "inspection_count", "open_stop_work_count",
+        "finding_count", "open_finding_count",
+    )  # fmt: skip
+    return {
+        "project": [
+            e.ExpectColumnValuesToNotBeNull(column="project_id"),
+            e.ExpectColumnValuesToBeUnique(column="project_id"),
+            *[e.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in non_negative],
+            *[e.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in counts],
+            e.ExpectColumnValuesToBeBetween(column="progress_rate", min_value=0, max_value=100),
+            e.ExpectColumnValuesToBeInSet(
+                column="approval_type", value_set=["审批", "核准", "备案"]
+            ),
+            e.ExpectColumnValuesToBeInSet(
+                column="status", value_set=["已批复", "在建", "已竣工", "已撤销"]
+            ),
+            e.ExpectColumnValuesToMatchRegex(column="risk_flags", regex=_comma_list(RISK_FLAGS)),
+            e.ExpectColumnValuesToMatchRegex(column="source_systems", regex=_comma_list(SYSTEMS)),
+        ],
+        "source_record": [
+            e.ExpectCompoundColumnsToBeUnique(
+                column_list=["source_system", "record_type", "record_key"]
+            ),
+            e.ExpectColumnValuesToBeInSet(column="source_system", value_set=list(SYSTEMS)),
+            e.ExpectColumnValuesToBeInSet(column="record_type", value_set=list(RECORD_TYPES)),
+            e.ExpectColumnValuesToBeBetween(column="link_confidence", min_value=0, max_value=1),
+            # referential integrity: a link names a published project (nulls are "unlinked")
+            e.ExpectColumnValuesToBeInSet(column="project_id", value_set=project_ids),
+        ],
+        "quarantine": [
+            e.ExpectColumnValuesToNotBeNull(column="reasons"),
+            e.ExpectColumnValuesToBeInSet(column="source_system", value_set=list(SYSTEMS)),
+        ],
+        "unit_scorecard": [
+            e.ExpectColumnValuesToBeUnique(column="unit_code"),
+            e.ExpectColumnValuesToBeInSet(column="list", value_set=["red", "black"]),
+            e.ExpectColumnValuesToMatchRegex(column="roles", regex=_comma_list(ROLES)),
+        ],
+        "spot_check": [
+            e.ExpectCompoundColumnsToBeUnique(column_list=["period", "project_id"]),
+            e.ExpectColumnValuesToBeBetween(column="draw_rank", min_value=1),
+        ],
+        "reconciliation": [
+            # every record received is published (linked or not) or quarantined
+            e.ExpectColumnPairValuesToBeEqual(column_A="received", column_B="accounted_for"),
+        ],
+    }
+
+
+def reconciliation(received: dict[tuple[str, str], int], tables: dict[str, pd.DataFrame]):
+    """Per stream: received, linked, unlinked, quarantined, and their sum."""
+    links, quarantine = tables["source_record"], tables["quarantine"]
+    rows = []
+    for (source, record_type), n in sorted(received.items()):
+        mine = links[(links["source_system"] == source) & (links["record_type"] == record_type)]
+        q = quarantine[
+            (quarantine["source_system"] == source) & (quarantine["record_type"] == record_type)
+        ]
+        linked = int(mine["project_id"].notna().sum())
+        rows.append(
+            {
+                "source_system": source,
+                "record_type": record_type,
+                "received": n,
+                "linked": linked,
+                "unlinked": len(mine) - linked,
+                "quarantined": len(q),
+                "accounted_for": len(mine) + len(q),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class GateResult:
+    success: bool
+    failures: list[str] = field(default_factory=list)
+    docs: Path | None = None
+
+
+def run_gate(tables: dict[str, pd.DataFrame], reconcile: pd.DataFrame, where: Path, run: str):
+    """Validate every table with its suite; Data Docs are rebuilt either way."""
+    import great_expectations as gx
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    context = gx.get_context(mode="file", project_root_dir=str(where))
+    context.variables.progress_bars = {"globally": False}
+    source = context.data_sources.add_or_update_pandas("yiwang")
+    frames = {**tables, "reconciliation": reconcile}
+    failures = []
+    for name, expectations in _expectations(tables).items():
+        asset = source.get_asset(name) if name in source.get_asset_names() else None
+        asset = asset or source.add_dataframe_asset(name=name)
+        batch = next(
+            iter(asset.batch_definitions), None
+        ) or asset.add_batch_definition_whole_dataframe("snapshot")
+        suite = context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=[]))
+        for expectation in expectations:
+            suite.add_expectation(expectation)
+        definition = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=name, data=batch, suite=suite)
+        )
+        checkpoint = context.checkpoints.add_or_update(
+            gx.Checkpoint(
+                name=f"gate-{name}",
+                validation_definitions=[definition],
+                actions=[gx.checkpoint.UpdateDataDocsAction(name="data-docs")],
+                result_format={"result_format": "SUMMARY"},
+            )
+        )
+        frame = _plain(frames[name])
+        result = checkpoint.run(
+            batch_parameters={"dataframe": frame}, run_id=gx.RunIdentifier(run_name=run)
+        )
+        for outcome in result.run_results.values():
+            for r in outcome.results:
+                if not r.success:
+                    failures.append(_say(name, r))
+    docs = Path(where) / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    return GateResult(not failures, failures, docs)
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """GX wants plain object/number columns: pandas' string dtype becomes object."""
+    out = frame.copy()
+    for c in out.columns:
+        if pd.api.types.is_string_dtype(out[c]) and out[c].dtype != object:
+            out[c] = out[c].astype(object).where(out[c].notna(), None)
+    return out
+
+
+def _say(table: str, result) -> str:
+    config = result.expectation_config
+    column = config.kwargs.get("column") or config.kwargs.get("column_list") or ""
+    examples = result.result.get("partial_unexpected_list") or []
+    count = result.result.get("unexpected_count")
+    said = f"{table}: {config.type}({column}) failed"
+    if count is not None:
+        said += f" for {count:,} rows"
+    if examples:
+        said += f", e.g. {examples[:3]}"
+    return said

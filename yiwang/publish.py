@@ -1,0 +1,198 @@
+"""Publication: every unified table replaced in one transaction, with its ledger row; and
+`verify`, which recomputes the ledger's chain and the latest snapshot's hashes.
+
+A reader sees the previous snapshot or the new one, never a mix: PostgreSQL's MVCC and
+SQLite's WAL both give a reader the database as of its transaction's start, and the new
+rows, their deletion of the old ones and the ledger row commit together. A killed publish
+commits nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, func, select
+
+from yiwang.canonical import (
+    canonical,
+    chain_hash,
+    content_hash,
+    ledger_row_hash,
+)
+from yiwang.db import is_postgres, qualified
+from yiwang.tables import DATA_TABLES, KEYS, published
+
+LEDGER = published["publish_run"]
+
+
+class PublishError(Exception):
+    """The night cannot be published (and nothing was)."""
+
+
+@dataclass
+class Snapshot:
+    """Tables ready to publish: canonical text, lines and row hashes per table."""
+
+    rendered: dict[str, pd.DataFrame]
+    lines: dict[str, list[str]]
+    row_hashes: dict[str, list[str]]
+    content_hash: str
+
+    @classmethod
+    def of(cls, tables: dict[str, pd.DataFrame]) -> Snapshot:
+        rendered, lines, hashes = {}, {}, {}
+        for name in DATA_TABLES:
+            rendered[name], lines[name], hashes[name] = canonical(name, tables[name])
+        return cls(rendered, lines, hashes, content_hash(hashes))
+
+    def row_counts(self) -> dict[str, int]:
+        return {name: len(rows) for name, rows in self.lines.items()}
+
+
+def ledger(conn: Connection) -> pd.DataFrame:
+    """The publish_run rows, oldest first."""
+    rows = conn.execute(select(LEDGER).order_by(LEDGER.c.seq)).mappings().all()
+    return pd.DataFrame([dict(r) for r in rows], columns=[c.name for c in LEDGER.columns])
+
+
+def latest_run(conn: Connection) -> dict | None:
+    row = conn.execute(select(LEDGER).order_by(LEDGER.c.seq.desc()).limit(1)).mappings().first()
+    return dict(row) if row else None
+
+
+def read_table(conn: Connection, name: str) -> pd.DataFrame:
+    """A published table as typed values (money `Decimal`, dates `date`)."""
+    table = published[name]
+    rows = conn.execute(select(table)).all()
+    return pd.DataFrame(rows, columns=[c.name for c in table.columns])
+
+
+def publish(
+    engine: Engine,
+    snapshot: Snapshot,
+    run_id: str,
+    as_of: dt.date,
+    record_counts: dict,
+    on_stage=None,
+) -> dict:
+    """Replace every data table with `snapshot` and append its ledger row, in one transaction."""
+    with engine.begin() as conn:
+        if is_postgres(engine):  # one publisher at a time; readers are not blocked
+            conn.exec_driver_sql(
+                f"LOCK TABLE {qualified(conn, 'unified', 'publish_run')} IN EXCLUSIVE MODE"
+            )
+        last = latest_run(conn)
+        for name in DATA_TABLES:
+            if on_stage:
+                on_stage(name)
+            conn.exec_driver_sql(f"DELETE FROM {qualified(conn, 'unified', name)}")
+            _load(conn, name, snapshot)
+        seq = int(last["seq"]) + 1 if last else 1
+        row = {
+            "run_id": run_id,
+            "as_of_date": as_of,
+            "published_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),  # UTC, stored naive
+            "record_counts": json.dumps(
+                {**record_counts, "tables": snapshot.row_counts()},
+                sort_keys=True,
+                ensure_ascii=False,
+            ),
+            "content_hash": snapshot.content_hash,
+            "chain_hash": chain_hash(last["chain_hash"] if last else None, snapshot.content_hash),
+            "seq": seq,
+        }
+        row["row_hash"] = ledger_row_hash(row)
+        conn.execute(LEDGER.insert().values(**row))
+    return row
+
+
+def _load(conn: Connection, name: str, snapshot: Snapshot) -> None:
+    lines, hashes = snapshot.lines[name], snapshot.row_hashes[name]
+    if not lines:
+        return
+    columns = [*snapshot.rendered[name].columns, "row_hash"]
+    target = qualified(conn, "unified", name)
+    if is_postgres(conn.engine):
+        raw = conn.connection.driver_connection
+        with (
+            raw.cursor() as cur,
+            cur.copy(f"COPY {target} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            buffer = io.StringIO()
+            for i, (line, h) in enumerate(zip(lines, hashes, strict=True)):
+                buffer.write(f"{line}\t{h}\n")
+                if i % 50_000 == 49_999:
+                    copy.write(buffer.getvalue().encode())
+                    buffer = io.StringIO()
+            copy.write(buffer.getvalue().encode())
+        return
+    # SQLite: the canonical text is its storage form (money as text, dates ISO; numbers convert)
+    values = snapshot.rendered[name].astype(object).where(snapshot.rendered[name].notna(), None)
+    rows = [(*r, h) for r, h in zip(values.itertuples(index=False, name=None), hashes, strict=True)]
+    marks = ", ".join("?" * len(columns))
+    conn.exec_driver_sql(f"INSERT INTO {target} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
+# ---- verify ----------------------------------------------------------------------------------
+@dataclass
+class Verdict:
+    ok: bool
+    runs: int
+    problems: list[str]
+
+
+def verify(engine: Engine) -> Verdict:
+    """Recompute the ledger's chain and row hashes, then the latest snapshot's rows and hash.
+
+    Names the first bad ledger link, every edited published row, and any table whose rows
+    were added or removed.
+    """
+    problems: list[str] = []
+    with engine.connect() as conn, conn.begin():
+        runs = ledger(conn)
+        previous = None
+        for row in runs.to_dict("records"):
+            if ledger_row_hash(row) != row["row_hash"]:
+                problems.append(f"publish_run {row['run_id']!r} (seq {row['seq']}) was edited")
+                break
+            if chain_hash(previous, row["content_hash"]) != row["chain_hash"]:
+                problems.append(
+                    f"publish_run {row['run_id']!r} (seq {row['seq']}): chain_hash does not "
+                    "follow from the previous run's chain_hash and this content_hash"
+                )
+                break
+            previous = row["chain_hash"]
+        if runs.empty:
+            return Verdict(True, 0, [])
+        latest = runs.iloc[-1]
+        counts = json.loads(latest["record_counts"]).get("tables", {})
+        hashes = {}
+        for name in DATA_TABLES:
+            frame = read_table(conn, name)
+            text, _, recomputed = canonical(name, frame)
+            stored = frame.loc[text.index, "row_hash"].tolist()
+            for i, (got, want) in enumerate(zip(recomputed, stored, strict=True)):
+                if got != want:
+                    key = ", ".join(f"{k}={text.iloc[i][k]}" for k in KEYS[name] or ("record_key",))
+                    problems.append(f"{name} row ({key}) differs from what was published")
+            hashes[name] = recomputed
+            if name in counts and counts[name] != len(frame):
+                problems.append(
+                    f"{name} holds {len(frame):,} rows; run {latest['run_id']!r} published "
+                    f"{counts[name]:,}"
+                )
+        if content_hash(hashes) != latest["content_hash"]:
+            problems.append(
+                f"the published tables do not hash to run {latest['run_id']!r}'s content_hash"
+            )
+    return Verdict(not problems, len(runs), problems)
+
+
+def runs_for(conn: Connection, as_of: dt.date) -> int:
+    return conn.execute(
+        select(func.count()).select_from(LEDGER).where(LEDGER.c.as_of_date == as_of)
+    ).scalar_one()

@@ -1,0 +1,170 @@
+"""Staging in the database: the connectors' `Sink`, with records and state in one transaction.
+
+Each commit upserts the latest version of every record per key (a higher or equal `_version`
+replaces the stored one, so re-reading a page never double-counts) and writes the stream's
+incremental state in the *same* transaction: a crash can leave the state behind its data,
+never ahead of it. Bulk paths: PostgreSQL `COPY` into a temporary table and one set-based
+`INSERT … ON CONFLICT`; SQLite an `executemany` of the same upsert.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Engine, select
+
+from connectors.core.formats import TZ
+from connectors.core.state import latest_versions
+from connectors.core.stream import Stream
+from connectors.registry import registry
+from yiwang.db import is_postgres, qualified
+from yiwang.tables import staged_record, stream_state
+
+COLUMNS = ("source", "stream", "record_id", "has_key", "version", "record", "run_id")
+_DECIMAL = "$decimal"  # JSON has no exact decimal: money travels as {"$decimal": "12.30"}
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return {_DECIMAL: str(value)}
+    if isinstance(value, pd.Timestamp):  # epoch fields: back to the milliseconds received
+        return value.value // 1_000_000
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot stage a {type(value).__name__}")
+
+
+def _hook(obj: dict) -> Any:
+    return Decimal(obj[_DECIMAL]) if len(obj) == 1 and _DECIMAL in obj else obj
+
+
+def encode(frame: pd.DataFrame) -> list[str]:
+    """Each row as JSON (framework columns `_key` and `_version` travel apart)."""
+    body = frame.drop(columns=["_key", "_version"])
+    body = body.astype(object).where(body.notna(), None)
+    dumps = json.JSONEncoder(ensure_ascii=False, default=_default, separators=(",", ":")).encode
+    return [dumps(r) for r in body.to_dict("records")]
+
+
+def decode(
+    records: list[str], keys: list[str | None], versions: list[str], stream: Stream
+) -> pd.DataFrame:
+    """The frame `encode` was given (epoch fields typed again as Asia/Shanghai times)."""
+    frame = pd.DataFrame.from_records([json.loads(r, object_hook=_hook) for r in records])
+    frame["_key"] = pd.Series(keys, dtype=object)
+    frame["_version"] = pd.Series(versions, dtype=object)
+    for name in stream.epoch_ms:
+        if name in frame.columns:
+            ms = pd.to_numeric(frame[name], errors="coerce")
+            frame[name] = pd.to_datetime(ms, unit="ms", utc=True).dt.tz_convert(TZ)
+    return frame
+
+
+class DbSink:
+    """The store's `Sink`: one transaction per (coalesced) checkpoint."""
+
+    def __init__(self, engine: Engine, run_id: str, commit_every_s: float = 5.0) -> None:
+        self.engine, self.run_id, self.commit_every_s = engine, run_id, commit_every_s
+        self._pending: dict[tuple[str, str], list[pd.DataFrame]] = {}
+        self._pending_state: dict[tuple[str, str], dict] = {}
+        self._last_commit: dict[tuple[str, str], float] = {}
+
+    def state(self, source: str, stream: str) -> dict | None:
+        query = select(stream_state.c.state).where(
+            stream_state.c.source == source, stream_state.c.stream == stream
+        )
+        with self.engine.connect() as conn:
+            text = conn.execute(query).scalar()
+        return json.loads(text) if text else None
+
+    def stage(self, source: str, stream: Stream, frame: pd.DataFrame) -> None:
+        if len(frame):
+            self._pending.setdefault((source, stream.name), []).append(frame)
+
+    def commit(self, source: str, stream: Stream, state: dict | None, final: bool) -> None:
+        slot = (source, stream.name)
+        if state is not None:
+            self._pending_state[slot] = state
+        due = time.monotonic() - self._last_commit.get(slot, 0.0) >= self.commit_every_s
+        if not (final or due):
+            return
+        rows = latest_versions(self._pending.pop(slot, []))
+        new_state = self._pending_state.pop(slot, None)
+        with self.engine.begin() as conn:
+            if len(rows):
+                self._upsert(conn, self._table_rows(source, stream.name, rows))
+            if new_state is not None:
+                _put_state(conn, source, stream.name, new_state, self.run_id)
+        self._last_commit[slot] = time.monotonic()
+
+    def _table_rows(self, source: str, stream: str, rows: pd.DataFrame) -> list[tuple]:
+        records = encode(rows)
+        keys = rows["_key"].tolist()
+        ids = [
+            k if k is not None else "~" + hashlib.sha256(r.encode()).hexdigest()[:32]
+            for k, r in zip(keys, records, strict=True)
+        ]
+        versions = rows["_version"].fillna("").astype(str).tolist()
+        return [
+            (source, stream, i, k is not None, v, r, self.run_id)
+            for i, k, v, r in zip(ids, keys, versions, records, strict=True)
+        ]
+
+    def _upsert(self, conn: Connection, rows: list[tuple]) -> None:
+        target = qualified(conn, "hub", "staged_record")
+        names = ", ".join(COLUMNS)
+        conflict = (
+            "ON CONFLICT (source, stream, record_id) DO UPDATE SET has_key = excluded.has_key, "
+            "version = excluded.version, record = excluded.record, run_id = excluded.run_id "
+            f"WHERE excluded.version >= {target}.version"
+        )
+        if is_postgres(conn.engine):
+            raw = conn.connection.driver_connection
+            with raw.cursor() as cur:
+                cur.execute(
+                    f"CREATE TEMP TABLE IF NOT EXISTS _incoming (LIKE {target}) ON COMMIT DELETE ROWS"
+                )
+                with cur.copy(f"COPY _incoming ({names}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cur.execute(
+                    f"INSERT INTO {target} ({names}) SELECT {names} FROM _incoming {conflict}"
+                )
+        else:
+            marks = ", ".join("?" * len(COLUMNS))
+            conn.exec_driver_sql(
+                f"INSERT INTO {target} ({names}) VALUES ({marks}) {conflict}", rows
+            )
+
+    def records(self, source: str, stream: str) -> pd.DataFrame:
+        """The latest version of every staged record of `stream` (tombstoned keys included)."""
+        spec = registry()[source].stream(stream)
+        t = staged_record.c
+        order = t.record_id.collate("C") if is_postgres(self.engine) else t.record_id
+        query = (
+            select(t.has_key, t.record_id, t.version, t.record)
+            .where(t.source == source, t.stream == stream)
+            .order_by(order)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            return pd.DataFrame()
+        keys = [r.record_id if r.has_key else None for r in rows]
+        return decode([r.record for r in rows], keys, [r.version for r in rows], spec)
+
+
+def _put_state(conn: Connection, source: str, stream: str, state: dict, run_id: str) -> None:
+    text = json.dumps(state, sort_keys=True)
+    where = (stream_state.c.source == source) & (stream_state.c.stream == stream)
+    updated = conn.execute(stream_state.update().where(where).values(state=text, run_id=run_id))
+    if updated.rowcount == 0:
+        conn.execute(
+            stream_state.insert().values(source=source, stream=stream, state=text, run_id=run_id)
+        )
