@@ -18,15 +18,28 @@ from yiwang.cli import app
 runner = CliRunner()
 
 
-def test_demo_serves_and_shows_a_page_from_each_system(tmp_path, monkeypatch):
+def test_demo_publishes_a_night_and_verify_agrees_until_a_row_is_edited(tmp_path, monkeypatch):
     monkeypatch.setenv("YIWANG_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("YIWANG_DATABASE_URL", raising=False)
     result = runner.invoke(
         app, ["demo", "--scale", "tiny", "--as-of", "2026-11-23"], env={"COLUMNS": "200"}
     )
     assert result.exit_code == 0, result.output
+    assert "published as run 2026-11-23" in result.output
     for system in ("drc", "treasury", "housing", "audit"):
-        assert re.search(rf"{system}: GET \S+ → HTTP 200", result.output), result.output
-    assert "凭证号,支付日期" in result.output
+        assert re.search(rf"^│ {system} ", result.output, re.M), result.output
+    assert re.search(r"content_hash [0-9a-f]{64}", result.output)
+    assert (tmp_path / "quality/gx/uncommitted/data_docs/local_site/index.html").exists()
+    again = runner.invoke(app, ["demo", "--scale", "tiny"], env={"COLUMNS": "200"})
+    assert "unchanged as run 2026-11-23" in again.output, again.output
+    assert runner.invoke(app, ["verify"]).exit_code == 0
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "yiwang.db") as db:
+        db.execute("UPDATE project SET project_name = 'forged' WHERE rowid = 1")
+    verdict = runner.invoke(app, ["verify"], env={"COLUMNS": "200"})
+    assert verdict.exit_code == 1
+    assert "project row (project_id=" in verdict.output
 
 
 def test_simulate_prints_connections_that_work(tmp_path):

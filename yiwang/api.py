@@ -5,18 +5,16 @@ never in clear. Every request reads inside one transaction, so it sees one snaps
 an exact decimal string, dates ISO. Queries are built with bound parameters only.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 import hashlib
 import hmac
 import os
 from decimal import Decimal
 from enum import StrEnum
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi import Depends, FastAPI, HTTPException, Path, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine, and_, literal, or_, select
 
@@ -32,28 +30,36 @@ P, S, U, C, L = (
 Flag = StrEnum("Flag", {f: f for f in RISK_FLAGS})
 
 
+Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
+PRINTABLE = r"^[^\x00-\x1f]*$"  # PostgreSQL text holds no NUL: refuse control characters early
+After = Annotated[
+    str | None, Query(max_length=200, pattern=PRINTABLE, description="keyset: the last key seen")
+]
+
+
 class ListName(StrEnum):
     red = "red"
     black = "black"
 
 
 # where each published figure of a project comes from: (source system, record type)
-FIGURE_SOURCES = {
-    "project_code": ("drc", "project"), "project_name": ("drc", "project"),
-    "region_code": ("drc", "project"), "owner_unit_name": ("drc", "project"),
-    "owner_unit_code": ("drc", "project"), "entrusted_unit_name": ("drc", "project"),
-    "entrusted_unit_code": ("drc", "project"), "approval_type": ("drc", "project"),
-    "status": ("drc", "project"), "funding_source": ("drc", "project"),
-    "approved_investment": ("drc", "project"), "approval_date": ("drc", "project"),
-    "planned_start_date": ("drc", "project"), "planned_end_date": ("drc", "project"),
-    "permit_count": ("housing", "permit"), "contract_amount": ("housing", "permit"),
-    "paid_amount": ("treasury", "voucher"), "payment_count": ("treasury", "voucher"),
-    "first_payment_date": ("treasury", "voucher"), "last_payment_date": ("treasury", "voucher"),
-    "progress_rate": ("housing", "progress_report"), "progress_period": ("housing", "progress_report"),
-    "inspection_count": ("housing", "inspection"), "open_stop_work_count": ("housing", "inspection"),
-    "completion_date": ("housing", "acceptance"), "finding_count": ("audit", "finding"),
-    "open_finding_count": ("audit", "finding"), "finding_amount": ("audit", "finding"),
+_BY_RECORD = {
+    ("drc", "project"): (
+        "project_code", "project_name", "region_code", "owner_unit_name", "owner_unit_code",
+        "entrusted_unit_name", "entrusted_unit_code", "approval_type", "status",
+        "funding_source", "approved_investment", "approval_date", "planned_start_date",
+        "planned_end_date",
+    ),
+    ("housing", "permit"): ("permit_count", "contract_amount"),
+    ("treasury", "voucher"): (
+        "paid_amount", "payment_count", "first_payment_date", "last_payment_date",
+    ),
+    ("housing", "progress_report"): ("progress_rate", "progress_period"),
+    ("housing", "inspection"): ("inspection_count", "open_stop_work_count"),
+    ("housing", "acceptance"): ("completion_date",),
+    ("audit", "finding"): ("finding_count", "open_finding_count", "finding_amount"),
 }  # fmt: skip
+FIGURE_SOURCES = {figure: source for source, figures in _BY_RECORD.items() for figure in figures}
 
 
 def _json(value: Any) -> Any:
@@ -79,7 +85,7 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_app(engine: Engine, digests: set[str] | None = None, docs_dir: Path | None = None):
+def create_app(engine: Engine, digests: set[str] | None = None, docs_dir: FilePath | None = None):
     """The API over `engine`'s published tables; `digests`: accepted tokens' SHA-256."""
     allowed = digests if digests is not None else token_digests()
     if is_postgres(engine):  # several statements per request, one snapshot
@@ -101,8 +107,6 @@ def create_app(engine: Engine, digests: set[str] | None = None, docs_dir: Path |
             raise HTTPException(401, "unknown token", {"WWW-Authenticate": "Bearer"})
 
     auth = [Depends(authorised)]
-    Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
-    After = Annotated[str | None, Query(max_length=200, description="keyset: last key seen")]
 
     def read(query):
         with engine.connect() as conn, conn.begin():
@@ -121,14 +125,21 @@ def create_app(engine: Engine, digests: set[str] | None = None, docs_dir: Path |
         limit: Limit = 50,
         after: After = None,
         division: Annotated[
-            str | None, Query(max_length=6, description="6-digit division code")
+            str | None, Query(pattern=r"^\d{6}$", description="6-digit division code")
         ] = None,
-        status: Annotated[str | None, Query(max_length=20, description="registry status")] = None,
+        status: Annotated[
+            str | None, Query(max_length=20, pattern=PRINTABLE, description="registry status")
+        ] = None,
         risk_flag: Flag | None = None,
         unit: Annotated[
-            str | None, Query(max_length=18, description="owner or entrusted unit credit code")
+            str | None,
+            Query(
+                max_length=18, pattern=PRINTABLE, description="owner or entrusted unit credit code"
+            ),
         ] = None,
-        q: Annotated[str | None, Query(max_length=100, description="name contains")] = None,
+        q: Annotated[
+            str | None, Query(max_length=100, pattern=PRINTABLE, description="name contains")
+        ] = None,
     ) -> dict[str, Any]:
         """Projects in `project_id` order, filtered; `next` is the `after` of the next page."""
         where = []
@@ -151,7 +162,9 @@ def create_app(engine: Engine, digests: set[str] | None = None, docs_dir: Path |
         return {"items": items, "next": items[-1]["project_id"] if len(rows) > limit else None}
 
     @app.get("/projects/{project_id}", dependencies=auth)
-    def project(project_id: str) -> dict[str, Any]:
+    def project(
+        project_id: Annotated[str, Path(max_length=200, pattern=PRINTABLE)],
+    ) -> dict[str, Any]:
         """One project, every source record linked to it, and where each figure came from."""
         with engine.connect() as conn, conn.begin():
             found = conn.execute(select(P).where(P.c.project_id == project_id)).mappings().first()

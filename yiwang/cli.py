@@ -120,27 +120,17 @@ def simulate(
 
 
 @app.command()
-def demo(scale: Scale = "small", seed: Seed = 7, as_of: AsOf = "2026-11-23") -> None:
-    """The main job, until the pipeline lands: start the simulators, read a page from each over
-    real HTTP with its contract's auth, and show what they serve."""
-    from simulators.client import SimClient
-    from simulators.cluster import Cluster
-
-    with Cluster(_world(scale, seed), _date(as_of)) as cluster:
-        console.print(_inventory_table(cluster))
-        samples = {
-            "drc": ("/api/v1/projects", {"page_size": 1}),
-            "treasury": ("/treasury/v2/vouchers", {"pay_date": as_of, "part": 1}),
-            "housing": ("/openapi/v3/permits", {"limit": 1}),
-            "audit": ("/audit/api/findings", {"limit": 1}),
-        }
-        for system, (path, params) in samples.items():
-            response = SimClient(cluster.servers[system]).get(path, params)
-            body = response.content.decode("gbk" if system == "treasury" else "utf-8")
-            lines = body.splitlines()[:2] if system == "treasury" else [body[:400]]
-            console.rule(f"{system}: GET {path} → HTTP {response.status_code}")
-            for line in lines:
-                console.print(line, markup=False, highlight=False)
+def demo(
+    scale: Scale = "small",
+    seed: Seed = 7,
+    as_of: AsOf = "2026-11-23",
+    database_url: Annotated[
+        str | None, typer.Option(help="default $YIWANG_DATABASE_URL, else data/yiwang.db")
+    ] = None,
+) -> None:
+    """The main job: a night's sync of the four simulated systems into the store (embedded
+    SQLite by default), and a summary of what was published."""
+    run(as_of=as_of, simulate=scale, seed=seed, database_url=database_url)
 
 
 @app.command()

@@ -1,7 +1,7 @@
 """One night as functions: extract every source, validate, resolve, unify.
 
-The store and publication (the publish issue) will wrap these; today the CLI's `evaluate`
-runs them in-process against the simulators.
+`yiwang.night` runs them against the store (staging, gate, publish); `yiwang evaluate` runs
+them against a local sink to score the links against the simulator's ground truth.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from connectors.core import Landing, LocalSink, RetryPolicy, Stream, SyncResult, from_env, sync
+from connectors.core import Landing, RetryPolicy, Sink, Stream, SyncResult, from_env, sync
 from connectors.registry import registry
 from schemas.validate import Validated, validate
 from transforms.resolve import resolve
@@ -23,7 +23,7 @@ from transforms.unify import project_table, spot_check_table, unit_scorecard
 def extract_all(
     environ: dict[str, str],
     as_of: dt.date,
-    sink: LocalSink,
+    sink: Sink,
     run_id: str,
     landing: Landing | None = None,
     policy: RetryPolicy | None = None,
@@ -38,7 +38,7 @@ def extract_all(
     return results
 
 
-def live_records(sink: LocalSink, source: str, stream: str) -> pd.DataFrame:
+def live_records(sink: Sink, source: str, stream: str) -> pd.DataFrame:
     """The latest version of every record of `stream` that no tombstone has deleted."""
     connector = registry()[source]
     rows = sink.records(source, stream)
@@ -50,7 +50,7 @@ def live_records(sink: LocalSink, source: str, stream: str) -> pd.DataFrame:
     return rows
 
 
-def record_streams(sink: LocalSink) -> Iterator[tuple[str, Stream, pd.DataFrame]]:
+def record_streams(sink: Sink) -> Iterator[tuple[str, Stream, pd.DataFrame]]:
     """(source, stream, live latest records) for every record stream (tombstones applied)."""
     for name, connector in registry().items():
         for s in connector.streams:
@@ -66,9 +66,7 @@ class Night:
     tables: dict[str, pd.DataFrame]
 
 
-def unify_night(
-    sink: LocalSink, as_of: dt.date, published_draws: pd.DataFrame | None = None
-) -> Night:
+def unify_night(sink: Sink, as_of: dt.date, published_draws: pd.DataFrame | None = None) -> Night:
     received, validated = {}, {}
     for name, s, rows in record_streams(sink):
         received[s.record_type] = rows

@@ -127,9 +127,8 @@ class DbSink:
         if is_postgres(conn.engine):
             raw = conn.connection.driver_connection
             with raw.cursor() as cur:
-                cur.execute(
-                    f"CREATE TEMP TABLE IF NOT EXISTS _incoming (LIKE {target}) ON COMMIT DELETE ROWS"
-                )
+                temp = f"CREATE TEMP TABLE IF NOT EXISTS _incoming (LIKE {target})"
+                cur.execute(f"{temp} ON COMMIT DELETE ROWS")
                 with cur.copy(f"COPY _incoming ({names}) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row(row)

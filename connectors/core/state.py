@@ -1,6 +1,6 @@
 """Where staged records and incremental state go, always together.
 
-`Sink` is the interface the sync writes to; the store of the publish issue implements it with
+`Sink` is the interface the sync writes to; `yiwang.staging.DbSink` implements it with
 one database transaction per checkpoint. `LocalSink` is the file implementation: per stream,
 one file holds both the latest version of every record and the state that covers them,
 replaced atomically, so state is never ahead of its data.
@@ -28,6 +28,10 @@ class Sink(Protocol):
         self, source: str, stream: Stream, state: dict[str, Any] | None, final: bool
     ) -> None:
         """Make staged frames and `state` durable together (`state` None: keep the last)."""
+        ...
+
+    def records(self, source: str, stream: str) -> pd.DataFrame:
+        """The latest stored version of every record of `stream`."""
         ...
 
 

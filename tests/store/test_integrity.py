@@ -1,0 +1,199 @@
+"""What downstream relies on: readers only ever see whole snapshots, a killed publish leaves
+the previous one, tampering is named by `verify`, and the reader role cannot write."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from tests.conftest import AS_OF
+from tests.store.conftest import night
+from yiwang.db import engine_for, qualified
+from yiwang.publish import ledger, verify
+
+pytestmark = pytest.mark.postgres
+
+
+def _sql(url: str, statement: str) -> None:
+    engine = engine_for(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(statement.format(**{t: qualified(conn, "unified", t) for t in (
+            "project", "source_record", "quarantine", "publish_run", "unit_scorecard", "spot_check"
+        )}))  # fmt: skip
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("edit", "named"),
+    [
+        ("UPDATE {project} SET paid_amount = paid_amount + 1 WHERE project_id = "
+         "(SELECT MIN(project_id) FROM {project})", "project row (project_id="),
+        ("UPDATE {source_record} SET project_id = NULL WHERE record_key = "
+         "(SELECT MIN(record_key) FROM {source_record} WHERE project_id IS NOT NULL)",
+         "source_record row"),
+        ("DELETE FROM {unit_scorecard} WHERE unit_code = (SELECT MIN(unit_code) FROM {unit_scorecard})",
+         "unit_scorecard holds"),
+        ("UPDATE {publish_run} SET record_counts = '{{}}'", "publish_run '2026-11-23' (seq 1) was edited"),
+        ("UPDATE {publish_run} SET as_of_date = '2026-11-22'", "publish_run '2026-11-23' (seq 1) was edited"),
+    ],
+)  # fmt: skip
+def test_given_a_tampered_store_when_verified_then_the_edit_is_named(
+    backend, store_copy, edit, named
+):
+    assert verify(engine_for(store_copy)).ok
+    _sql(store_copy, edit)
+    verdict = verify(engine_for(store_copy))
+    assert not verdict.ok
+    assert any(named in p for p in verdict.problems), verdict.problems
+
+
+def test_given_two_runs_when_an_old_content_hash_is_rewritten_then_the_chain_breaks_there(
+    backend, store_copy, world, tmp_path
+):
+    night(store_copy, world, AS_OF + dt.timedelta(days=1), tmp_path / "q")
+    # a careful forger also fixes the row hash: the chain still names the run
+    engine = engine_for(store_copy)
+    with engine.begin() as conn:
+        runs = ledger(conn)
+        first = runs.iloc[0].to_dict()
+        first["content_hash"] = "0" * 64
+        from yiwang.canonical import ledger_row_hash
+
+        forged = ledger_row_hash(first)
+        conn.execute(
+            text(
+                f"UPDATE {qualified(conn, 'unified', 'publish_run')} SET content_hash = :c, row_hash = :r WHERE seq = 1"
+            ),
+            {"c": "0" * 64, "r": forged},
+        )
+    verdict = verify(engine)
+    assert verdict.problems[0].startswith("publish_run '2026-11-23' (seq 1): chain_hash"), verdict
+
+
+def test_given_a_reader_when_nights_publish_then_it_only_sees_whole_snapshots(
+    backend, store_copy, world, tmp_path
+):
+    engine = engine_for(store_copy)
+    if backend == "postgres":
+        engine = engine.execution_options(isolation_level="REPEATABLE READ")
+    stop, seen, errors = threading.Event(), [], []
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                with engine.connect() as conn, conn.begin():
+                    latest = conn.exec_driver_sql(
+                        f"SELECT run_id, record_counts FROM {qualified(conn, 'unified', 'publish_run')} ORDER BY seq DESC LIMIT 1"
+                    ).one()
+                    tables = json.loads(latest.record_counts)["tables"]
+                    for name in ("project", "source_record", "quarantine"):
+                        n = conn.exec_driver_sql(
+                            f"SELECT COUNT(*) FROM {qualified(conn, 'unified', name)}"
+                        ).scalar_one()
+                        if n != tables[name]:
+                            errors.append(
+                                f"{latest.run_id}: {name} has {n}, snapshot says {tables[name]}"
+                            )
+                    seen.append(latest.run_id)
+            except Exception as exc:  # any failure of a reader is the finding
+                errors.append(repr(exc))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for days in (1, 2):
+            night(store_copy, world, AS_OF + dt.timedelta(days=days), tmp_path / f"q{days}")
+    finally:
+        stop.set()
+        reader.join()
+    assert not errors, errors[:5]
+    assert {f"{AS_OF}", f"{AS_OF + dt.timedelta(days=2)}"} <= set(seen)
+
+
+PUBLISH_SLOWLY = """
+import sys, time, datetime as dt
+from yiwang.db import engine_for
+from yiwang.night import publish_night
+import yiwang.night as night
+original = night.publish
+def slow(*args, **kwargs):
+    def stage(name):
+        print("publishing", name, flush=True)
+        time.sleep(0.5)
+    return original(*args, **kwargs, on_stage=stage)
+night.publish = slow
+publish_night(engine_for(sys.argv[1]), dt.date.fromisoformat(sys.argv[2]), quality_dir=None)
+print("done", flush=True)
+"""
+
+
+def test_given_a_publish_killed_midway_then_the_previous_snapshot_stays_and_a_rerun_completes(
+    backend, store_copy, world, tmp_path
+):
+    later = AS_OF + dt.timedelta(days=1)
+    # stage the later night's data without publishing it
+    from simulators.cluster import Cluster
+    from tests.connectors.kit import FAST as POLICY
+    from tests.store.conftest import FAST
+    from yiwang.night import stage_source
+
+    engine = engine_for(store_copy)
+    with Cluster(world, later, options=FAST) as cluster:
+        for source in ("drc", "treasury", "housing", "audit"):
+            stage_source(
+                engine, cluster.environment(), source, later, policy=POLICY, rate_limits=False
+            )
+    env = {**os.environ, "YIWANG_DATA_DIR": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PUBLISH_SLOWLY, store_copy, str(later)],
+        stdout=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    for line in proc.stdout:
+        if line.startswith("publishing source_record"):  # project already replaced, uncommitted
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    verdict = verify(engine)
+    assert verdict.ok, verdict.problems
+    with engine.connect() as conn:
+        assert list(ledger(conn)["run_id"]) == [f"{AS_OF}"]
+        dates = (
+            conn.exec_driver_sql(
+                f"SELECT DISTINCT as_of_date FROM {qualified(conn, 'unified', 'project')}"
+            )
+            .scalars()
+            .all()
+        )
+    assert [str(d)[:10] for d in dates] == [f"{AS_OF}"]
+    from yiwang.night import publish_night
+
+    rerun = publish_night(engine, later, tmp_path / "q")
+    uninterrupted = night(store_copy, world, later, tmp_path / "q2").published  # from scratch
+    assert rerun.status == "published"
+    assert uninterrupted.status == "unchanged"
+    assert uninterrupted.content_hash == rerun.content_hash
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_given_the_reader_role_then_it_reads_unified_and_nothing_else(store_copy):
+    reader = store_copy.replace("postgres@", "yiwang_reader@", 1)
+    with psycopg.connect(reader) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM unified.project").fetchone()[0] > 0
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("DELETE FROM unified.project")
+        conn.rollback()
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("INSERT INTO unified.publish_run (run_id) VALUES ('forged')")
+        conn.rollback()
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT COUNT(*) FROM hub.staged_record")
