@@ -9,6 +9,10 @@ HEADER = """# Data dictionary of the unified dataset
 Generated from `schemas/unified.py` by `yiwang schemas dictionary`; do not edit by hand.
 The contract is docs/contracts/unified-dataset.md; `tests/schemas/test_dictionary.py` holds
 the models to it. Money is `Decimal` in 元 (NUMERIC(18,2)); dates are dates.
+
+Beyond the contract, every published table carries `row_hash` (SHA-256 of the row's canonical
+line, so `yiwang verify` can name an edited row) and `publish_run` carries `seq` (publication
+order); see yiwang/canonical.py.
 """
 
 

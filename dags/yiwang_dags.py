@@ -1,0 +1,5 @@
+"""Yiwang's DAGs: `sync_<source>` per registered connector, and `publish_unified`."""
+
+from yiwang.airflow_dags import build
+
+globals().update(build())
