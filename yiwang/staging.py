@@ -145,11 +145,10 @@ class DbSink:
         """The latest version of every staged record of `stream` (tombstoned keys included)."""
         spec = registry()[source].stream(stream)
         t = staged_record.c
-        order = t.record_id.collate("C") if is_postgres(self.engine) else t.record_id
-        query = (
+        query = (  # byte order on both stores (the column's collation), so reads are stable
             select(t.has_key, t.record_id, t.version, t.record)
             .where(t.source == source, t.stream == stream)
-            .order_by(order)
+            .order_by(t.record_id)
         )
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()

@@ -15,8 +15,7 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import AS_OF
-from tests.store.conftest import night
+from tests.conftest import AS_OF, night
 from yiwang.db import engine_for, qualified
 from yiwang.publish import ledger, verify
 
@@ -142,8 +141,8 @@ def test_given_a_publish_killed_midway_then_the_previous_snapshot_stays_and_a_re
     later = AS_OF + dt.timedelta(days=1)
     # stage the later night's data without publishing it
     from simulators.cluster import Cluster
+    from tests.conftest import FAST
     from tests.connectors.kit import FAST as POLICY
-    from tests.store.conftest import FAST
     from yiwang.night import stage_source
 
     engine = engine_for(store_copy)

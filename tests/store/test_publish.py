@@ -10,8 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import AS_OF
-from tests.store.conftest import night
+from tests.conftest import AS_OF, night
 from yiwang.canonical import chain_hash
 from yiwang.db import engine_for, qualified
 from yiwang.publish import ledger, read_table, verify

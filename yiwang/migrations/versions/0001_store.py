@@ -22,10 +22,17 @@ def upgrade() -> None:
         op.execute("CREATE SCHEMA IF NOT EXISTS hub")
     op.create_table(
         "staged_record",
-        sa.Column("source", sa.Text(), nullable=False),
-        sa.Column("stream", sa.Text(), nullable=False),
         sa.Column(
-            "record_id", sa.Text(), nullable=False, comment="the key, or a digest for keyless rows"
+            "source", sa.Text().with_variant(sa.Text(collation="C"), "postgresql"), nullable=False
+        ),
+        sa.Column(
+            "stream", sa.Text().with_variant(sa.Text(collation="C"), "postgresql"), nullable=False
+        ),
+        sa.Column(
+            "record_id",
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
+            nullable=False,
+            comment="the key, or a digest for keyless rows",
         ),
         sa.Column("has_key", sa.Boolean(), nullable=False),
         sa.Column(
@@ -38,8 +45,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "stream_state",
-        sa.Column("source", sa.Text(), nullable=False),
-        sa.Column("stream", sa.Text(), nullable=False),
+        sa.Column(
+            "source", sa.Text().with_variant(sa.Text(collation="C"), "postgresql"), nullable=False
+        ),
+        sa.Column(
+            "stream", sa.Text().with_variant(sa.Text(collation="C"), "postgresql"), nullable=False
+        ),
         sa.Column("state", sa.Text(), nullable=False),
         sa.Column("run_id", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("source", "stream"),
@@ -49,42 +60,70 @@ def upgrade() -> None:
         "project",
         sa.Column(
             "project_id",
-            sa.Text(),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=False,
             comment="the project code when the registry knows the project; otherwise `X-` followed by an id derived from the anchoring record (e.g. `X-320506202305120101` from a permit number); stable from run to run while the source records behind it stay",
         ),
         sa.Column(
             "project_code",
-            sa.Text(),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=True,
             comment="registry project code; null for `X-` projects",
         ),
         sa.Column(
             "project_name",
-            sa.Text(),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=True,
             comment="registry name; for `X-` projects the name from the anchoring record",
         ),
-        sa.Column("region_code", sa.Text(), nullable=True, comment="6-digit division code"),
-        sa.Column("owner_unit_name", sa.Text(), nullable=True, comment="owner unit (建设单位)"),
-        sa.Column("owner_unit_code", sa.Text(), nullable=True, comment="owner unit credit code"),
+        sa.Column(
+            "region_code",
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
+            nullable=True,
+            comment="6-digit division code",
+        ),
+        sa.Column(
+            "owner_unit_name",
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
+            nullable=True,
+            comment="owner unit (建设单位)",
+        ),
+        sa.Column(
+            "owner_unit_code",
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
+            nullable=True,
+            comment="owner unit credit code",
+        ),
         sa.Column(
             "entrusted_unit_name",
-            sa.Text(),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=True,
             comment="entrusted management unit (托管单位), null when not entrusted",
         ),
         sa.Column(
             "entrusted_unit_code",
-            sa.Text(),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=True,
             comment="entrusted unit credit code, null when not entrusted",
         ),
-        sa.Column("approval_type", sa.Text(), nullable=True, comment="`审批` | `核准` | `备案`"),
         sa.Column(
-            "status", sa.Text(), nullable=True, comment="registry status; null for `X-` projects"
+            "approval_type",
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
+            nullable=True,
+            comment="`审批` | `核准` | `备案`",
         ),
-        sa.Column("funding_source", sa.Text(), nullable=True, comment="registry funding source"),
+        sa.Column(
+            "status",
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
+            nullable=True,
+            comment="registry status; null for `X-` projects",
+        ),
+        sa.Column(
+            "funding_source",
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
+            nullable=True,
+            comment="registry funding source",
+        ),
         sa.Column(
             "approved_investment",
             yiwang.tables.Money(precision=18, scale=2),
@@ -150,7 +189,7 @@ def upgrade() -> None:
         ),
         sa.Column(
             "progress_period",
-            sa.Text(),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=True,
             comment="latest `period` among those reports",
         ),
@@ -189,13 +228,13 @@ def upgrade() -> None:
         ),
         sa.Column(
             "risk_flags",
-            sa.Text(),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=False,
             comment="sorted, comma-separated risk codes (NO_APPROVAL, OVER_BUDGET, PAID_BEFORE_PERMIT, SCHEDULE_SLIP, STOP_WORK_OPEN, AUDIT_OVERDUE) as of `as_of_date`; empty string when none",
         ),
         sa.Column(
             "source_systems",
-            sa.Text(),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=False,
             comment="sorted, comma-separated: `audit`, `drc`, `housing`, `treasury` — which systems have a live record linked",
         ),
@@ -215,7 +254,12 @@ def upgrade() -> None:
     op.create_index("ix_project_region", "project", ["region_code"], unique=False, schema="unified")
     op.create_table(
         "publish_run",
-        sa.Column("run_id", sa.Text(), nullable=False, comment="the run"),
+        sa.Column(
+            "run_id",
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
+            nullable=False,
+            comment="the run",
+        ),
         sa.Column("as_of_date", sa.Date(), nullable=False, comment="the business date published"),
         sa.Column(
             "published_at",
@@ -225,19 +269,19 @@ def upgrade() -> None:
         ),
         sa.Column(
             "record_counts",
-            sa.Text(),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=False,
             comment="JSON: received, accepted, quarantined, linked, per source and record type",
         ),
         sa.Column(
             "content_hash",
-            sa.Text(),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=False,
             comment="SHA-256 over a canonical serialisation of this snapshot's tables",
         ),
         sa.Column(
             "chain_hash",
-            sa.Text(),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=False,
             comment="SHA-256 of (previous run's `chain_hash` + this `content_hash`)",
         ),
@@ -249,35 +293,45 @@ def upgrade() -> None:
     )
     op.create_table(
         "quarantine",
-        sa.Column("source_system", sa.Text(), nullable=False, comment="as in `source_record`"),
-        sa.Column("record_type", sa.Text(), nullable=False, comment="as in `source_record`"),
+        sa.Column(
+            "source_system",
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
+            nullable=False,
+            comment="as in `source_record`",
+        ),
+        sa.Column(
+            "record_type",
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
+            nullable=False,
+            comment="as in `source_record`",
+        ),
         sa.Column(
             "record_key",
-            sa.Text(),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=True,
             comment="the key, when one could be read; else null",
         ),
         sa.Column(
             "reasons",
-            sa.Text(),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=False,
             comment="every rule it broke, in words a data engineer can act on",
         ),
         sa.Column(
             "payload",
-            sa.Text(),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=False,
             comment="the record as received (JSON, or the CSV line), with sensitive fields masked",
         ),
         sa.Column(
             "first_seen_run",
-            sa.Text(),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=False,
             comment="run id of the first run that quarantined this key",
         ),
         sa.Column(
             "last_seen_run",
-            sa.Text(),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=False,
             comment="run id of the latest run that quarantined it",
         ),
@@ -295,31 +349,31 @@ def upgrade() -> None:
         "source_record",
         sa.Column(
             "source_system",
-            sa.Text(),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=False,
             comment="`drc` | `treasury` | `housing` | `audit`",
         ),
         sa.Column(
             "record_type",
-            sa.Text(),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=False,
             comment="`project` (drc) | `voucher` (treasury) | `permit`, `progress_report`, `inspection`, `acceptance` (housing) | `finding` (audit)",
         ),
         sa.Column(
             "record_key",
-            sa.Text(),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=False,
             comment="the source's own key (`xmdm`, `凭证号`, `permitNo`, `reportId`, `inspectionId`, `filingNo`, `findingId`)",
         ),
         sa.Column(
             "project_id",
-            sa.Text(),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=True,
             comment="the project it belongs to; null when the evidence does not single out one project — a wrong link is worse than none",
         ),
         sa.Column(
             "link_method",
-            sa.Text(),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=False,
             comment="how it was linked, in words a data engineer can read (e.g. `project_code`, `permit`, `name+unit`)",
         ),
@@ -333,14 +387,24 @@ def upgrade() -> None:
     )
     op.create_table(
         "spot_check",
-        sa.Column("period", sa.Text(), nullable=False, comment="the month drawn for, `YYYY-MM`"),
-        sa.Column("project_id", sa.Text(), nullable=False, comment="a drawn project"),
+        sa.Column(
+            "period",
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
+            nullable=False,
+            comment="the month drawn for, `YYYY-MM`",
+        ),
+        sa.Column(
+            "project_id",
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
+            nullable=False,
+            comment="a drawn project",
+        ),
         sa.Column(
             "draw_rank", sa.BigInteger(), nullable=False, comment="order of the draw, from 1"
         ),
         sa.Column(
             "draw_seed",
-            sa.Text(),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=False,
             comment="SHA-256 of the period and the sorted list of eligible `project_id`s: anyone holding the list can re-draw",
         ),
@@ -352,14 +416,19 @@ def upgrade() -> None:
         "unit_scorecard",
         sa.Column(
             "unit_code",
-            sa.Text(),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=False,
             comment="credit code of a unit appearing as owner, entrusted unit or contractor on a live record",
         ),
-        sa.Column("unit_name", sa.Text(), nullable=False, comment="the unit's name"),
+        sa.Column(
+            "unit_name",
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
+            nullable=False,
+            comment="the unit's name",
+        ),
         sa.Column(
             "roles",
-            sa.Text(),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=False,
             comment="sorted, comma-separated: `contractor`, `entrusted`, `owner`",
         ),
@@ -389,11 +458,16 @@ def upgrade() -> None:
         ),
         sa.Column(
             "list",
-            sa.Text(),
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
             nullable=True,
             comment="`red`, `black` or null. Black: an open `停工整改` older than 30 days, or an `AUDIT_OVERDUE` finding of type `违规支付` or `招投标违规`. Red: at least 2 projects, none with a risk flag, no inspection other than `合格` in the 365 days before `as_of_date`, no findings",
         ),
-        sa.Column("list_reasons", sa.Text(), nullable=True, comment="why the unit is on its list"),
+        sa.Column(
+            "list_reasons",
+            sa.Text().with_variant(sa.Text(collation="C"), "postgresql"),
+            nullable=True,
+            comment="why the unit is on its list",
+        ),
         sa.Column("row_hash", sa.String(length=64), nullable=False, comment="SHA-256 of the row"),
         sa.PrimaryKeyConstraint("unit_code"),
         schema="unified",
