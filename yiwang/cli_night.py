@@ -99,6 +99,10 @@ def print_summary(result, engine) -> None:
     console.print(f"extracted: {extracted}")
     risks = ", ".join(f"{k} {v:,}" for k, v in p.risks.items()) or "none"
     console.print(f"{p.projects:,} projects; risks: {risks}")
+    if p.changes:
+        touched = sum(c["inserted"] + c["deleted"] for c in p.changes.values())
+        kept = sum(c["kept"] for c in p.changes.values())
+        console.print(f"published rows: {touched:,} inserted or deleted, {kept:,} unchanged")
     console.print(f"content_hash {p.content_hash}\nchain_hash   {p.chain_hash}")
     console.print(f"{result.seconds:.1f} s in all")
     url = engine.url.render_as_string(hide_password=True)

@@ -62,6 +62,7 @@ class Published:
     projects: int
     gate: GateResult | None
     seconds: dict[str, float] = field(default_factory=dict)
+    changes: dict[str, dict[str, int]] = field(default_factory=dict)  # per table: rows touched
 
 
 class GateFailed(PublishError):
@@ -148,7 +149,7 @@ def publish_night(
     timings["publish"] = time.perf_counter() - t2
     return Published(
         run_id, as_of, "published", row["content_hash"], row["chain_hash"], counts, risks,
-        len(tables["project"]), gate, timings,
+        len(tables["project"]), gate, timings, row["changes"],
     )  # fmt: skip
 
 

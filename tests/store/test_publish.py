@@ -74,6 +74,8 @@ def test_given_a_second_night_when_published_then_the_ledger_chains_and_changes_
     assert second.status == "published"
     assert second.content_hash != first.content_hash
     assert second.chain_hash == chain_hash(first.chain_hash, second.content_hash)
+    links = second.changes["source_record"]  # a night touches only the rows that changed
+    assert links["kept"] > 10 * (links["inserted"] + links["deleted"]) > 0, second.changes
     engine = engine_for(store_copy)
     with engine.connect() as conn:
         runs = ledger(conn)
