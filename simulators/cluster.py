@@ -48,6 +48,8 @@ class Cluster:
     base_path: str = ""
     port: int = 0  # first port; 0 picks free ephemeral ports
     options: dict[str, dict] = field(default_factory=dict)  # per-system server options
+    host: str = "127.0.0.1"  # where the servers listen (0.0.0.0 inside a container)
+    advertise: str | None = None  # the host the connections name, when not `host`
     servers: dict[str, SimServer] = field(default_factory=dict)
 
     def start(self) -> Cluster:
@@ -67,6 +69,7 @@ class Cluster:
                 *(credential(seed, system, what) for what in secrets),
                 faults=plan(i),
                 port=port(i),
+                host=self.host,
                 **common,
                 **self.options.get(system, {}),
             )
@@ -88,7 +91,10 @@ class Cluster:
 
     def environment(self) -> dict[str, str]:
         """`AIRFLOW_CONN_*` variables (Airflow's JSON form) that reach the four systems."""
+        named = {"host": self.advertise} if self.advertise else {}
         return {
-            f"AIRFLOW_CONN_{CONN_IDS[s].upper()}": json.dumps(srv.connection(), ensure_ascii=False)
+            f"AIRFLOW_CONN_{CONN_IDS[s].upper()}": json.dumps(
+                srv.connection() | named, ensure_ascii=False
+            )
             for s, srv in self.servers.items()
         }

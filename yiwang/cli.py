@@ -14,7 +14,7 @@ from rich.table import Table
 
 from yiwang.cli_connectors import connectors_app, extract
 from yiwang.cli_connectors import parse_date as _date
-from yiwang.cli_night import db_app, run, serve, verify
+from yiwang.cli_night import airflow_night, db_app, run, serve, verify
 from yiwang.settings import data_dir
 
 app = typer.Typer(
@@ -31,6 +31,7 @@ schemas_app = typer.Typer(help="The shared schemas.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
 app.command("extract")(extract)
 app.command("run")(run)
+app.command("airflow-night")(airflow_night)
 app.command("verify")(verify)
 app.command("serve")(serve)
 app.add_typer(db_app, name="db")
@@ -90,6 +91,15 @@ def simulate(
     housing_rate: Annotated[
         float, typer.Option(help="housing requests/s per client (the contract says 10)")
     ] = 10,
+    host: Annotated[str, typer.Option(help="listen address (0.0.0.0 in a container)")] = (
+        "127.0.0.1"
+    ),
+    advertise_host: Annotated[
+        str | None, typer.Option(help="the host name the printed connections use")
+    ] = None,
+    env_file: Annotated[
+        Path | None, typer.Option(help="also write the connections here (KEY='value' lines)")
+    ] = None,
 ) -> None:
     """Start all four departmental simulators and print the connections to export."""
     from simulators.cluster import Cluster
@@ -104,9 +114,15 @@ def simulate(
         base_path=base_path,
         port=port,
         options={"housing": {"rate_per_s": housing_rate}},
+        host=host,
+        advertise=advertise_host,
     ).start()
-    for name, value in cluster.environment().items():
-        print(f"export {name}='{value}'", flush=True)
+    lines = [f"{name}='{value}'" for name, value in cluster.environment().items()]
+    for line in lines:
+        print(f"export {line}", flush=True)
+    if env_file:
+        env_file.parent.mkdir(parents=True, exist_ok=True)
+        env_file.write_text("".join(f"{line}\n" for line in lines))
     console.print(_inventory_table(cluster))
     console.print("[dim]serving; Ctrl-C stops[/dim]")
     try:

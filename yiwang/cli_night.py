@@ -144,13 +144,55 @@ def serve(
 
 @db_app.command("upgrade")
 def db_upgrade(database_url: DatabaseUrl = None) -> None:
-    """Create or migrate the store's tables (Alembic `upgrade head`)."""
-    from yiwang.db import engine_for, migrate
+    """Create or migrate the store's tables (Alembic `upgrade head`); on PostgreSQL, give the
+    reader role the password in YIWANG_READER_PASSWORD when it is set."""
+    from yiwang.db import engine_for, is_postgres, migrate, set_reader_password
 
     engine = engine_for(database_url)
     started = time.perf_counter()
     migrate(engine)
+    reader_password = os.environ.get("YIWANG_READER_PASSWORD")
+    if reader_password and is_postgres(engine):
+        set_reader_password(engine, reader_password)
     console.print(
         f"{engine.url.render_as_string(hide_password=True)} is at the newest schema "
         f"({time.perf_counter() - started:.1f} s)"
+    )
+
+
+def airflow_night(
+    as_of: Annotated[str, typer.Option("--as-of", help="the business date of the night")],
+    scale: Annotated[
+        str, typer.Option(help="simulated world: tiny | small | medium | large")
+    ] = "small",
+    seed: Annotated[int, typer.Option(help="simulated world seed")] = 7,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """The same night as `run`, run by Airflow: `airflow dags test` of every sync DAG and of
+    publish_unified, against the simulators (Airflow's own database under data/airflow)."""
+    from yiwang.airflow_local import AirflowRunFailed, airflow_env, dags_test_night
+    from yiwang.db import database_url as default_url
+    from yiwang.db import engine_for
+    from yiwang.publish import latest_run
+
+    day = parse_date(as_of)
+    url = database_url or default_url()
+    started = time.perf_counter()
+    with ExitStack() as stack:
+        environ = _simulators(stack, scale, seed, day, 0.0, fast=False)
+        with console.status("migrating Airflow's metadata database…"):
+            env = airflow_env(data_dir() / "airflow", {**environ, "YIWANG_DATABASE_URL": url})
+        status = stack.enter_context(console.status("starting"))
+        try:
+            dags_test_night(env, day, lambda dag: status.update(f"airflow dags test {dag} {day}"))
+        except AirflowRunFailed as exc:
+            status.stop()
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from None
+    with engine_for(url).connect() as conn:
+        run = latest_run(conn)
+    console.print(
+        f"Airflow ran the night of {day}: run {run['run_id']}, content_hash {run['content_hash']}"
+        f" ({time.perf_counter() - started:.0f} s). `yiwang verify` checks it; task logs are in "
+        f"{data_dir() / 'airflow' / 'logs'}"
     )

@@ -71,3 +71,12 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def set_reader_password(engine: Engine, password: str) -> None:
+    """Give `yiwang_reader` a password, for servers that do not trust local connections."""
+    from psycopg import sql
+
+    with engine.begin() as conn:
+        raw = conn.connection.driver_connection
+        raw.execute(sql.SQL("ALTER ROLE yiwang_reader PASSWORD {}").format(sql.Literal(password)))

@@ -85,3 +85,11 @@ def publish(as_of: dt.date) -> dict[str, Any]:
         "run_id": done.run_id, "as_of": f"{as_of}", "status": done.status,
         "content_hash": done.content_hash, "chain_hash": done.chain_hash,
     }  # fmt: skip
+
+
+def worker_name() -> str:
+    """The hostname Airflow records for a task: `YIWANG_WORKER_NAME` when set (several workers
+    on one machine, told apart), else the machine's name."""
+    import socket
+
+    return os.environ.get("YIWANG_WORKER_NAME") or socket.getfqdn()

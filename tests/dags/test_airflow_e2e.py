@@ -6,56 +6,37 @@ in-process run of the same night (same content_hash)."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from connectors.registry import registry
 from simulators.cluster import Cluster
 from simulators.world import calendar as cal
 from tests.conftest import AS_OF, night
 from transforms.evaluate import link_scores, money
+from yiwang.airflow_local import airflow_env, dags_test_night
 from yiwang.db import engine_for
 from yiwang.publish import ledger, read_table, verify
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
-ROOT = Path(__file__).resolve().parents[2]
-AIRFLOW = str(Path(sys.executable).with_name("airflow"))
-DAGS = [f"sync_{name}" for name in registry()] + ["publish_unified"]
 
 
 @pytest.fixture(scope="module")
 def airflow_home(tmp_path_factory) -> dict[str, str]:
     """A fresh Airflow metadata database (SQLite) and the settings every `airflow` call gets."""
-    home = tmp_path_factory.mktemp("airflow")
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-    }
-    subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
-    return env
+    return airflow_env(tmp_path_factory.mktemp("airflow"))
 
 
 def airflow_night(env: dict[str, str], world, as_of: dt.date, url: str, data: Path) -> None:
-    """The night of `as_of` as the scheduler would run it at 01:00 the next day."""
     with Cluster(world, as_of, options={"housing": {"rate_per_s": 1e9}}) as cluster:
         run_env = {
-            **env, **cluster.environment(), "YIWANG_DATABASE_URL": url,
+            **env,
+            **cluster.environment(),
+            "YIWANG_DATABASE_URL": url,
             "YIWANG_DATA_DIR": str(data),
-        }  # fmt: skip
-        for dag_id in DAGS:
-            done = subprocess.run(
-                [AIRFLOW, "dags", "test", dag_id, f"{as_of + dt.timedelta(days=1)}"],
-                env=run_env, capture_output=True, text=True, timeout=600, check=False,
-            )  # fmt: skip
-            out = done.stdout + done.stderr
-            assert "state=success" in out, f"{dag_id} did not succeed:\n{out[-4000:]}"
+        }
+        dags_test_night(run_env, as_of)
 
 
 def snapshot(url: str) -> dict[str, pd.DataFrame]:
@@ -86,7 +67,9 @@ def test_given_two_nights_through_airflow_on_sqlite_then_the_snapshots_match_the
     truth = world.ground_truth(cal.day(NIGHT_1))
     scores = link_scores(first["source_record"], truth)
     assert scores["precision"] >= 0.995 and scores["recall"] >= 0.95, scores
-    paid = money(first["project"], first["source_record"], truth, world.money_truth(cal.day(NIGHT_1)))
+    paid = money(
+        first["project"], first["source_record"], truth, world.money_truth(cal.day(NIGHT_1))
+    )
     assert paid["correctly_linked"] > 0 and paid["differences"] == [], paid
 
     airflow_night(airflow_home, world, NIGHT_2, url, tmp_path)
