@@ -12,7 +12,13 @@ from typer.testing import CliRunner
 from yiwang.cli import app
 
 COMPOSE = yaml.safe_load((Path(__file__).parents[1] / "docker" / "compose.yaml").read_text())
-AIRFLOW = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer", "airflow-worker")
+AIRFLOW = (
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "airflow-worker",
+)
 
 
 def test_given_the_compose_file_then_it_runs_the_production_topology():

@@ -15,7 +15,6 @@ import time
 from decimal import Decimal
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, select
 
@@ -30,14 +29,8 @@ COLUMNS = ("source", "stream", "record_id", "has_key", "version", "record", "run
 _DECIMAL = "$decimal"  # JSON has no exact decimal: money travels as {"$decimal": "12.30"}
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return {_DECIMAL: str(value)}
-    if isinstance(value, pd.Timestamp):  # epoch fields: back to the milliseconds received
-        return value.value // 1_000_000
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"cannot stage a {type(value).__name__}")
+def _tagged(value: Any) -> Any:
+    return {_DECIMAL: str(value)} if isinstance(value, Decimal) else value
 
 
 def _hook(obj: dict) -> Any:
@@ -45,11 +38,24 @@ def _hook(obj: dict) -> Any:
 
 
 def encode(frame: pd.DataFrame) -> list[str]:
-    """Each row as JSON (framework columns `_key` and `_version` travel apart)."""
+    """Each row as JSON (framework columns `_key` and `_version` travel apart).
+
+    pandas renders the JSON in C; only cells holding a `Decimal` are touched in Python, to
+    carry them as exact text. Epoch fields go back to the milliseconds received.
+    """
     body = frame.drop(columns=["_key", "_version"])
-    body = body.astype(object).where(body.notna(), None)
-    dumps = json.JSONEncoder(ensure_ascii=False, default=_default, separators=(",", ":")).encode
-    return [dumps(r) for r in body.to_dict("records")]
+    for name in body.columns:
+        column = body[name]
+        if pd.api.types.is_datetime64_any_dtype(column):
+            ms = column.dt.tz_convert("UTC") if column.dt.tz else column
+            whole = ms.to_numpy("datetime64[ms]").astype("int64")
+            body[name] = pd.Series(whole, index=column.index, dtype="Int64").mask(column.isna())
+        elif column.dtype == object and column.map(type).eq(Decimal).any():
+            body[name] = column.map(_tagged)
+    if body.empty:
+        return ["{}"] * len(body)
+    text = body.to_json(orient="records", lines=True, force_ascii=False)
+    return text.rstrip("\n").split("\n")
 
 
 def decode(
