@@ -176,10 +176,7 @@ def test_given_every_stream_when_staged_in_the_database_then_it_reads_back_as_th
             assert len(got) == len(want), stream.name
             if want.empty:
                 continue
-            order = lambda f: f.sort_values(["_key", "_version"], na_position="first").reset_index(
-                drop=True
-            )  # noqa: E731
-            want, got = order(want), order(got[want.columns])
+            want, got = _by_key(want), _by_key(got[want.columns])
             for column in want.columns:
                 mismatch = [
                     (a, b)
@@ -189,3 +186,7 @@ def test_given_every_stream_when_staged_in_the_database_then_it_reads_back_as_th
                 assert not mismatch, f"{source}/{stream.name}.{column}: {mismatch[:3]}"
                 kinds = {type(v) for v in want[column] if not pd.isna(v)}
                 assert kinds == {type(v) for v in got[column] if not pd.isna(v)}, column
+
+
+def _by_key(frame):
+    return frame.sort_values(["_key", "_version"], na_position="first").reset_index(drop=True)
