@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +18,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, select
 
 from connectors.core.formats import TZ
-from connectors.core.state import latest_versions
+from connectors.core.state import CoalescingSink, latest_versions
 from connectors.core.stream import Stream
 from connectors.registry import registry
 from yiwang.db import is_postgres, qualified
@@ -72,14 +71,12 @@ def decode(
     return frame
 
 
-class DbSink:
+class DbSink(CoalescingSink):
     """The store's `Sink`: one transaction per (coalesced) checkpoint."""
 
     def __init__(self, engine: Engine, run_id: str, commit_every_s: float = 5.0) -> None:
-        self.engine, self.run_id, self.commit_every_s = engine, run_id, commit_every_s
-        self._pending: dict[tuple[str, str], list[pd.DataFrame]] = {}
-        self._pending_state: dict[tuple[str, str], dict] = {}
-        self._last_commit: dict[tuple[str, str], float] = {}
+        super().__init__(commit_every_s)
+        self.engine, self.run_id = engine, run_id
 
     def state(self, source: str, stream: str) -> dict | None:
         query = select(stream_state.c.state).where(
@@ -89,25 +86,15 @@ class DbSink:
             text = conn.execute(query).scalar()
         return json.loads(text) if text else None
 
-    def stage(self, source: str, stream: Stream, frame: pd.DataFrame) -> None:
-        if len(frame):
-            self._pending.setdefault((source, stream.name), []).append(frame)
-
-    def commit(self, source: str, stream: Stream, state: dict | None, final: bool) -> None:
-        slot = (source, stream.name)
-        if state is not None:
-            self._pending_state[slot] = state
-        due = time.monotonic() - self._last_commit.get(slot, 0.0) >= self.commit_every_s
-        if not (final or due):
-            return
-        rows = latest_versions(self._pending.pop(slot, []))
-        new_state = self._pending_state.pop(slot, None)
+    def _write(
+        self, source: str, stream: Stream, frames: list[pd.DataFrame], state: dict | None
+    ) -> None:
+        rows = latest_versions(frames)
         with self.engine.begin() as conn:
             if len(rows):
                 self._upsert(conn, self._table_rows(source, stream.name, rows))
-            if new_state is not None:
-                _put_state(conn, source, stream.name, new_state, self.run_id)
-        self._last_commit[slot] = time.monotonic()
+            if state is not None:
+                _put_state(conn, source, stream.name, state, self.run_id)
 
     def _table_rows(self, source: str, stream: str, rows: pd.DataFrame) -> list[tuple]:
         records = encode(rows)

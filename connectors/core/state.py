@@ -52,15 +52,45 @@ def latest_versions(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat([keyed, keyless], ignore_index=True)
 
 
-class LocalSink:
-    """Files under `root`; commits are coalesced to one per `commit_every_s` (and the last)."""
+class CoalescingSink:
+    """Buffers staged frames per stream and writes them with their state once every
+    `commit_every_s` (and at the stream's end): fewer, larger writes, state never ahead."""
 
-    def __init__(self, root: Path, commit_every_s: float = 5.0) -> None:
-        self.root = Path(root)
+    def __init__(self, commit_every_s: float = 5.0) -> None:
         self.commit_every_s = commit_every_s
         self._pending: dict[tuple[str, str], list[pd.DataFrame]] = {}
         self._pending_state: dict[tuple[str, str], dict] = {}
         self._last_commit: dict[tuple[str, str], float] = {}
+
+    def stage(self, source: str, stream: Stream, frame: pd.DataFrame) -> None:
+        if len(frame):
+            self._pending.setdefault((source, stream.name), []).append(frame)
+
+    def commit(self, source: str, stream: Stream, state: dict | None, final: bool) -> None:
+        slot = (source, stream.name)
+        if state is not None:
+            self._pending_state[slot] = state
+        due = time.monotonic() - self._last_commit.get(slot, 0.0) >= self.commit_every_s
+        if not (final or due):
+            return
+        self._write(
+            source, stream, self._pending.pop(slot, []), self._pending_state.pop(slot, None)
+        )
+        self._last_commit[slot] = time.monotonic()
+
+    def _write(
+        self, source: str, stream: Stream, frames: list[pd.DataFrame], state: dict | None
+    ) -> None:
+        """Make `frames` and `state` (None: keep the last) durable together."""
+        raise NotImplementedError
+
+
+class LocalSink(CoalescingSink):
+    """Files under `root`: per stream one pickle of the records and their state."""
+
+    def __init__(self, root: Path, commit_every_s: float = 5.0) -> None:
+        super().__init__(commit_every_s)
+        self.root = Path(root)
         self.changed: dict[tuple[str, str], set[str]] = {}  # keys new or changed this session
 
     def _path(self, source: str, stream: str) -> Path:
@@ -81,21 +111,14 @@ class LocalSink:
         """The latest version of every stored record (tombstoned keys included)."""
         return self._load(source, stream)[1]
 
-    def stage(self, source: str, stream: Stream, frame: pd.DataFrame) -> None:
-        self._pending.setdefault((source, stream.name), []).append(frame)
-
-    def commit(self, source: str, stream: Stream, state: dict | None, final: bool) -> None:
-        slot = (source, stream.name)
-        if state is not None:
-            self._pending_state[slot] = state
-        due = time.monotonic() - self._last_commit.get(slot, 0.0) >= self.commit_every_s
-        if not (final or due):
-            return
+    def _write(
+        self, source: str, stream: Stream, frames: list[pd.DataFrame], state: dict | None
+    ) -> None:
         old_state, stored = self._load(source, stream.name)
-        new = self._pending.pop(slot, [])
-        merged = latest_versions([stored, *new])
-        self.changed.setdefault(slot, set()).update(_changed_keys(stored, new))
-        doc = {"state": self._pending_state.pop(slot, old_state), "records": merged}
+        merged = latest_versions([stored, *frames])
+        slot = (source, stream.name)
+        self.changed.setdefault(slot, set()).update(_changed_keys(stored, frames))
+        doc = {"state": state if state is not None else old_state, "records": merged}
         path = self._path(source, stream.name)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial")
@@ -104,7 +127,6 @@ class LocalSink:
             f.flush()
             os.fsync(f.fileno())
         os.replace(partial, path)
-        self._last_commit[slot] = time.monotonic()
 
 
 def _changed_keys(stored: pd.DataFrame, new: list[pd.DataFrame]) -> set[str]:
