@@ -190,3 +190,25 @@ def test_given_every_stream_when_staged_in_the_database_then_it_reads_back_as_th
 
 def _by_key(frame):
     return frame.sort_values(["_key", "_version"], na_position="first").reset_index(drop=True)
+
+
+def test_given_a_landed_night_when_run_again_into_a_fresh_store_without_the_sources_then_it_replays_it(
+    world, tmp_path
+):
+    from connectors.core import Landing
+    from simulators.cluster import Cluster
+    from tests.conftest import FAST
+    from yiwang.night import run_night
+
+    landing = Landing(tmp_path / "landing", f"{AS_OF}")
+    with Cluster(world, AS_OF, options=FAST) as cluster:
+        environ = cluster.environment()
+        live = run_night(engine_for(f"sqlite:///{tmp_path / 'a.db'}"), environ, AS_OF, landing,
+                         rate_limits=False, quality_dir=tmp_path / "qa")  # fmt: skip
+    # the simulators are gone: their connections now lead nowhere
+    again = run_night(engine_for(f"sqlite:///{tmp_path / 'b.db'}"), environ, AS_OF,
+                      Landing(tmp_path / "landing", f"{AS_OF}"), quality_dir=tmp_path / "qb")  # fmt: skip
+    assert again.published.content_hash == live.published.content_hash
+    assert all(r.requests == 0 for r in again.extracted.values())
+    notes = {n for r in again.extracted.values() for s in r.streams.values() for n in s.notes}
+    assert notes == {"replayed from landing"}
