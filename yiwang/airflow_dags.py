@@ -54,6 +54,14 @@ def sync_dag(source: str):
         tags=["yiwang", "sync", source],
     )
     def sync_source():
+        @task.sensor(poke_interval=15, timeout=6 * 3600, mode="reschedule")
+        def earlier_nights_published(**context) -> bool:
+            from yiwang.orchestration import as_of_for, earlier_nights_published
+
+            return earlier_nights_published(as_of_for(context))
+
+        ready = earlier_nights_published()
+
         @task(outlets=[staged(source)])
         def mark_staged(checked: list[dict], **context) -> dict:
             from yiwang.orchestration import as_of_for
@@ -78,7 +86,9 @@ def sync_dag(source: str):
                 return validate_stream(source, stream_name, as_of_for(context))
 
             # tombstones are applied when records are read, not validated on their own
-            checked.append(extract() if stream.deletes else check(extract()))
+            extracted = extract()
+            ready >> extracted
+            checked.append(extracted if stream.deletes else check(extracted))
         mark_staged(checked)
 
     return sync_source()

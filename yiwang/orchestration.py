@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 import pendulum
+from sqlalchemy import func, select
 
 from connectors.core import Landing, from_env, sync
 from connectors.registry import get
@@ -20,8 +21,10 @@ from schemas.validate import validate
 from yiwang.db import engine_for, migrate
 from yiwang.night import publish_night
 from yiwang.pipeline import live_records
+from yiwang.publish import latest_run
 from yiwang.settings import data_dir
 from yiwang.staging import DbSink
+from yiwang.tables import stream_state
 
 TZ = "Asia/Shanghai"
 
@@ -44,6 +47,22 @@ def as_of_for(context: dict[str, Any]) -> dt.date:
     if end is None:
         raise ValueError("this run names no as-of date: trigger it with {'as_of': 'YYYY-MM-DD'}")
     return pendulum.instance(end).in_timezone(TZ).date() - dt.timedelta(days=1)
+
+
+def earlier_nights_published(as_of: dt.date) -> bool:
+    """Whether night `as_of` may start staging: every night staged before it is published.
+
+    Nights publish in order, one snapshot each; a source running ahead (a backfill, a late
+    night) would otherwise put two nights' records into one snapshot.
+    """
+    engine = engine_for()
+    migrate(engine)
+    with engine.connect() as conn:
+        staged = conn.execute(
+            select(func.max(stream_state.c.run_id)).where(stream_state.c.run_id < f"{as_of}")
+        ).scalar()
+        last = latest_run(conn)
+    return staged is None or (last is not None and f"{last['as_of_date']}" >= staged)
 
 
 def extract_stream(source: str, stream: str, as_of: dt.date) -> dict[str, Any]:
