@@ -12,9 +12,7 @@ bench/results/connectors-<scale>.json.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import datetime as dt
 import os
 import subprocess
 import sys
@@ -22,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.report import peak_rss_mb, save
+from bench.report import peak_rss_mb, save, world_args
 from connectors.core import Landing, LocalSink, from_env, replay, sync
 from connectors.registry import registry
 
@@ -43,12 +41,7 @@ def start_simulators(scale: str, seed: int, as_of: str, housing_rate: float) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", default="medium")
-    parser.add_argument("--seed", type=int, default=3)
-    parser.add_argument("--as-of", default="2026-11-23")
-    args = parser.parse_args()
-    as_of = dt.date.fromisoformat(args.as_of)
+    args, as_of = world_args(__doc__)
     results: dict = {"scale": args.scale, "as_of": args.as_of, "sources": {}}
     work = Path(tempfile.mkdtemp(prefix="yiwang-bench-"))
     runs = [(name, c, 10.0) for name, c in registry().items()]

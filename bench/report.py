@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
 import json
 import resource
 from pathlib import Path
@@ -18,3 +20,13 @@ def save(name: str, results: dict) -> Path:
     out.write_text(json.dumps(results, indent=2))
     print(f"→ {out}")
     return out
+
+
+def world_args(doc: str) -> tuple[argparse.Namespace, dt.date]:
+    """The options every scale benchmark takes: --scale, --seed, --as-of (and that date)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--scale", default="medium")
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--as-of", default="2026-11-23")
+    args = parser.parse_args()
+    return args, dt.date.fromisoformat(args.as_of)

@@ -10,8 +10,6 @@ floor publishing is measured against. Prints rows/s and writes bench/results/sto
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
 import os
 import time
 import uuid
@@ -19,7 +17,7 @@ import uuid
 import psycopg
 
 from bench.connectors import start_simulators
-from bench.report import peak_rss_mb, save
+from bench.report import peak_rss_mb, save, world_args
 from connectors.core import RetryPolicy, from_env, sync
 from connectors.registry import registry
 from yiwang.db import engine_for, migrate
@@ -61,12 +59,7 @@ def bare_copy(url: str, snapshot: Snapshot) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", default="medium")
-    parser.add_argument("--seed", type=int, default=3)
-    parser.add_argument("--as-of", default="2026-11-23")
-    args = parser.parse_args()
-    as_of = dt.date.fromisoformat(args.as_of)
+    args, as_of = world_args(__doc__)
     name = f"yiwang_bench_{uuid.uuid4().hex[:8]}"
     admin = psycopg.connect(PG, autocommit=True)
     admin.execute(f'CREATE DATABASE "{name}"')

@@ -11,14 +11,12 @@ to bench/results/unify-<scale>.json.
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
 import tempfile
 import time
 from pathlib import Path
 
 from bench.connectors import start_simulators
-from bench.report import peak_rss_mb, save
+from bench.report import peak_rss_mb, save, world_args
 from connectors.core import LocalSink
 from schemas.validate import validate
 from transforms.resolve import resolve
@@ -27,12 +25,7 @@ from yiwang.pipeline import extract_all, record_streams
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", default="medium")
-    parser.add_argument("--seed", type=int, default=3)
-    parser.add_argument("--as-of", default="2026-11-23")
-    args = parser.parse_args()
-    as_of = dt.date.fromisoformat(args.as_of)
+    args, as_of = world_args(__doc__)
     proc, env = start_simulators(args.scale, args.seed, args.as_of, 1e9)
     sink = LocalSink(Path(tempfile.mkdtemp(prefix="yiwang-bench-")), commit_every_s=600)
     try:
