@@ -232,8 +232,3 @@ def create_app(engine: Engine, digests: set[str] | None = None, docs_dir: FilePa
 
     return app
 
-
-def app_from_env():  # for `uvicorn yiwang.api:app_from_env --factory`
-    from yiwang.db import engine_for
-
-    return create_app(engine_for())

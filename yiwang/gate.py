@@ -21,7 +21,6 @@ from schemas.unified import RECORD_TYPES, RISK_FLAGS, ROLES, SYSTEMS
 
 # nothing may call out at run time: GX's usage analytics stay off
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-log = logging.getLogger(__name__)
 
 
 def _comma_list(words) -> str:

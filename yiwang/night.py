@@ -6,8 +6,8 @@ DAG per source, one publish DAG); `run_night` chains them for the CLI. "Today" i
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,8 +42,6 @@ def stage_source(
     """Extract one source incrementally into staging (records and state commit together)."""
     connector = get(source)
     if not rate_limits:
-        import dataclasses
-
         connector = dataclasses.replace(connector, rate_per_s=None)
     settings = from_env(connector.conn_id, environ)
     sink = DbSink(engine, run_id=f"{as_of}")
@@ -187,6 +185,3 @@ def run_night(
     published = publish_night(engine, as_of, quality_dir, progress)
     return NightResult(extracted, published, time.perf_counter() - started)
 
-
-def counts_json(published: Published) -> str:
-    return json.dumps(published.counts, sort_keys=True, ensure_ascii=False)
