@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import threading
 import uuid
 from pathlib import Path
 
@@ -97,6 +99,25 @@ def pg_admin():
         )
 
 
+def clone_database(url: str) -> str:
+    """A new PostgreSQL database copied from the one at `url` (its connections are ended)."""
+    admin = pg_admin()
+    name = f"yiwang_test_{uuid.uuid4().hex[:12]}"
+    template = url.rsplit("/", 1)[1]
+    admin.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (template,)
+    )
+    admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    admin.close()
+    return f"{PG_DSN.rsplit('/', 1)[0]}/{name}"
+
+
+def drop_database(url: str) -> None:
+    admin = pg_admin()
+    admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    admin.close()
+
+
 @pytest.fixture(scope="session")
 def published_small(world, tmp_path_factory):
     """The small world's night of AS_OF published once per backend: {backend: (url, result)}."""
@@ -112,3 +133,53 @@ def published_small(world, tmp_path_factory):
     yield out
     admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
     admin.close()
+
+
+class SnapshotReader:
+    """A downstream reader polling the store in a thread while nights publish: each read, in
+    one transaction, checks that every table holds the row count the latest ledger row says
+    (a partial snapshot cannot). `errors` lists what it saw wrong, `seen` the runs it saw."""
+
+    def __init__(self, url: str) -> None:
+        from yiwang.db import engine_for, is_postgres
+
+        engine = engine_for(url)
+        if is_postgres(engine):
+            engine = engine.execution_options(isolation_level="REPEATABLE READ")
+        self.engine, self.errors, self.seen = engine, [], []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+
+    def _read(self) -> None:
+        from yiwang.db import qualified
+
+        while not self._stop.is_set():
+            try:
+                with self.engine.connect() as conn, conn.begin():
+                    ledger = qualified(conn, "unified", "publish_run")
+                    latest = conn.exec_driver_sql(
+                        f"SELECT run_id, record_counts FROM {ledger} ORDER BY seq DESC LIMIT 1"
+                    ).one_or_none()
+                    if latest is None:
+                        continue
+                    tables = json.loads(latest.record_counts)["tables"]
+                    for name, rows in tables.items():
+                        n = conn.exec_driver_sql(
+                            f"SELECT COUNT(*) FROM {qualified(conn, 'unified', name)}"
+                        ).scalar_one()
+                        if n != rows:
+                            self.errors.append(
+                                f"{latest.run_id}: {name} has {n}, snapshot says {rows}"
+                            )
+                    self.seen.append(latest.run_id)
+            except Exception as exc:  # any failure of a reader is the finding
+                self.errors.append(repr(exc))
+
+    def __enter__(self) -> SnapshotReader:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.engine.dispose()

@@ -117,7 +117,7 @@ def number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def integer(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     parsed, bad = number(values)
-    whole = parsed.where(parsed == np.floor(parsed))
+    whole = parsed.where((parsed == np.floor(parsed)) & (parsed.abs() < 2**53))  # exact in int64
     bad = bad.where(bad.notna(), text(values).where(parsed.notna() & whole.isna()))
     return whole.astype("Int64"), bad
 

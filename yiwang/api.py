@@ -231,4 +231,3 @@ def create_app(engine: Engine, digests: set[str] | None = None, docs_dir: FilePa
         return {"data_docs": str(where), "exists": where.exists()}
 
     return app
-

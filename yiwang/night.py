@@ -109,6 +109,7 @@ def publish_night(
         previous_quarantine = read_table(conn, "quarantine")
         draws = read_table(conn, "spot_check")
         same_night = runs_for(conn, as_of)
+    t_read = time.perf_counter()
     if last and last["as_of_date"] > as_of:
         raise PublishError(
             f"the latest snapshot is of {last['as_of_date']}; publishing {as_of} would take "
@@ -116,16 +117,19 @@ def publish_night(
         )
     say("validate, resolve and unify")
     night = unify_night(DbSink(engine, run_id=f"{as_of}"), as_of, draws.drop(columns="row_hash"))
-    timings["unify"] = time.perf_counter() - t0
+    timings.update(night.seconds)
+    timings["read_staged"] += t_read - t0  # the ledger, quarantine and draws read above
 
     def snapshot_for(run_id: str) -> tuple[dict, Snapshot]:
         quarantine, _ = carry_forward(previous_quarantine, night.tables["quarantine"], run_id)
         tables = {**night.tables, "quarantine": quarantine}
         return tables, Snapshot.of(tables)
 
+    t1 = time.perf_counter()
     run_id = last["run_id"] if last and last["as_of_date"] == as_of else f"{as_of}"
     tables, snapshot = snapshot_for(run_id)
     counts, recon = _counts(night, tables)
+    timings["snapshot"] = time.perf_counter() - t1  # canonical lines, row and content hashes
     risks = _risk_counts(tables["project"])
     if last and last["as_of_date"] == as_of and last["content_hash"] == snapshot.content_hash:
         return Published(
@@ -134,7 +138,9 @@ def publish_night(
         )  # fmt: skip
     if same_night:  # the same night again, over changed data: a new run of that night
         run_id = f"{as_of}.{same_night + 1}"
+        t1 = time.perf_counter()
         tables, snapshot = snapshot_for(run_id)
+        timings["snapshot"] += time.perf_counter() - t1
     say("quality gate")
     t1 = time.perf_counter()
     gate = run_gate(tables, recon, quality_dir or data_dir() / "quality", run_id)
@@ -184,4 +190,3 @@ def run_night(
         extracted[name] = stage_source(engine, environ, name, as_of, landing, policy, rate_limits)
     published = publish_night(engine, as_of, quality_dir, progress)
     return NightResult(extracted, published, time.perf_counter() - started)
-

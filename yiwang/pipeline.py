@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -64,15 +65,28 @@ class Night:
     received: dict[str, pd.DataFrame]  # record type -> latest live records as received
     validated: dict[str, Validated]
     tables: dict[str, pd.DataFrame]
+    seconds: dict[str, float] = field(default_factory=dict)  # per stage, for the benchmarks
 
 
 def unify_night(sink: Sink, as_of: dt.date, published_draws: pd.DataFrame | None = None) -> Night:
     received, validated = {}, {}
+    seconds = dict.fromkeys(("read_staged", "validate", "resolve", "unify"), 0.0)
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[stage] += now - clock
+        clock = now
+
     for name, s, rows in record_streams(sink):
+        lap("read_staged")
         received[s.record_type] = rows
         validated[s.record_type] = validate(name, s.record_type, rows)
+        lap("validate")
     accepted = {k: v.accepted for k, v in validated.items()}
     links = resolve(accepted, received.get("project"))
+    lap("resolve")
     projects = project_table(accepted, links, as_of)
     tables = {
         "project": projects,
@@ -81,4 +95,5 @@ def unify_night(sink: Sink, as_of: dt.date, published_draws: pd.DataFrame | None
         "unit_scorecard": unit_scorecard(accepted, links, projects, as_of),
         "spot_check": spot_check_table(projects, as_of, published_draws),
     }
-    return Night(as_of, received, validated, tables)
+    lap("unify")
+    return Night(as_of, received, validated, tables, seconds)

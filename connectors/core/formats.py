@@ -69,11 +69,17 @@ class JsonItems:
             text = body.decode("utf-8")
         except UnicodeDecodeError:  # keep the page; the records holding bad bytes are flagged
             text, garbled = body.decode("utf-8", errors="replace"), True
-        try:
-            doc = json.loads(text, parse_float=Decimal)
+        garbled = garbled or _has_nul(text)
+        try:  # strict=False: a raw control character inside a string is the record's problem
+            doc = json.loads(text, parse_float=Decimal, strict=False)
         except ValueError:
             raise TransientSourceError(
                 f"body of GET {response.request.path_url} is not complete JSON (cut off?)"
+            ) from None
+        except RecursionError:  # no record can be told from the rest: the page is refused
+            raise FatalSourceError(
+                f"GET {response.request.path_url}: JSON nested deeper than the parser can "
+                "follow; the page cannot be read record by record"
             ) from None
         if not isinstance(doc, dict):
             raise FatalSourceError(f"GET {response.request.path_url}: expected a JSON object")
@@ -89,8 +95,8 @@ class JsonItems:
     def parse(self, body: bytes) -> tuple[list, bool]:
         """Records of a landed page (for replay), as `decode` gave them."""
         text = body.decode("utf-8", errors="replace")
-        node = dig(json.loads(text, parse_float=Decimal), self.items)
-        return node or [], "\ufffd" in text
+        node = dig(json.loads(text, parse_float=Decimal, strict=False), self.items)
+        return node or [], "\ufffd" in text or _has_nul(text)
 
 
 @dataclass(frozen=True)
@@ -109,7 +115,7 @@ class GbkCsv:
             keep_default_na=False,
             na_filter=False,
         )
-        return frame, "\ufffd" in text
+        return frame, "\ufffd" in text or _has_nul(text)
 
 
 def record_frame(
@@ -122,8 +128,8 @@ def record_frame(
 ) -> tuple[pd.DataFrame, set[str]]:
     """Typed frame of one page, and the field names the contract does not know.
 
-    `garbled`: the page held bytes that were not valid text (now U+FFFD); only then are the
-    text columns searched for them.
+    `garbled`: the page held bytes that were not valid text (now U+FFFD) or NUL characters
+    (which no database text column can store); only then are the text columns searched.
     """
     frame = records if isinstance(records, pd.DataFrame) else _from_items(records)
     unknown = set(frame.columns) - set(fields)
@@ -132,6 +138,13 @@ def record_frame(
     unknown -= set(context)
     frame = frame[[f for f in fields if f in frame.columns] + context].copy()
     frame["_key"] = _keys(frame, key)
+    # no source's key is this long (nor can an index hold one), and no text column a NUL:
+    # such a record is kept without a key, and quarantined for it
+    keys = frame["_key"]
+    unusable = (keys.str.len() > MAX_KEY_CHARS) | keys.str.contains("\x00", regex=False)
+    unusable = unusable.fillna(False).astype(bool)
+    problems = _note(problems, keys.where(unusable), lambda v: f"{key} {_brief(v)} is no key")
+    frame["_key"] = keys.where(~unusable, None)
     if version in frame.columns:
         is_ms = version in epoch_ms
         frame["_version"] = _ms_text(frame[version]) if is_ms else frame[version].astype(str)
@@ -158,8 +171,26 @@ def record_frame(
                 frame[name].where(hit),
                 lambda v, n=name: f"{n} holds bytes that are not valid text",
             )
+            nul = frame[name].map(lambda v: isinstance(v, str) and "\x00" in v).astype(bool)
+            problems = _note(
+                problems, frame[name].where(nul), lambda v, n=name: f"{n} holds a NUL character"
+            )
     frame["_problems"] = problems
     return frame.reset_index(drop=True), unknown
+
+
+MAX_KEY_CHARS = 256
+
+
+def _has_nul(text: str) -> bool:
+    return "\x00" in text or "\\u0000" in text
+
+
+def _brief(value: str, limit: int = 40) -> str:
+    """A value short enough for a reason: its start, and its length when cut."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}… ({len(value):,} characters)"
 
 
 # inferred kinds of an object column that cannot hold a nested value

@@ -60,6 +60,7 @@ class Fetched:
     body: bytes
     fetched_at: float  # wall clock, landing metadata only: never part of published content
     decoded: Any = None
+    decode_s: float = 0.0  # CPU seconds of the decoder (the parse stage of a night's figures)
 
 
 @dataclass
@@ -145,7 +146,9 @@ class HttpClient:
             body=body,
             fetched_at=started,
         )
+        t0 = time.thread_time()  # CPU, not wall: decoders run in parallel fetch threads
         fetched.decoded = decode(response)
+        fetched.decode_s = time.thread_time() - t0
         return fetched
 
     def _raise_for_status(self, response: requests.Response) -> None:

@@ -26,6 +26,8 @@ class StreamStats:
     pages: int = 0
     bytes: int = 0
     seconds: float = 0.0
+    parse_s: float = 0.0  # CPU seconds decoding bodies and typing records (inside `seconds`)
+    stage_s: float = 0.0  # handing frames to the sink and its commits (inside `seconds`)
     checkpoints: int = 0
     unknown_fields: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
@@ -92,8 +94,10 @@ class StreamReader:
             self.stats.bytes += len(fetched.body)
             if self.landing is not None:
                 self.landing.write(self.connector.name, s.name, self.stats.pages, fetched)
+        t0 = time.thread_time()
         records = _concat(parts)
         frame, unknown = record_frame(records, s.fields, s.key, s.version, s.epoch_ms, any_garbled)
+        self.stats.parse_s += time.thread_time() - t0 + sum(f.decode_s for f in responses)
         self.stats.records += len(frame)
         self.stats.unknown_fields |= unknown
         return Page(self.stats.pages, responses[-1], doc, frame)
@@ -158,14 +162,18 @@ def sync(
             reader = StreamReader(connector, stream, client, as_of, landing, stats)
             try:
                 for item in stream.paginator.pages(reader, sink.state(connector.name, stream.name)):
+                    t1 = time.perf_counter()
                     if isinstance(item, Checkpoint):
                         sink.commit(connector.name, stream, item.state, final=False)
                         stats.checkpoints += 1
                     else:
                         sink.stage(connector.name, stream, item.frame)
-                        if progress:
-                            progress(stream, stats)
+                    stats.stage_s += time.perf_counter() - t1
+                    if progress and not isinstance(item, Checkpoint):
+                        progress(stream, stats)
+                t1 = time.perf_counter()
                 sink.commit(connector.name, stream, None, final=True)
+                stats.stage_s += time.perf_counter() - t1
                 if landing is not None:
                     landing.mark_complete(
                         connector.name, stream.name, sink.state(connector.name, stream.name)
@@ -183,23 +191,30 @@ def sync(
     return result
 
 
-def _landed_frames(connector: Connector, stream: Stream, landing: Landing):
+def _landed_frames(connector: Connector, stream: Stream, landing: Landing, stats=None):
     """Every landed page of one stream, parsed again exactly as the live run parsed it."""
     for meta, body in read_pages(landing.stream_dir(connector.name, stream.name)):
+        t0 = time.perf_counter()
         records, garbled = stream.format.parse(body)
         records = _with_context(records, meta["request"], stream.request_context)
         frame, _ = record_frame(
             records, stream.fields, stream.key, stream.version, stream.epoch_ms, garbled
         )
+        if stats is not None:
+            stats.parse_s += time.perf_counter() - t0
         yield frame
 
 
 def _replay_into(connector, stream, landing, sink: Sink, state, stats: StreamStats) -> None:
-    for frame in _landed_frames(connector, stream, landing):
+    for frame in _landed_frames(connector, stream, landing, stats):
+        t0 = time.perf_counter()
         sink.stage(connector.name, stream, frame)
+        stats.stage_s += time.perf_counter() - t0
         stats.pages += 1
         stats.records += len(frame)
+    t0 = time.perf_counter()
     sink.commit(connector.name, stream, state, final=True)
+    stats.stage_s += time.perf_counter() - t0
     stats.notes.append("replayed from landing")
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PG_DSN, pg_admin
+from tests.conftest import clone_database, drop_database
 from yiwang.db import engine_for
 
 
@@ -29,13 +28,6 @@ def store_copy(backend, published_small, tmp_path):
                 shutil.copy(f"{source}{suffix}", tmp_path / f"copy.db{suffix}")
         yield f"sqlite:///{tmp_path / 'copy.db'}"
         return
-    admin = pg_admin()
-    name = f"yiwang_test_{uuid.uuid4().hex[:12]}"
-    template = url.rsplit("/", 1)[1]
-    admin.execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (template,)
-    )
-    admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    yield f"{PG_DSN.rsplit('/', 1)[0]}/{name}"
-    admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    admin.close()
+    copy = clone_database(url)
+    yield copy
+    drop_database(copy)

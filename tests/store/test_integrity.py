@@ -4,18 +4,16 @@ the previous one, tampering is named by `verify`, and the reader role cannot wri
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 
 import psycopg
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import AS_OF, night
+from tests.conftest import AS_OF, SnapshotReader, night
 from yiwang.db import engine_for, qualified
 from yiwang.publish import ledger, verify
 
@@ -81,41 +79,11 @@ def test_given_two_runs_when_an_old_content_hash_is_rewritten_then_the_chain_bre
 def test_given_a_reader_when_nights_publish_then_it_only_sees_whole_snapshots(
     backend, store_copy, world, tmp_path
 ):
-    engine = engine_for(store_copy)
-    if backend == "postgres":
-        engine = engine.execution_options(isolation_level="REPEATABLE READ")
-    stop, seen, errors = threading.Event(), [], []
-
-    def read() -> None:
-        while not stop.is_set():
-            try:
-                with engine.connect() as conn, conn.begin():
-                    latest = conn.exec_driver_sql(
-                        f"SELECT run_id, record_counts FROM {qualified(conn, 'unified', 'publish_run')} ORDER BY seq DESC LIMIT 1"
-                    ).one()
-                    tables = json.loads(latest.record_counts)["tables"]
-                    for name in ("project", "source_record", "quarantine"):
-                        n = conn.exec_driver_sql(
-                            f"SELECT COUNT(*) FROM {qualified(conn, 'unified', name)}"
-                        ).scalar_one()
-                        if n != tables[name]:
-                            errors.append(
-                                f"{latest.run_id}: {name} has {n}, snapshot says {tables[name]}"
-                            )
-                    seen.append(latest.run_id)
-            except Exception as exc:  # any failure of a reader is the finding
-                errors.append(repr(exc))
-
-    reader = threading.Thread(target=read)
-    reader.start()
-    try:
+    with SnapshotReader(store_copy) as reader:
         for days in (1, 2):
             night(store_copy, world, AS_OF + dt.timedelta(days=days), tmp_path / f"q{days}")
-    finally:
-        stop.set()
-        reader.join()
-    assert not errors, errors[:5]
-    assert {f"{AS_OF}", f"{AS_OF + dt.timedelta(days=2)}"} <= set(seen)
+    assert not reader.errors, reader.errors[:5]
+    assert {f"{AS_OF}", f"{AS_OF + dt.timedelta(days=2)}"} <= set(reader.seen)
 
 
 PUBLISH_SLOWLY = """

@@ -1,0 +1,202 @@
+"""A whole night on PostgreSQL, then an incremental one, per stage, beside a bare COPY floor.
+
+    .venv/bin/python -m bench.night --scale large
+
+Builds the world at `--scale`, serves it from the simulators (their own process; housing's
+rate limit lifted), and runs against a fresh PostgreSQL database:
+
+1. a full night as of `--as-of` minus `--gap-days` (an empty store: every record is new);
+2. an incremental night as of `--as-of` (the sources serve only what changed since; with the
+   default gap of 17 days that is about 1% of the records, the share is printed).
+
+Per stage it prints wall time, rows/s and the process's peak RSS when the stage ended:
+extract (HTTP, including the simulators' time), parse, stage (the sink's writes), read
+(staged records back), validate, resolve, unify, snapshot (canonical lines and hashes),
+gate and publish. After the full night it COPYs the very rows it published into bare tables
+(no keys, no indexes) as the floor publishing is measured against. Results also go to
+bench/results/night-<scale>.json; `--keep` leaves the database for `bench.api`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import os
+import time
+import uuid
+
+import psycopg
+
+from bench.connectors import start_simulators
+from bench.report import peak_rss_mb, save
+from connectors.core import RetryPolicy, from_env, sync
+from connectors.registry import registry
+from yiwang.db import engine_for, migrate
+from yiwang.night import publish_night
+from yiwang.publish import Snapshot, read_table
+from yiwang.staging import DbSink
+from yiwang.tables import DATA_TABLES
+
+PG = os.environ.get("YIWANG_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+STAGES = (
+    "extract", "parse", "stage", "read_staged", "validate", "resolve", "unify", "snapshot",
+    "gate", "publish",
+)  # fmt: skip
+
+
+def extract_night(url: str, args, as_of: dt.date) -> tuple[dict, int]:
+    """Every source into staging: seconds per stage (extract, parse, stage), records read."""
+    proc, env = start_simulators(args.scale, args.seed, f"{as_of}", housing_rate=1e9)
+    engine = engine_for(url)
+    seconds = dict.fromkeys(("extract", "parse", "stage"), 0.0)
+    try:
+        migrate(engine)
+        sink = DbSink(engine, run_id=f"{as_of}")
+        policy = RetryPolicy(backoff_base_s=0.01, backoff_max_s=0.5)
+        records = 0
+        for connector in registry().values():
+            connector = dataclasses.replace(connector, rate_per_s=None)
+            result = sync(connector, from_env(connector.conn_id, env), sink, as_of, f"{as_of}",
+                          None, policy)  # fmt: skip
+            for stats in result.streams.values():
+                seconds["parse"] += stats.parse_s
+                seconds["stage"] += stats.stage_s
+                seconds["extract"] += stats.seconds - stats.parse_s - stats.stage_s
+            records += result.records
+    finally:
+        proc.terminate()
+        proc.wait()
+        engine.dispose()
+    return seconds, records
+
+
+def run(url: str, args, as_of: dt.date, quality_dir) -> dict:
+    started = time.perf_counter()
+    seconds, received = extract_night(url, args, as_of)
+    rss_extract = peak_rss_mb()
+    engine = engine_for(url)
+    published = publish_night(engine, as_of, quality_dir)
+    engine.dispose()
+    wall = time.perf_counter() - started
+    seconds.update(published.seconds)
+    rows = sum(c["received"] for c in published.counts.values())
+    accepted = sum(c["accepted"] for c in published.counts.values())
+    published_rows = sum(v["rows"] for v in _row_counts(url).values())
+    per_stage_rows = {
+        "extract": received, "parse": received, "stage": received, "read_staged": rows,
+        "validate": rows, "resolve": accepted, "unify": accepted, "snapshot": published_rows,
+        "gate": published_rows, "publish": published_rows,
+    }  # fmt: skip
+    return {
+        "as_of": f"{as_of}",
+        "wall_s": round(wall, 1),
+        "records_extracted": received,
+        "records_live": rows,
+        "published_rows": published_rows,
+        "content_hash": published.content_hash,
+        "status": published.status,
+        "changes": published.changes,
+        "peak_rss_mb": round(peak_rss_mb()),
+        "peak_rss_after_extract_mb": round(rss_extract),
+        "stages": {
+            s: {
+                "seconds": round(seconds.get(s, 0.0), 2),
+                "rows": per_stage_rows[s],
+                "rows_per_s": round(per_stage_rows[s] / seconds[s]) if seconds.get(s) else None,
+            }
+            for s in STAGES
+        },
+    }
+
+
+def _row_counts(url: str) -> dict:
+    with psycopg.connect(url) as conn:
+        return {
+            t: {"rows": conn.execute(f"SELECT count(*) FROM unified.{t}").fetchone()[0]}
+            for t in DATA_TABLES
+        }
+
+
+def bare_copy(url: str) -> tuple[float, int]:
+    """Seconds to COPY the published rows into key-less, index-less tables of the same shape."""
+    engine = engine_for(url)
+    with engine.connect() as conn:
+        tables = {t: read_table(conn, t).drop(columns="row_hash") for t in DATA_TABLES}
+    snapshot = Snapshot.of(tables)
+    engine.dispose()
+    with psycopg.connect(url, autocommit=True) as conn:
+        started = time.perf_counter()
+        for name in DATA_TABLES:
+            conn.execute(f"CREATE TABLE bare_{name} (LIKE unified.{name})")
+            columns = ", ".join([*snapshot.rendered[name].columns, "row_hash"])
+            with conn.cursor().copy(f"COPY bare_{name} ({columns}) FROM STDIN") as copy:
+                lines, hashes = snapshot.lines[name], snapshot.row_hashes[name]
+                for i in range(0, len(lines), 50_000):
+                    chunk = zip(lines[i : i + 50_000], hashes[i : i + 50_000], strict=True)
+                    copy.write("".join(f"{line}\t{h}\n" for line, h in chunk).encode())
+        seconds = time.perf_counter() - started
+        for name in DATA_TABLES:
+            conn.execute(f"DROP TABLE bare_{name}")
+    return seconds, sum(snapshot.row_counts().values())
+
+
+def show(label: str, night: dict) -> None:
+    print(f"\n{label} night as of {night['as_of']}: {night['wall_s']} s wall, "
+          f"{night['records_extracted']:,} records extracted, {night['published_rows']:,} rows "
+          f"published ({night['status']}), peak RSS {night['peak_rss_mb']:,} MB")  # fmt: skip
+    print(f"  {'stage':12} {'seconds':>8} {'rows':>10} {'rows/s':>10}")
+    for stage, f in night["stages"].items():
+        rate = f"{f['rows_per_s']:,}" if f["rows_per_s"] else "-"
+        print(f"  {stage:12} {f['seconds']:>8.2f} {f['rows']:>10,} {rate:>10}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="medium")
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--as-of", default="2026-11-23")
+    parser.add_argument("--gap-days", type=int, default=17)
+    parser.add_argument("--keep", action="store_true", help="keep the database (for bench.api)")
+    args = parser.parse_args()
+    as_of = dt.date.fromisoformat(args.as_of)
+    name = f"yiwang_bench_{uuid.uuid4().hex[:8]}"
+    admin = psycopg.connect(PG, autocommit=True)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    url = PG.rsplit("/", 1)[0] + f"/{name}"
+    quality = os.path.join("bench", "results", f"quality-{name}")
+    try:
+        full = run(url, args, as_of - dt.timedelta(days=args.gap_days), quality)
+        show("full", full)
+        bare_s, bare_rows = bare_copy(url)
+        publish_s = full["stages"]["publish"]["seconds"]
+        floor = {
+            "rows": bare_rows,
+            "seconds": round(bare_s, 2),
+            "rows_per_s": round(bare_rows / bare_s),
+            "publish_over_bare_copy": round(publish_s / bare_s, 2),
+        }
+        ratio = floor["publish_over_bare_copy"]
+        print(f"  bare COPY of the {bare_rows:,} published rows: {bare_s:.2f} s = "
+              f"{floor['rows_per_s']:,} rows/s; publish/bare = {ratio}×")  # fmt: skip
+        incremental = run(url, args, as_of, quality)
+        share = incremental["records_extracted"] / max(full["records_extracted"], 1)
+        incremental["share_of_full_extracted"] = round(share, 4)
+        show("incremental", incremental)
+        print(f"  the sources served {share:.2%} of the full night's records")
+    finally:
+        if not args.keep:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+    results = {
+        "scale": args.scale, "seed": args.seed, "cores": os.cpu_count(),
+        "full": full, "bare_copy": floor, "incremental": incremental,
+        "database": url if args.keep else None,
+    }  # fmt: skip
+    if args.keep:
+        print(f"kept {url}")
+    save(f"night-{args.scale}", results)
+
+
+if __name__ == "__main__":
+    main()
