@@ -41,8 +41,11 @@ def airflow_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, st
 
 def dags_test_night(
     env: dict[str, str], as_of: dt.date, on_dag: Callable[[str], None] | None = None
-) -> None:
-    """The night of `as_of` as the scheduler runs it: at 01:00 Beijing time the next day."""
+) -> list[str]:
+    """The night of `as_of` as the scheduler runs it: at 01:00 Beijing time the next day.
+
+    Returns what each `airflow dags test` printed."""
+    outputs = []
     for dag_id in dag_ids():
         if on_dag:
             on_dag(dag_id)
@@ -53,3 +56,5 @@ def dags_test_night(
         out = done.stdout + done.stderr
         if "state=success" not in out:
             raise AirflowRunFailed(f"{dag_id} did not succeed:\n{out[-4000:]}")
+        outputs.append(out)
+    return outputs

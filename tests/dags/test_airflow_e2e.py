@@ -14,6 +14,7 @@ import pytest
 from simulators.cluster import Cluster
 from simulators.world import calendar as cal
 from tests.conftest import AS_OF, night
+from tests.drills.scan import cluster_secrets, secret_hits
 from transforms.evaluate import link_scores, money
 from yiwang.airflow_local import airflow_env, dags_test_night
 from yiwang.db import engine_for
@@ -28,7 +29,10 @@ def airflow_home(tmp_path_factory) -> dict[str, str]:
     return airflow_env(tmp_path_factory.mktemp("airflow"))
 
 
-def airflow_night(env: dict[str, str], world, as_of: dt.date, url: str, data: Path) -> None:
+def airflow_night(
+    env: dict[str, str], world, as_of: dt.date, url: str, data: Path
+) -> tuple[list[str], list[str]]:
+    """Runs the night; returns what Airflow printed, and the secrets the systems used."""
     with Cluster(world, as_of, options={"housing": {"rate_per_s": 1e9}}) as cluster:
         run_env = {
             **env,
@@ -36,7 +40,8 @@ def airflow_night(env: dict[str, str], world, as_of: dt.date, url: str, data: Pa
             "YIWANG_DATABASE_URL": url,
             "YIWANG_DATA_DIR": str(data),
         }
-        dags_test_night(run_env, as_of)
+        outputs = dags_test_night(run_env, as_of)
+        return outputs, cluster_secrets(cluster)
 
 
 def snapshot(url: str) -> dict[str, pd.DataFrame]:
@@ -60,7 +65,7 @@ def test_given_two_nights_through_airflow_on_sqlite_then_the_snapshots_match_the
     airflow_home, world, tmp_path
 ):
     url = f"sqlite:///{tmp_path / 'airflow.db'}"
-    airflow_night(airflow_home, world, NIGHT_1, url, tmp_path)
+    outputs, secrets = airflow_night(airflow_home, world, NIGHT_1, url, tmp_path)
     first = snapshot(url)
     in_process = night(f"sqlite:///{tmp_path / 'in-process.db'}", world, NIGHT_1, tmp_path / "q")
     assert first["ledger"]["content_hash"].tolist() == [in_process.published.content_hash]
@@ -72,7 +77,7 @@ def test_given_two_nights_through_airflow_on_sqlite_then_the_snapshots_match_the
     )
     assert paid["correctly_linked"] > 0 and paid["differences"] == [], paid
 
-    airflow_night(airflow_home, world, NIGHT_2, url, tmp_path)
+    more_outputs, more_secrets = airflow_night(airflow_home, world, NIGHT_2, url, tmp_path)
     second = snapshot(url)
     assert second["ledger"]["run_id"].tolist() == [f"{NIGHT_1}", f"{NIGHT_2}"]
     assert verify(engine_for(url)).ok
@@ -88,6 +93,20 @@ def test_given_two_nights_through_airflow_on_sqlite_then_the_snapshots_match_the
     )
     vouchers = world.tables["vouchers"].set_index("_key")["_pay_day"]
     assert any(vouchers[k[2]] <= cal.day(NIGHT_1) for k in late), "no late voucher arrived"
+
+    # drill: no secret anywhere the nights wrote (Airflow's logs and metadata database with
+    # its XCom, the landing zone, staging and the published tables, the quality reports)
+    secrets = {*secrets, *more_secrets}
+    assert len(secrets) >= 5  # four systems' secrets and at least one housing token
+    home = Path(airflow_home["AIRFLOW_HOME"])
+    hits = secret_hits([home, tmp_path], secrets, outputs + more_outputs)
+    assert hits == [], hits[:5]
+    # and bank accounts only masked in what downstream reads
+    accounts = set(world.as_of("vouchers", cal.day(NIGHT_2))["收款人账号"].dropna().astype(str))
+    accounts = {a for a in accounts if len(a) >= 8}
+    published = pd.concat([second["quarantine"], second["source_record"]])
+    text = "\n".join(map(str, published.to_numpy().ravel()))
+    assert accounts and not [a for a in accounts if a in text]
 
 
 def test_given_a_night_through_airflow_on_postgres_then_it_equals_the_in_process_run(
