@@ -131,15 +131,18 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
     database_url: DatabaseUrl = None,
+    workers: Annotated[int, typer.Option(help="server processes (one per core)")] = 1,
+    access_log: Annotated[bool, typer.Option(help="log every request")] = True,
 ) -> None:
-    """The read-only HTTP API over the published dataset (tokens from YIWANG_API_TOKENS)."""
+    """The read-only HTTP API over the published dataset (tokens: YIWANG_API_TOKEN_SHA256)."""
     import uvicorn
 
-    from yiwang.api import create_app
-    from yiwang.db import engine_for
-
-    app = create_app(engine_for(database_url))
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    if database_url:
+        os.environ["YIWANG_DATABASE_URL"] = database_url  # the workers build their own app
+    uvicorn.run(
+        "yiwang.api:app_from_env", factory=True, host=host, port=port, workers=workers,
+        log_level="info", access_log=access_log,
+    )  # fmt: skip
 
 
 @db_app.command("upgrade")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +33,7 @@ from yiwang.staging import DbSink
 SOURCE_OF = {"project": "drc", "voucher": "treasury", "finding": "audit"} | dict.fromkeys(
     ("permit", "progress_report", "inspection", "acceptance"), "housing"
 )
+EXAMPLES = int(os.environ.get("YIWANG_DRILL_EXAMPLES", "120"))  # `bin/dev drills`: 1000
 BAD_BYTES = "\ue000BAD\ue000"  # stands for bytes no text can hold; replaced in the raw page
 SQL = [
     "'; DROP TABLE unified.project; --", "1; DELETE FROM hub.staged_record", "\\.", "\\N",
@@ -110,7 +112,7 @@ def staging(tmp_path_factory):
     engine.dispose()
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(hostile_page())
 def test_given_hostile_pages_then_every_record_is_staged_and_accepted_or_quarantined(staging, page):
     record_type, records = page
@@ -147,7 +149,9 @@ def test_given_a_page_nested_beyond_the_parser_then_it_is_refused_naming_the_pag
 
 
 @pytest.mark.postgres
-@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=max(3, EXAMPLES // 100), deadline=None, suppress_health_check=list(HealthCheck)
+)
 @given(st.lists(hostile_page(), min_size=7, max_size=7))
 def test_given_hostile_records_in_a_night_then_they_are_published_or_quarantined_whole(
     published_small, tmp_path_factory, pages
