@@ -70,12 +70,17 @@ class GateFailed(PublishError):
         super().__init__(f"the quality gate failed; nothing was published:\n  {listed}")
 
 
-def _counts(night: Night, tables: dict[str, pd.DataFrame]) -> tuple[dict, dict]:
+def _received(night: Night) -> dict[tuple[str, str], int]:
+    """Per stream, the records received (one per key; each keyless record counts)."""
     received: dict[tuple[str, str], int] = {}
     for v in night.validated.values():
         rows = night.received[v.record_type]
         keys = rows["_key"] if "_key" in rows.columns else pd.Series(dtype=object)
         received[(v.source, v.record_type)] = int(keys.nunique() + keys.isna().sum())
+    return received
+
+
+def _counts(received: dict, tables: dict[str, pd.DataFrame]) -> tuple[dict, dict]:
     recon = reconciliation(received, tables)
     counts = {
         f"{r['source_system']}/{r['record_type']}": {
@@ -118,6 +123,11 @@ def publish_night(
     say("validate, resolve and unify")
     night = unify_night(DbSink(engine, run_id=f"{as_of}"), as_of, draws.drop(columns="row_hash"))
     timings.update(night.seconds)
+    received = _received(night)
+    # only the counts of what was received are needed from here on: the raw and typed
+    # records (the largest frames of the night) go before the snapshot is rendered
+    night.received.clear()
+    night.validated.clear()
     timings["read_staged"] += t_read - t0  # the ledger, quarantine and draws read above
 
     def snapshot_for(run_id: str) -> tuple[dict, Snapshot]:
@@ -128,7 +138,7 @@ def publish_night(
     t1 = time.perf_counter()
     run_id = last["run_id"] if last and last["as_of_date"] == as_of else f"{as_of}"
     tables, snapshot = snapshot_for(run_id)
-    counts, recon = _counts(night, tables)
+    counts, recon = _counts(received, tables)
     timings["snapshot"] = time.perf_counter() - t1  # canonical lines, row and content hashes
     risks = _risk_counts(tables["project"])
     if last and last["as_of_date"] == as_of and last["content_hash"] == snapshot.content_hash:
