@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -44,6 +45,14 @@ def text_response(status: int, text: str) -> Response:
     return Response(status, text.encode(), "text/plain; charset=utf-8")
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that went away mid-request (killed, timed out) is routine, not a traceback."""
+
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class SimServer:
     """One departmental system on loopback. Subclasses implement `route` and name their
     system-specific faults; `fault_response` turns a drawn system fault into a response."""
@@ -64,7 +73,7 @@ class SimServer:
         self.records_served = 0
         self._count_lock = threading.Lock()
         self._open: set[socket.socket] = set()  # keep-alive connections, closed on stop
-        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._httpd = _QuietServer((host, port), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
