@@ -180,11 +180,16 @@ def _quarantine_rows(
                 "source_system": source,
                 "record_type": record_type,
                 "record_key": masked.at[i, "_key"] if "_key" in masked.columns else None,
-                "reasons": "; ".join(dict.fromkeys(reasons[i])),
-                "payload": _payload(record, record_type),
+                "reasons": _storable("; ".join(dict.fromkeys(reasons[i]))),
+                "payload": _storable(_payload(record, record_type)),
             }
         )
     return _quarantine_frame(rows)
+
+
+def _storable(text: str) -> str:
+    """No database text column holds a NUL; the reasons name it, the payload shows U+FFFD."""
+    return text.replace("\x00", "\ufffd")
 
 
 def _payload(record: dict, record_type: str) -> str:

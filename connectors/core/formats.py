@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -229,8 +230,10 @@ def _integers(values: pd.Series) -> pd.Series:
     if pd.api.types.is_integer_dtype(values):
         return values.astype("float64")
     if pd.api.types.is_float_dtype(values):
-        return values.where(values == np.floor(values))
-    return pd.to_numeric(values.map(_int_or_nan), errors="coerce").astype("float64")
+        numbers = values.where(values == np.floor(values))
+    else:
+        numbers = pd.to_numeric(values.map(_int_or_nan), errors="coerce").astype("float64")
+    return numbers.where(numbers.abs() < 2**53)  # beyond: not exact, or not finite at all
 
 
 def _int_or_nan(v: Any) -> float | int:
@@ -238,7 +241,7 @@ def _int_or_nan(v: Any) -> float | int:
         return np.nan
     if isinstance(v, int):
         return v
-    if isinstance(v, float | Decimal) and v == v and v == int(v):
+    if isinstance(v, float | Decimal) and math.isfinite(v) and v == int(v):
         return int(v)
     return np.nan
 
