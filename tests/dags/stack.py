@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,24 @@ class Stack:
 def database(admin, name: str) -> str:
     admin.execute(f'CREATE DATABASE "{name}"')
     return f"{PG_DSN.rsplit('/', 1)[0]}/{name}"
+
+
+@contextlib.contextmanager
+def deployment(tmp_path: Path):
+    """A `Stack` and two fresh PostgreSQL databases, Airflow's metadata and the store; all
+    gone afterwards. Yields (stack, metadata url, store url, tag)."""
+    from tests.conftest import pg_admin
+
+    admin, tag = pg_admin(), uuid.uuid4().hex[:8]
+    names = (f"yiwang_af_meta_{tag}", f"yiwang_af_store_{tag}")
+    stack = Stack(tmp_path)
+    try:
+        yield stack, database(admin, names[0]), database(admin, names[1]), tag
+    finally:
+        stack.stop()
+        for name in names:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
 
 
 def wait(what: str, check, stack: Stack, timeout_s: float):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import subprocess
-import uuid
 
 import psycopg
 import pytest
@@ -14,8 +13,8 @@ import pytest
 from connectors.core import Landing
 from connectors.registry import registry
 from simulators.cluster import Cluster
-from tests.conftest import FAST, pg_admin
-from tests.dags.stack import AIRFLOW, Stack, airflow_env, dag_runs, database, start_airflow, wait
+from tests.conftest import FAST
+from tests.dags.stack import AIRFLOW, airflow_env, dag_runs, deployment, start_airflow, wait
 from yiwang.db import engine_for
 from yiwang.night import run_night
 
@@ -40,12 +39,7 @@ def test_given_landed_nights_when_backfilled_then_the_snapshots_equal_the_nights
         expected.append(done.published.content_hash)
     assert len(set(expected)) == 3
 
-    admin = pg_admin()
-    tag = uuid.uuid4().hex[:8]
-    meta_db, store_db = f"yiwang_af_meta_{tag}", f"yiwang_af_store_{tag}"
-    stack = Stack(tmp_path)
-    try:
-        meta, store = database(admin, meta_db), database(admin, store_db)
+    with deployment(tmp_path) as (stack, meta, store, tag):
         env = airflow_env(
             tmp_path, meta, "LocalExecutor", tag,
             AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
@@ -95,10 +89,5 @@ def test_given_landed_nights_when_backfilled_then_the_snapshots_equal_the_nights
             got = conn.execute(
                 "SELECT as_of_date, content_hash FROM unified.publish_run ORDER BY seq"
             ).fetchall()
-    finally:
-        stack.stop()
-        for name in (meta_db, store_db):
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
     assert [d for d, _ in got] == NIGHTS
     assert [h for _, h in got] == expected

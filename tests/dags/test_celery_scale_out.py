@@ -8,20 +8,18 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import uuid
 
 import psycopg
 import pytest
 
 from connectors.registry import registry
 from simulators.cluster import Cluster
-from tests.conftest import AS_OF, FAST, pg_admin
+from tests.conftest import AS_OF, FAST
 from tests.dags.stack import (
     AIRFLOW,
-    Stack,
     airflow_env,
     dag_runs,
-    database,
+    deployment,
     free_port,
     start_airflow,
     wait,
@@ -35,12 +33,7 @@ def test_given_two_celery_workers_when_a_night_runs_then_both_work_and_the_hash_
 ):
     redis_server = shutil.which("redis-server")
     assert redis_server, "redis-server is missing: `bin/dev test` installs it (Debian redis-server)"
-    admin = pg_admin()
-    tag = uuid.uuid4().hex[:8]
-    meta_db, store_db = f"yiwang_af_meta_{tag}", f"yiwang_af_store_{tag}"
-    stack = Stack(tmp_path)
-    try:
-        meta, store = database(admin, meta_db), database(admin, store_db)
+    with deployment(tmp_path) as (stack, meta, store, tag):
         redis_port = free_port()
         stack.start("redis", [redis_server, "--port", str(redis_port), "--bind", "127.0.0.1",
                               "--save", "", "--appendonly", "no"], {})  # fmt: skip
@@ -77,11 +70,6 @@ def test_given_two_celery_workers_when_a_night_runs_then_both_work_and_the_hash_
                 hosts = conn.execute("SELECT DISTINCT hostname FROM task_instance").fetchall()
             with psycopg.connect(store) as conn:
                 hashes = conn.execute("SELECT content_hash FROM unified.publish_run").fetchall()
-    finally:
-        stack.stop()
-        for name in (meta_db, store_db):
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
     assert {h for (h,) in hosts} == {"worker-a", "worker-b"}, hosts
     assert [h for (h,) in hashes] == [published_small["postgres"][1].published.content_hash]
 
