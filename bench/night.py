@@ -9,27 +9,32 @@ rate limit lifted), and runs against a fresh PostgreSQL database:
 2. an incremental night as of `--as-of` (the sources serve only what changed since; with the
    default gap of 17 days that is about 1% of the records, the share is printed).
 
-Per stage it prints wall time, rows/s and the process's peak RSS when the stage ended:
-extract (HTTP, including the simulators' time), parse, stage (the sink's writes), read
-(staged records back), validate, resolve, unify, snapshot (canonical lines and hashes),
-gate and publish. After the full night it COPYs the very rows it published into bare tables
-(no keys, no indexes) as the floor publishing is measured against. Results also go to
+Per stage it prints wall time and rows/s: extract (HTTP, including the simulators' time),
+parse, stage (the time the sync waits for the sink's writes, which run beside it), read
+(staged records back), validate, resolve, unify, snapshot (canonical lines and hashes), gate
+and publish; and per phase (extract, unify, snapshot, gate, publish) its own peak RSS.
+After the full night it COPYs the very rows it published into bare tables (no keys, no
+indexes) as the floor publishing is measured against. Results also go to
 bench/results/night-<scale>.json; `--keep` leaves the database for `bench.api`.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import ctypes
 import dataclasses
 import datetime as dt
+import gc
 import os
+import pstats
 import time
 import uuid
 
 import psycopg
 
 from bench.connectors import start_simulators
-from bench.report import peak_rss_mb, save
+from bench.report import PhasePeaks, save
 from connectors.core import RetryPolicy, from_env, sync
 from connectors.registry import registry
 from yiwang.db import engine_for, migrate
@@ -73,12 +78,32 @@ def extract_night(url: str, args, as_of: dt.date) -> tuple[dict, int, float]:
     return seconds, records, seconds_serving
 
 
+def profiled(label: str, args, work):
+    """`work()`, under cProfile when `--profile` asks: the stats go to bench/results and the
+    top functions by own time are printed (the calling thread only: decoders in fetch threads
+    show as parse time, not here)."""
+    if not args.profile:
+        return work()
+    profiler = cProfile.Profile()
+    result = profiler.runcall(work)
+    path = os.path.join("bench", "results", f"night-{args.scale}-{label}.pstats")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    profiler.dump_stats(path)
+    print(f"\n{label} night, by own time (all stats in {path}):")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(args.profile)
+    return result
+
+
 def run(url: str, args, as_of: dt.date, quality_dir) -> dict:
+    gc.collect()  # the previous night's memory back to the system: each night from its own
+    ctypes.CDLL("libc.so.6").malloc_trim(0)  # baseline, as in its own process
     started = time.perf_counter()
+    phases = PhasePeaks()
+    phases("extract")
     seconds, received, serving = extract_night(url, args, as_of)
-    rss_extract = peak_rss_mb()
     engine = engine_for(url)
-    published = publish_night(engine, as_of, quality_dir)
+    published = publish_night(engine, as_of, quality_dir, progress=phases)
+    phases.end()
     engine.dispose()
     wall = time.perf_counter() - started - serving
     seconds.update(published.seconds)
@@ -100,8 +125,8 @@ def run(url: str, args, as_of: dt.date, quality_dir) -> dict:
         "content_hash": published.content_hash,
         "status": published.status,
         "changes": published.changes,
-        "peak_rss_mb": round(peak_rss_mb()),
-        "peak_rss_after_extract_mb": round(rss_extract),
+        "peak_rss_mb": round(max(phases.peaks.values())),
+        "peak_rss_per_phase_mb": phases.peaks,
         "stages": {
             s: {
                 "seconds": round(seconds.get(s, 0.0), 2),
@@ -132,7 +157,7 @@ def bare_copy(url: str) -> tuple[float, int]:
         started = time.perf_counter()
         for name in DATA_TABLES:
             conn.execute(f"CREATE TABLE bare_{name} (LIKE unified.{name})")
-            columns = ", ".join([*snapshot.rendered[name].columns, "row_hash"])
+            columns = ", ".join([*snapshot.columns[name], "row_hash"])
             with conn.cursor().copy(f"COPY bare_{name} ({columns}) FROM STDIN") as copy:
                 lines, hashes = snapshot.lines[name], snapshot.row_hashes[name]
                 for i in range(0, len(lines), 50_000):
@@ -152,6 +177,8 @@ def show(label: str, night: dict) -> None:
     for stage, f in night["stages"].items():
         rate = f"{f['rows_per_s']:,}" if f["rows_per_s"] else "-"
         print(f"  {stage:12} {f['seconds']:>8.2f} {f['rows']:>10,} {rate:>10}")
+    peaks = ", ".join(f"{p} {mb:,}" for p, mb in night["peak_rss_per_phase_mb"].items())
+    print(f"  peak RSS per phase (MB): {peaks}")
 
 
 def main() -> None:
@@ -161,6 +188,13 @@ def main() -> None:
     parser.add_argument("--as-of", default="2026-11-23")
     parser.add_argument("--gap-days", type=int, default=17)
     parser.add_argument("--keep", action="store_true", help="keep the database (for bench.api)")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run under cProfile and print the N costliest functions",
+    )
     args = parser.parse_args()
     as_of = dt.date.fromisoformat(args.as_of)
     name = f"yiwang_bench_{uuid.uuid4().hex[:8]}"
@@ -169,7 +203,8 @@ def main() -> None:
     url = PG.rsplit("/", 1)[0] + f"/{name}"
     quality = os.path.join("bench", "results", f"quality-{name}")
     try:
-        full = run(url, args, as_of - dt.timedelta(days=args.gap_days), quality)
+        full_as_of = as_of - dt.timedelta(days=args.gap_days)
+        full = profiled("full", args, lambda: run(url, args, full_as_of, quality))
         show("full", full)
         bare_s, bare_rows = bare_copy(url)
         publish_s = full["stages"]["publish"]["seconds"]
@@ -182,7 +217,7 @@ def main() -> None:
         ratio = floor["publish_over_bare_copy"]
         print(f"  bare COPY of the {bare_rows:,} published rows: {bare_s:.2f} s = "
               f"{floor['rows_per_s']:,} rows/s; publish/bare = {ratio}×")  # fmt: skip
-        incremental = run(url, args, as_of, quality)
+        incremental = profiled("incremental", args, lambda: run(url, args, as_of, quality))
         share = incremental["records_extracted"] / max(full["records_extracted"], 1)
         incremental["share_of_full_extracted"] = round(share, 4)
         show("incremental", incremental)

@@ -13,6 +13,35 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _high_water_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return peak_rss_mb()
+
+
+class PhasePeaks:
+    """Peak RSS per phase of a run, as a progress callback: each call ends the phase before
+    and starts the named one. The kernel's high-water mark is reset at every phase start
+    (Linux `/proc/self/clear_refs`), so a phase's figure is its own, not an earlier one's."""
+
+    def __init__(self) -> None:
+        self.peaks: dict[str, float] = {}
+        self.phase: str | None = None
+
+    def __call__(self, phase: str) -> None:
+        self.end()
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+        self.phase = phase
+
+    def end(self) -> None:
+        if self.phase is not None:
+            self.peaks[self.phase] = round(_high_water_mb())
+            self.phase = None
+
+
 def save(name: str, results: dict) -> Path:
     """Write `results` to bench/results/<name>.json (runs compare file against file)."""
     out = Path("bench/results") / f"{name}.json"

@@ -1,8 +1,12 @@
 """The read API: the published dataset over HTTP, read-only, behind bearer tokens.
 
 Tokens come from configuration as SHA-256 digests (`YIWANG_API_TOKEN_SHA256`, comma-separated),
-never in clear. Every request reads inside one transaction, so it sees one snapshot. Money is
-an exact decimal string, dates ISO. Queries are built with bound parameters only.
+never in clear. Every response is read inside one transaction, so it shows one snapshot. Money
+is an exact decimal string, dates ISO. Queries are built with bound parameters only.
+
+The data changes once a night, so responses are rendered once per snapshot: each request asks
+the ledger which snapshot is the latest (one indexed row) and serves the bytes rendered for
+that snapshot and that request, with an `ETag` (a matching `If-None-Match` gets 304).
 """
 
 import datetime as dt
@@ -10,15 +14,18 @@ import hashlib
 import hmac
 import json
 import os
+from collections import OrderedDict
+from collections.abc import Callable
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine, and_, literal, or_, select
+from sqlalchemy import Connection, Engine, and_, literal, or_, select
 
 from schemas.unified import RISK_FLAGS, TABLES
 from yiwang.db import is_postgres
@@ -78,12 +85,40 @@ def _row(mapping) -> dict[str, Any]:
     return {k: _json(v) for k, v in mapping.items() if k != "row_hash"}
 
 
-class Body(JSONResponse):
-    """A response of values `_row` already made JSON-ready: rendered at once, without FastAPI's
-    generic encoding pass (which cost more than the query itself)."""
+def _rendered(content: Any) -> bytes:
+    return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
 
-    def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+
+class Rendered:
+    """Response bodies per (snapshot, request), least recently used dropped beyond `max_bytes`.
+
+    A body is immutable once its snapshot is published, so it never needs invalidating; a
+    newer snapshot only makes the older bodies unreachable, and they are dropped at once.
+    """
+
+    def __init__(self, max_bytes: int = 64 * 2**20) -> None:
+        self.max_bytes, self.size, self.seq = max_bytes, 0, -1
+        self.bodies: OrderedDict[tuple, tuple[bytes, str]] = OrderedDict()
+
+    def get(self, key: tuple) -> tuple[bytes, str] | None:
+        found = self.bodies.get(key)
+        if found is not None:
+            self.bodies.move_to_end(key)
+        return found
+
+    def put(self, key: tuple, body: bytes) -> tuple[bytes, str]:
+        seq = key[0]
+        if seq > self.seq:  # a newer snapshot: the older bodies can no longer be asked for
+            self.bodies.clear()
+            self.size, self.seq = 0, seq
+        entry = (body, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
+        if seq == self.seq and len(body) <= self.max_bytes:
+            self.bodies[key] = entry
+            self.size += len(body)
+            while self.size > self.max_bytes:
+                _, (dropped, _) = self.bodies.popitem(last=False)
+                self.size -= len(dropped)
+        return entry
 
 
 def app_from_env():
@@ -105,6 +140,7 @@ def digest(token: str) -> str:
 def create_app(engine: Engine, digests: set[str] | None = None, docs_dir: FilePath | None = None):
     """The API over `engine`'s published tables; `digests`: accepted tokens' SHA-256."""
     allowed = digests if digests is not None else token_digests()
+    plain = engine  # for the one-row ledger read that starts every request
     if is_postgres(engine):  # several statements per request, one snapshot
         engine = engine.execution_options(isolation_level="REPEATABLE READ")
     bearer = HTTPBearer(auto_error=False)
@@ -115,7 +151,7 @@ def create_app(engine: Engine, digests: set[str] | None = None, docs_dir: FilePa
         description="Read-only access to the published snapshot. Money: exact decimal strings, 元.",
     )
 
-    def authorised(
+    async def authorised(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> None:
         if credentials is None or credentials.scheme.lower() != "bearer":
@@ -125,21 +161,53 @@ def create_app(engine: Engine, digests: set[str] | None = None, docs_dir: FilePa
             raise HTTPException(401, "unknown token", {"WWW-Authenticate": "Bearer"})
 
     auth = [Depends(authorised)]
+    latest = select(L.c.seq, L.c.run_id, L.c.as_of_date, L.c.content_hash)
+    latest = latest.order_by(L.c.seq.desc()).limit(1)
+    rendered = Rendered()
 
-    def read(query):
+    def head(conn: Connection | None = None) -> dict[str, Any] | None:
+        if conn is None:
+            with plain.connect() as conn:
+                return head(conn)
+        found = conn.execute(latest).mappings().first()
+        return dict(found) if found else None
+
+    def snapshot_of(found: dict[str, Any] | None) -> int:
+        return int(found["seq"]) if found else 0
+
+    def render(build: Callable[[Connection], Any]) -> tuple[int, bytes]:
+        """`build`'s content and the snapshot it shows, read in one transaction."""
         with engine.connect() as conn, conn.begin():
-            return conn.execute(query).mappings().all()
+            return snapshot_of(head(conn)), _rendered(build(conn))
+
+    async def served(request: Request, build: Callable[[Connection], Any]) -> Response:
+        """The body `build` gives for the latest snapshot: rendered at its first request."""
+        asked = (request.url.path, *sorted(request.query_params.multi_items()))
+        key = (snapshot_of(head()), *asked)
+        entry = rendered.get(key)
+        if entry is None:
+            seq, body = await run_in_threadpool(render, build)
+            entry = rendered.put((seq, *asked), body)
+        body, etag = entry
+        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type="application/json", headers=headers)
+
+    def read(conn: Connection, query):
+        return conn.execute(query).mappings().all()
 
     @app.get("/health")
-    def health() -> dict[str, Any]:
+    async def health() -> dict[str, Any]:
         """Liveness, and which snapshot is published (no token needed)."""
-        rows = read(
-            select(L.c.run_id, L.c.as_of_date, L.c.content_hash).order_by(L.c.seq.desc()).limit(1)
-        )
-        return {"status": "ok", "latest": _row(rows[0]) if rows else None}
+        found = head()
+        if found:
+            del found["seq"]
+        return {"status": "ok", "latest": _row(found) if found else None}
 
     @app.get("/projects", dependencies=auth)
-    def projects(
+    async def projects(
+        request: Request,
         limit: Limit = 50,
         after: After = None,
         division: Annotated[
@@ -175,43 +243,42 @@ def create_app(engine: Engine, digests: set[str] | None = None, docs_dir: FilePa
             where.append(or_(P.c.owner_unit_code == unit, P.c.entrusted_unit_code == unit))
         if q:
             where.append(P.c.project_name.contains(q, autoescape=True))
-        rows = read(select(P).where(and_(True, *where)).order_by(P.c.project_id).limit(limit + 1))
-        items = [_row(r) for r in rows[:limit]]
-        return Body(
-            {"items": items, "next": items[-1]["project_id"] if len(rows) > limit else None}
-        )
+        query = select(P).where(and_(True, *where)).order_by(P.c.project_id).limit(limit + 1)
+        return await served(request, lambda conn: _page(read(conn, query), limit, "project_id"))
 
     @app.get("/projects/{project_id}", dependencies=auth)
-    def project(
+    async def project(
+        request: Request,
         project_id: Annotated[str, Path(max_length=200, pattern=PRINTABLE)],
     ) -> dict[str, Any]:
         """One project, every source record linked to it, and where each figure came from."""
-        with engine.connect() as conn, conn.begin():
+
+        def build(conn: Connection) -> dict[str, Any]:
             found = conn.execute(select(P).where(P.c.project_id == project_id)).mappings().first()
             if found is None:
                 raise HTTPException(404, f"no project {project_id!r} in the published snapshot")
-            records = (
-                conn.execute(
-                    select(S)
-                    .where(S.c.project_id == project_id)
-                    .order_by(S.c.source_system, S.c.record_type, S.c.record_key)
-                )
-                .mappings()
-                .all()
+            records = read(
+                conn,
+                select(S)
+                .where(S.c.project_id == project_id)
+                .order_by(S.c.source_system, S.c.record_type, S.c.record_key),
             )
-        out = _row(found)
-        linked = [_row(r) for r in records]
-        figures = {}
-        for name, (system, record_type) in FIGURE_SOURCES.items():
-            keys = [r["record_key"] for r in linked if r["record_type"] == record_type]
-            figures[name] = {
-                "value": out[name], "rule": described[name].description,
-                "source_system": system, "record_type": record_type, "record_keys": keys,
-            }  # fmt: skip
-        return Body({"project": out, "source_records": linked, "figures": figures})
+            out = _row(found)
+            linked = [_row(r) for r in records]
+            figures = {}
+            for name, (system, record_type) in FIGURE_SOURCES.items():
+                keys = [r["record_key"] for r in linked if r["record_type"] == record_type]
+                figures[name] = {
+                    "value": out[name], "rule": described[name].description,
+                    "source_system": system, "record_type": record_type, "record_keys": keys,
+                }  # fmt: skip
+            return {"project": out, "source_records": linked, "figures": figures}
+
+        return await served(request, build)
 
     @app.get("/units", dependencies=auth)
-    def units(
+    async def units(
+        request: Request,
         limit: Limit = 50,
         after: After = None,
         list_name: Annotated[ListName | None, Query(alias="list")] = None,
@@ -222,24 +289,25 @@ def create_app(engine: Engine, digests: set[str] | None = None, docs_dir: FilePa
             where.append(U.c.unit_code > after)
         if list_name:
             where.append(U.c.list == list_name.value)
-        rows = read(select(U).where(and_(True, *where)).order_by(U.c.unit_code).limit(limit + 1))
-        items = [_row(r) for r in rows[:limit]]
-        return Body({"items": items, "next": items[-1]["unit_code"] if len(rows) > limit else None})
+        query = select(U).where(and_(True, *where)).order_by(U.c.unit_code).limit(limit + 1)
+        return await served(request, lambda conn: _page(read(conn, query), limit, "unit_code"))
 
     @app.get("/spot-checks", dependencies=auth)
-    def spot_checks(
+    async def spot_checks(
+        request: Request,
         period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
     ) -> dict[str, Any]:
         """双随机 draws (all months, or one), with the seed that re-derives each draw."""
         query = select(C).order_by(C.c.period, C.c.draw_rank)
         if period:
             query = query.where(C.c.period == period)
-        return {"items": [_row(r) for r in read(query)]}
+        return await served(request, lambda conn: {"items": [_row(r) for r in read(conn, query)]})
 
     @app.get("/ledger", dependencies=auth)
-    def ledger() -> dict[str, Any]:
+    async def ledger(request: Request) -> dict[str, Any]:
         """Every publication, oldest first, with its content and chain hashes."""
-        return {"items": [_row(r) for r in read(select(L).order_by(L.c.seq))]}
+        query = select(L).order_by(L.c.seq)
+        return await served(request, lambda conn: {"items": [_row(r) for r in read(conn, query)]})
 
     @app.get("/quality", dependencies=auth)
     def quality() -> dict[str, Any]:
@@ -250,3 +318,9 @@ def create_app(engine: Engine, digests: set[str] | None = None, docs_dir: FilePa
         return {"data_docs": str(where), "exists": where.exists()}
 
     return app
+
+
+def _page(rows, limit: int, key: str) -> dict[str, Any]:
+    """A keyset page: `next` is the `after` of the next page (None on the last)."""
+    items = [_row(r) for r in rows[:limit]]
+    return {"items": items, "next": items[-1][key] if len(rows) > limit else None}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from decimal import Decimal
 
 import numpy as np
@@ -28,10 +29,36 @@ from yiwang.tables import CENT, DATA_TABLES, SORT, Money, published
 NULL = "\\N"
 
 
-def _per_distinct(values: pd.Series, render) -> pd.Series:
+def _distinct(values: pd.Series, render) -> tuple[np.ndarray, np.ndarray]:
+    """(code per row, rendered distinct values + None last): rendering once per distinct value
+    is what makes a column of millions cheap; code -1 (null) picks the None."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    rendered = np.array([render(u) for u in uniques] + [None], dtype=object)
-    return pd.Series(rendered[codes], index=values.index, dtype=object)
+    return codes, np.array([render(u) for u in uniques] + [None], dtype=object)
+
+
+def _escape(text: str | None) -> str:
+    if text is None:
+        return NULL
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\\", "\\\\").replace("\t", "\\t")
+        text = text.replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+_UNESCAPE = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r"}
+_ESCAPED = re.compile(r"\\[\\tnr]")
+
+
+def unescaped(line: str) -> list[str | None]:
+    """A canonical line's values again (None for null): what `COPY` reads from it."""
+    return [
+        None
+        if field == NULL
+        else _ESCAPED.sub(lambda m: _UNESCAPE[m.group()], field)
+        if "\\" in field
+        else field
+        for field in line.split("\t")
+    ]
 
 
 def _money(v) -> str:
@@ -54,51 +81,58 @@ def _timestamp(v) -> str:
     return ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def rendered(table: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """Each contract column as canonical text (None for null), unescaped."""
+def _renderer(kind):
+    if isinstance(kind, Money):
+        return _money
+    if isinstance(kind, DateTime):
+        return _timestamp
+    if isinstance(kind, Date):
+        return _date
+    if isinstance(kind, BigInteger):
+        return lambda v: str(int(v))
+    if isinstance(kind, Double):
+        return lambda v: repr(float(v))
+    return _text
+
+
+def _rendered_columns(table: str, frame: pd.DataFrame) -> dict[str, tuple]:
     out = {}
     for column in published[table].columns:
-        name = column.name
-        if name in ("row_hash", "seq"):
+        if column.name in ("row_hash", "seq"):
             continue
-        values = frame[name].astype(object).where(frame[name].notna(), None)
-        kind = column.type
-        if isinstance(kind, Money):
-            render = _money
-        elif isinstance(kind, DateTime):
-            render = _timestamp
-        elif isinstance(kind, Date):
-            render = _date
-        elif isinstance(kind, BigInteger):
-            render = lambda v: str(int(v))  # noqa: E731
-        elif isinstance(kind, Double):
-            render = lambda v: repr(float(v))  # noqa: E731
-        else:
-            render = _text
-        out[name] = _per_distinct(values, render)
-    return pd.DataFrame(out, index=frame.index)
+        values = frame[column.name].astype(object).where(frame[column.name].notna(), None)
+        out[column.name] = _distinct(values, _renderer(column.type))
+    return out
 
 
-def _escaped(text: pd.Series) -> pd.Series:
-    s = text.astype(object)
-    present = s.notna()
-    if present.any():
-        v = s[present].astype(str)
-        if v.str.contains(r"[\\\t\n\r]", regex=True).any():
-            v = v.str.replace("\\", "\\\\", regex=False).str.replace("\t", "\\t", regex=False)
-            v = v.str.replace("\n", "\\n", regex=False).str.replace("\r", "\\r", regex=False)
-        s = s.copy()
-        s[present] = v
-    return s.where(present, NULL)
+def rendered(table: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Each contract column as canonical text (None for null), unescaped."""
+    columns = _rendered_columns(table, frame)
+    return pd.DataFrame(
+        {name: uniques[codes] for name, (codes, uniques) in columns.items()},
+        index=frame.index,
+        dtype=object,
+    )
 
 
 def canonical(table: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str], list[str]]:
-    """(rendered values in canonical row order, lines, row hashes) of one table."""
-    text = rendered(table, frame)
+    """(rendered values in canonical row order, lines, row hashes) of one table.
+
+    Escaping, like rendering, is done once per distinct value and spread to the rows by code.
+    """
+    columns = _rendered_columns(table, frame)
+    text = pd.DataFrame(
+        {name: uniques[codes] for name, (codes, uniques) in columns.items()}, dtype=object
+    )
     if len(text):  # code-point order of the canonical text, nulls first: the same everywhere
         text = text.sort_values(list(SORT[table]), na_position="first", kind="stable")
-    columns = [_escaped(text[c]) for c in text.columns]
-    lines = columns[0].str.cat(columns[1:], sep="\t").tolist() if columns else []
+    order = text.index.to_numpy()
+    text.index = frame.index[order]
+    escaped = [
+        pd.Series(np.array([_escape(u) for u in uniques], dtype=object)[codes[order]])
+        for codes, uniques in columns.values()
+    ]
+    lines = escaped[0].str.cat(escaped[1:], sep="\t").tolist() if escaped else []
     prefix = f"{table}\t".encode()
     hashes = [hashlib.sha256(prefix + line.encode()).hexdigest() for line in lines]
     return text, lines, hashes

@@ -21,7 +21,7 @@ from connectors.registry import get, registry
 from schemas.quarantine import carry_forward
 from yiwang.db import migrate
 from yiwang.gate import GateResult, reconciliation, run_gate
-from yiwang.pipeline import Night, unify_night
+from yiwang.pipeline import unify_night
 from yiwang.publish import PublishError, Snapshot, latest_run, publish, read_table, runs_for
 from yiwang.settings import data_dir
 from yiwang.staging import DbSink
@@ -70,16 +70,6 @@ class GateFailed(PublishError):
         super().__init__(f"the quality gate failed; nothing was published:\n  {listed}")
 
 
-def _received(night: Night) -> dict[tuple[str, str], int]:
-    """Per stream, the records received (one per key; each keyless record counts)."""
-    received: dict[tuple[str, str], int] = {}
-    for v in night.validated.values():
-        rows = night.received[v.record_type]
-        keys = rows["_key"] if "_key" in rows.columns else pd.Series(dtype=object)
-        received[(v.source, v.record_type)] = int(keys.nunique() + keys.isna().sum())
-    return received
-
-
 def _counts(received: dict, tables: dict[str, pd.DataFrame]) -> tuple[dict, dict]:
     recon = reconciliation(received, tables)
     counts = {
@@ -123,11 +113,7 @@ def publish_night(
     say("validate, resolve and unify")
     night = unify_night(DbSink(engine, run_id=f"{as_of}"), as_of, draws.drop(columns="row_hash"))
     timings.update(night.seconds)
-    received = _received(night)
-    # only the counts of what was received are needed from here on: the raw and typed
-    # records (the largest frames of the night) go before the snapshot is rendered
-    night.received.clear()
-    night.validated.clear()
+    received = night.received
     timings["read_staged"] += t_read - t0  # the ledger, quarantine and draws read above
 
     def snapshot_for(run_id: str) -> tuple[dict, Snapshot]:
@@ -135,6 +121,7 @@ def publish_night(
         tables = {**night.tables, "quarantine": quarantine}
         return tables, Snapshot.of(tables)
 
+    say("canonical snapshot")
     t1 = time.perf_counter()
     run_id = last["run_id"] if last and last["as_of_date"] == as_of else f"{as_of}"
     tables, snapshot = snapshot_for(run_id)
@@ -157,13 +144,16 @@ def publish_night(
     timings["gate"] = time.perf_counter() - t1
     if not gate.success:
         raise GateFailed(gate)
+    projects = len(tables["project"])
+    del tables  # publishing needs only the snapshot's lines
+    night.tables.clear()
     say("publish")
     t2 = time.perf_counter()
     row = publish(engine, snapshot, run_id, as_of, counts)
     timings["publish"] = time.perf_counter() - t2
     return Published(
         run_id, as_of, "published", row["content_hash"], row["chain_hash"], counts, risks,
-        len(tables["project"]), gate, timings, row["changes"],
+        projects, gate, timings, row["changes"],
     )  # fmt: skip
 
 

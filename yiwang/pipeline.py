@@ -16,7 +16,7 @@ import pandas as pd
 
 from connectors.core import Landing, RetryPolicy, Sink, Stream, SyncResult, from_env, sync
 from connectors.registry import registry
-from schemas.validate import Validated, validate
+from schemas.validate import validate
 from transforms.resolve import resolve
 from transforms.unify import project_table, spot_check_table, unit_scorecard
 
@@ -62,14 +62,26 @@ def record_streams(sink: Sink) -> Iterator[tuple[str, Stream, pd.DataFrame]]:
 @dataclass
 class Night:
     as_of: dt.date
-    received: dict[str, pd.DataFrame]  # record type -> latest live records as received
-    validated: dict[str, Validated]
+    received: dict[tuple[str, str], int]  # (source, record type) -> records received
     tables: dict[str, pd.DataFrame]
     seconds: dict[str, float] = field(default_factory=dict)  # per stage, for the benchmarks
 
 
+def _count(rows: pd.DataFrame) -> int:
+    """Records received: one per key, and each keyless record."""
+    if "_key" not in rows.columns:
+        return len(rows)
+    return int(rows["_key"].nunique() + rows["_key"].isna().sum())
+
+
 def unify_night(sink: Sink, as_of: dt.date, published_draws: pd.DataFrame | None = None) -> Night:
-    received, validated = {}, {}
+    """Validate every stream's live records, resolve them into projects, and unify.
+
+    Streams are read and validated one at a time, and a stream's records as received are let
+    go once validated (only the registry's are kept, for resolving): the night's memory is
+    what it accepts, not everything it read twice over.
+    """
+    received, accepted, quarantines, registry_served = {}, {}, [], None
     seconds = dict.fromkeys(("read_staged", "validate", "resolve", "unify"), 0.0)
     clock = time.perf_counter()
 
@@ -81,19 +93,24 @@ def unify_night(sink: Sink, as_of: dt.date, published_draws: pd.DataFrame | None
 
     for name, s, rows in record_streams(sink):
         lap("read_staged")
-        received[s.record_type] = rows
-        validated[s.record_type] = validate(name, s.record_type, rows)
+        checked = validate(name, s.record_type, rows)
+        received[(name, s.record_type)] = _count(rows)
+        accepted[s.record_type] = checked.accepted
+        quarantines.append(checked.quarantine)
+        if s.record_type == "project":
+            registry_served = rows
+        del rows, checked
         lap("validate")
-    accepted = {k: v.accepted for k, v in validated.items()}
-    links = resolve(accepted, received.get("project"))
+    links = resolve(accepted, registry_served)
+    del registry_served
     lap("resolve")
     projects = project_table(accepted, links, as_of)
     tables = {
         "project": projects,
         "source_record": links,
-        "quarantine": pd.concat([v.quarantine for v in validated.values()], ignore_index=True),
+        "quarantine": pd.concat(quarantines, ignore_index=True),
         "unit_scorecard": unit_scorecard(accepted, links, projects, as_of),
         "spot_check": spot_check_table(projects, as_of, published_draws),
     }
     lap("unify")
-    return Night(as_of, received, validated, tables, seconds)
+    return Night(as_of, received, tables, seconds)

@@ -27,6 +27,7 @@ from yiwang.canonical import (
     chain_hash,
     content_hash,
     ledger_row_hash,
+    unescaped,
 )
 from yiwang.db import is_postgres, qualified
 from yiwang.tables import DATA_TABLES, KEYS, published
@@ -40,19 +41,24 @@ class PublishError(Exception):
 
 @dataclass
 class Snapshot:
-    """Tables ready to publish: canonical text, lines and row hashes per table."""
+    """Tables ready to publish: per table its columns, canonical lines and row hashes.
 
-    rendered: dict[str, pd.DataFrame]
+    The lines are all a store needs (PostgreSQL `COPY`s them as they are), so the rendered
+    values are not kept beside them: at millions of rows they would double the memory.
+    """
+
+    columns: dict[str, list[str]]
     lines: dict[str, list[str]]
     row_hashes: dict[str, list[str]]
     content_hash: str
 
     @classmethod
     def of(cls, tables: dict[str, pd.DataFrame]) -> Snapshot:
-        rendered, lines, hashes = {}, {}, {}
+        columns, lines, hashes = {}, {}, {}
         for name in DATA_TABLES:
-            rendered[name], lines[name], hashes[name] = canonical(name, tables[name])
-        return cls(rendered, lines, hashes, content_hash(hashes))
+            text, lines[name], hashes[name] = canonical(name, tables[name])
+            columns[name] = list(text.columns)
+        return cls(columns, lines, hashes, content_hash(hashes))
 
     def row_counts(self) -> dict[str, int]:
         return {name: len(rows) for name, rows in self.lines.items()}
@@ -174,7 +180,7 @@ def _rows_into_temp(conn: Connection, temp: str, columns: list[str], rows: list[
 
 def _load(conn: Connection, name: str, snapshot: Snapshot, which: list[int]) -> None:
     lines, hashes = snapshot.lines[name], snapshot.row_hashes[name]
-    columns = [*snapshot.rendered[name].columns, "row_hash"]
+    columns = [*snapshot.columns[name], "row_hash"]
     target = qualified(conn, "unified", name)
     if is_postgres(conn.engine):
         raw = conn.connection.driver_connection
@@ -187,10 +193,7 @@ def _load(conn: Connection, name: str, snapshot: Snapshot, which: list[int]) -> 
                 copy.write("".join(f"{lines[i]}\t{hashes[i]}\n" for i in chunk).encode())
         return
     # SQLite: the canonical text is its storage form (money as text, dates ISO; numbers convert)
-    rendered = snapshot.rendered[name].iloc[which]
-    values = rendered.astype(object).where(rendered.notna(), None)
-    picked = [hashes[i] for i in which]
-    rows = [(*r, h) for r, h in zip(values.itertuples(index=False, name=None), picked, strict=True)]
+    rows = [(*unescaped(lines[i]), hashes[i]) for i in which]
     marks = ", ".join("?" * len(columns))
     conn.exec_driver_sql(f"INSERT INTO {target} ({', '.join(columns)}) VALUES ({marks})", rows)
 

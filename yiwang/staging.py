@@ -14,6 +14,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import pandas as pd
 from sqlalchemy import Connection, Engine, select
 
@@ -34,6 +35,47 @@ def _tagged(value: Any) -> Any:
 
 def _hook(obj: dict) -> Any:
     return Decimal(obj[_DECIMAL]) if len(obj) == 1 and _DECIMAL in obj else obj
+
+
+def _untagged(value: Any) -> Any:
+    """`_hook` applied to every object inside `value`, innermost first, as `json.loads` does;
+    objects are changed in place (only values that are objects or arrays are visited)."""
+    if type(value) is dict:
+        for k, v in value.items():
+            if type(v) is dict or type(v) is list:
+                value[k] = _untagged(v)
+        return _hook(value)
+    if type(value) is list:
+        for i, v in enumerate(value):
+            if type(v) is dict or type(v) is list:
+                value[i] = _untagged(v)
+    return value
+
+
+DECODE_CHUNK = 50_000  # records per C decode: bounds the joined text's memory
+
+
+def _parsed(records: list[str]) -> list[dict]:
+    """Each record's JSON as a dict, money as `Decimal`.
+
+    msgspec decodes a whole chunk in C, several times faster than `json.loads` per record;
+    only records that carry money are walked again in Python. A chunk msgspec refuses (a
+    number beyond a double, a lone surrogate) is decoded by `json` instead, with the same
+    result.
+    """
+    out: list[dict] = []
+    for start in range(0, len(records), DECODE_CHUNK):
+        chunk = records[start : start + DECODE_CHUNK]
+        try:
+            rows = msgspec.json.decode("[" + ",".join(chunk) + "]")
+        except (msgspec.MsgspecError, ValueError):
+            out.extend(json.loads(r, object_hook=_hook) for r in chunk)
+            continue
+        for i, text in enumerate(chunk):
+            if _DECIMAL in text:
+                rows[i] = _untagged(rows[i])
+        out.extend(rows)
+    return out
 
 
 def encode(frame: pd.DataFrame) -> list[str]:
@@ -61,7 +103,7 @@ def decode(
     records: list[str], keys: list[str | None], versions: list[str], stream: Stream
 ) -> pd.DataFrame:
     """The frame `encode` was given (epoch fields typed again as Asia/Shanghai times)."""
-    frame = pd.DataFrame.from_records([json.loads(r, object_hook=_hook) for r in records])
+    frame = pd.DataFrame.from_records(_parsed(records))
     frame["_key"] = pd.Series(keys, dtype=object)
     frame["_version"] = pd.Series(versions, dtype=object)
     for name in stream.epoch_ms:
@@ -74,8 +116,14 @@ def decode(
 class DbSink(CoalescingSink):
     """The store's `Sink`: one transaction per (coalesced) checkpoint."""
 
-    def __init__(self, engine: Engine, run_id: str, commit_every_s: float = 5.0) -> None:
-        super().__init__(commit_every_s)
+    def __init__(
+        self,
+        engine: Engine,
+        run_id: str,
+        commit_every_s: float = 5.0,
+        max_pending_rows: int = 200_000,  # bounds the memory a fast source's buffer takes
+    ) -> None:
+        super().__init__(commit_every_s, max_pending_rows, background=True)
         self.engine, self.run_id = engine, run_id
 
     def state(self, source: str, stream: str) -> dict | None:

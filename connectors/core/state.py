@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import pickle
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -54,13 +55,28 @@ def latest_versions(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 class CoalescingSink:
     """Buffers staged frames per stream and writes them with their state once every
-    `commit_every_s` (and at the stream's end): fewer, larger writes, state never ahead."""
+    `commit_every_s`, once `max_pending_rows` are buffered, and at the stream's end: fewer,
+    larger writes, state never ahead.
 
-    def __init__(self, commit_every_s: float = 5.0) -> None:
-        self.commit_every_s = commit_every_s
+    With `background`, a write runs in a thread of its own while the sync reads on, so the
+    store's time hides behind the network's and the parser's. One write at most is in flight:
+    the next waits for it and fails with its error, so a write never lands after a failed one
+    (whose state it would carry past data that is not stored). The stream's last commit
+    returns only once everything is written.
+    """
+
+    def __init__(
+        self,
+        commit_every_s: float = 5.0,
+        max_pending_rows: int | None = None,
+        background: bool = False,
+    ) -> None:
+        self.commit_every_s, self.max_pending_rows = commit_every_s, max_pending_rows
         self._pending: dict[tuple[str, str], list[pd.DataFrame]] = {}
         self._pending_state: dict[tuple[str, str], dict] = {}
         self._last_commit: dict[tuple[str, str], float] = {}
+        self._writer = ThreadPoolExecutor(1, "sink-writer") if background else None
+        self._in_flight: Future | None = None
 
     def stage(self, source: str, stream: Stream, frame: pd.DataFrame) -> None:
         if len(frame):
@@ -71,12 +87,26 @@ class CoalescingSink:
         if state is not None:
             self._pending_state[slot] = state
         due = time.monotonic() - self._last_commit.get(slot, 0.0) >= self.commit_every_s
-        if not (final or due):
-            return
-        self._write(
-            source, stream, self._pending.pop(slot, []), self._pending_state.pop(slot, None)
+        full = self.max_pending_rows is not None and (
+            sum(map(len, self._pending.get(slot, []))) >= self.max_pending_rows
         )
+        if not (final or due or full):
+            return
+        frames, state = self._pending.pop(slot, []), self._pending_state.pop(slot, None)
         self._last_commit[slot] = time.monotonic()
+        if self._writer is None:
+            self._write(source, stream, frames, state)
+            return
+        self.flush()
+        self._in_flight = self._writer.submit(self._write, source, stream, frames, state)
+        if final:
+            self.flush()
+
+    def flush(self) -> None:
+        """Wait for the write in flight (raising its error, if it failed)."""
+        if self._in_flight is not None:
+            in_flight, self._in_flight = self._in_flight, None
+            in_flight.result()
 
     def _write(
         self, source: str, stream: Stream, frames: list[pd.DataFrame], state: dict | None

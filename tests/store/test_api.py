@@ -114,3 +114,49 @@ def test_given_any_request_from_the_openapi_document_then_no_server_error(api_sc
             case.call_and_validate(headers=AUTH, checks=[not_a_server_error])
 
         no_server_error()
+
+
+def test_given_an_etag_then_an_unchanged_response_is_not_sent_again(client):
+    first = client.get("/projects", params={"limit": 5}, headers=AUTH)
+    etag = first.headers["etag"]
+    again = client.get("/projects", params={"limit": 5}, headers={**AUTH, "If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    other = client.get("/projects", params={"limit": 6}, headers={**AUTH, "If-None-Match": etag})
+    assert other.status_code == 200 and len(other.json()["items"]) == 6
+
+
+def test_given_a_new_snapshot_then_no_response_of_the_old_one_is_served(published_small, tmp_path):
+    """Responses are rendered once per snapshot; the next publication must show at once."""
+    import datetime as dt
+    import shutil
+
+    from yiwang.publish import Snapshot, publish, read_table
+    from yiwang.tables import DATA_TABLES
+
+    url, _ = published_small["sqlite"]
+    copy = tmp_path / "night.db"
+    shutil.copy(url.removeprefix("sqlite:///"), copy)
+    engine = engine_for(f"sqlite:///{copy}")
+    app = TestClient(create_app(engine, {digest(TOKEN)}))
+    before = app.get("/projects", params={"limit": 1}, headers=AUTH)
+    one = before.json()["items"][0]
+    health = app.get("/health").json()["latest"]
+    assert app.get(f"/projects/{one['project_id']}", headers=AUTH).json()["project"] == one
+
+    with engine.connect() as conn:
+        tables = {t: read_table(conn, t).drop(columns="row_hash") for t in DATA_TABLES}
+    projects = tables["project"]
+    projects.loc[projects["project_id"] == one["project_id"], "project_name"] = "改名后的项目"
+    as_of = dt.date.fromisoformat(health["as_of_date"]) + dt.timedelta(days=1)
+    publish(engine, Snapshot.of(tables), f"{as_of}", as_of, {})
+
+    after = app.get("/projects", params={"limit": 1}, headers=AUTH)
+    assert after.json()["items"][0]["project_name"] == "改名后的项目"
+    assert after.headers["etag"] != before.headers["etag"]
+    stale = app.get(
+        "/projects", params={"limit": 1}, headers={**AUTH, "If-None-Match": before.headers["etag"]}
+    )
+    assert stale.status_code == 200
+    assert app.get("/health").json()["latest"]["run_id"] == f"{as_of}"
+    detail = app.get(f"/projects/{one['project_id']}", headers=AUTH).json()
+    assert detail["project"]["project_name"] == "改名后的项目"

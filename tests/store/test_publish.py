@@ -122,6 +122,39 @@ def test_given_staged_state_when_a_commit_fails_then_neither_records_nor_state_a
     pd.testing.assert_frame_equal(after, before)
 
 
+def test_given_a_background_write_fails_then_no_later_write_lands_and_the_error_is_raised(
+    backend, store_copy, monkeypatch
+):
+    """Writes run in a thread while the sync reads on: a failed one must stop the later ones,
+    whose state would otherwise skip past the records that were never stored."""
+    import yiwang.staging as staging
+    from connectors.registry import get
+
+    stream = get("audit").stream("findings")
+    sink = staging.DbSink(engine_for(store_copy), run_id="crash", commit_every_s=0)
+    before_state = sink.state("audit", "findings")
+    before = sink.records("audit", "findings")
+    first, second = before.head(2).copy(), before.iloc[2:4].copy()
+    first["_version"] = second["_version"] = "9999"
+    real, calls = staging._put_state, []
+
+    def fail_first(*args, **kwargs):
+        calls.append(args[3])
+        if len(calls) == 1:
+            raise RuntimeError("the first write's transaction failed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(staging, "_put_state", fail_first)
+    sink.stage("audit", stream, first)
+    sink.commit("audit", stream, {"since": "2099-01-01"}, final=False)  # runs in the background
+    sink.stage("audit", stream, second)
+    with pytest.raises(RuntimeError, match="first write"):
+        sink.commit("audit", stream, {"since": "2099-02-01"}, final=True)
+    assert calls == [{"since": "2099-01-01"}]  # the second write never started
+    assert sink.state("audit", "findings") == before_state
+    assert set(sink.records("audit", "findings")["_version"]) == set(before["_version"])
+
+
 def test_given_a_staged_record_when_an_older_version_arrives_then_the_newer_one_stays(
     backend, store_copy
 ):
