@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import ctypes
 import dataclasses
 import datetime as dt
-import gc
+import multiprocessing
 import os
 import pstats
 import time
 import uuid
+from concurrent.futures import ProcessPoolExecutor
 
 import psycopg
 
@@ -94,9 +94,19 @@ def profiled(label: str, args, work):
     return result
 
 
+def _night(label: str, url: str, args, as_of: dt.date, quality_dir) -> dict:
+    return profiled(label, args, lambda: run(url, args, as_of, quality_dir))
+
+
+def in_own_process(label: str, url: str, args, as_of: dt.date, quality_dir) -> dict:
+    """One night in a fresh process, as the CLI and Airflow run it: its memory figures are
+    its own, not what an earlier night in the same process left allocated."""
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+        return pool.submit(_night, label, url, args, as_of, quality_dir).result()
+
+
 def run(url: str, args, as_of: dt.date, quality_dir) -> dict:
-    gc.collect()  # the previous night's memory back to the system: each night from its own
-    ctypes.CDLL("libc.so.6").malloc_trim(0)  # baseline, as in its own process
     started = time.perf_counter()
     phases = PhasePeaks()
     phases("extract")
@@ -204,7 +214,7 @@ def main() -> None:
     quality = os.path.join("bench", "results", f"quality-{name}")
     try:
         full_as_of = as_of - dt.timedelta(days=args.gap_days)
-        full = profiled("full", args, lambda: run(url, args, full_as_of, quality))
+        full = in_own_process("full", url, args, full_as_of, quality)
         show("full", full)
         bare_s, bare_rows = bare_copy(url)
         publish_s = full["stages"]["publish"]["seconds"]
@@ -217,7 +227,7 @@ def main() -> None:
         ratio = floor["publish_over_bare_copy"]
         print(f"  bare COPY of the {bare_rows:,} published rows: {bare_s:.2f} s = "
               f"{floor['rows_per_s']:,} rows/s; publish/bare = {ratio}×")  # fmt: skip
-        incremental = profiled("incremental", args, lambda: run(url, args, as_of, quality))
+        incremental = in_own_process("incremental", url, args, as_of, quality)
         share = incremental["records_extracted"] / max(full["records_extracted"], 1)
         incremental["share_of_full_extracted"] = round(share, 4)
         show("incremental", incremental)

@@ -9,6 +9,7 @@ the ledger which snapshot is the latest (one indexed row) and serves the bytes r
 that snapshot and that request, with an `ETag` (a matching `If-None-Match` gets 304).
 """
 
+import asyncio
 import datetime as dt
 import hashlib
 import hmac
@@ -180,14 +181,23 @@ def create_app(engine: Engine, digests: set[str] | None = None, docs_dir: FilePa
         with engine.connect() as conn, conn.begin():
             return snapshot_of(head(conn)), _rendered(build(conn))
 
+    in_flight: dict[tuple, asyncio.Future] = {}
+
+    async def fill(asked: tuple, build: Callable[[Connection], Any]) -> tuple[bytes, str]:
+        seq, body = await run_in_threadpool(render, build)
+        return rendered.put((seq, *asked), body)
+
     async def served(request: Request, build: Callable[[Connection], Any]) -> Response:
         """The body `build` gives for the latest snapshot: rendered at its first request."""
         asked = (request.url.path, *sorted(request.query_params.multi_items()))
         key = (snapshot_of(head()), *asked)
         entry = rendered.get(key)
-        if entry is None:
-            seq, body = await run_in_threadpool(render, build)
-            entry = rendered.put((seq, *asked), body)
+        if entry is None:  # one rendering per key, however many clients ask at once
+            filling = in_flight.get(key)
+            if filling is None:
+                filling = in_flight[key] = asyncio.ensure_future(fill(asked, build))
+                filling.add_done_callback(lambda _: in_flight.pop(key, None))
+            entry = await asyncio.shield(filling)
         body, etag = entry
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
         if request.headers.get("if-none-match") == etag:

@@ -121,7 +121,7 @@ class DbSink(CoalescingSink):
         engine: Engine,
         run_id: str,
         commit_every_s: float = 5.0,
-        max_pending_rows: int = 200_000,  # bounds the memory a fast source's buffer takes
+        max_pending_rows: int = 50_000,  # bounds the memory a fast source's buffer takes
     ) -> None:
         super().__init__(commit_every_s, max_pending_rows, background=True)
         self.engine, self.run_id = engine, run_id

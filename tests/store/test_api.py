@@ -160,3 +160,32 @@ def test_given_a_new_snapshot_then_no_response_of_the_old_one_is_served(publishe
     assert app.get("/health").json()["latest"]["run_id"] == f"{as_of}"
     detail = app.get(f"/projects/{one['project_id']}", headers=AUTH).json()
     assert detail["project"]["project_name"] == "改名后的项目"
+
+
+def test_given_many_clients_asking_at_once_then_the_response_is_rendered_once(published_small):
+    """A new snapshot's first burst of identical requests costs one query, not one each."""
+    import asyncio
+
+    import httpx
+    from sqlalchemy import event
+
+    url, _ = published_small["sqlite"]
+    engine = engine_for(url)
+    reads = []
+    listen = lambda *args: reads.append(args[2]) if "risk_flags" in args[2] else None  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listen)
+    app = create_app(engine, {digest(TOKEN)})
+
+    async def burst():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            asked = [client.get("/projects?limit=7", headers=AUTH) for _ in range(20)]
+            return await asyncio.gather(*asked)
+
+    try:
+        answers = asyncio.run(burst())
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.content for a in answers}) == 1
+    assert len(reads) == 1, reads
