@@ -105,16 +105,6 @@ def _rendered_columns(table: str, frame: pd.DataFrame) -> dict[str, tuple]:
     return out
 
 
-def rendered(table: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """Each contract column as canonical text (None for null), unescaped."""
-    columns = _rendered_columns(table, frame)
-    return pd.DataFrame(
-        {name: uniques[codes] for name, (codes, uniques) in columns.items()},
-        index=frame.index,
-        dtype=object,
-    )
-
-
 def canonical(table: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str], list[str]]:
     """(rendered values in canonical row order, lines, row hashes) of one table.
 

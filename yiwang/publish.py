@@ -150,8 +150,6 @@ def _indexes_after(conn: Connection, name: str):
     faster than maintaining them row by row, and inside the same transaction."""
     table = published[name]
     target = qualified(conn, "unified", name)
-    # the builds sort millions of keys: in memory, not in temporary files (this transaction only)
-    conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '512MB'")
     for index in table.indexes:
         conn.exec_driver_sql(f"DROP INDEX unified.{index.name}")
     if KEYS[name]:

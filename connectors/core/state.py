@@ -55,8 +55,9 @@ def latest_versions(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 class CoalescingSink:
     """Buffers staged frames per stream and writes them with their state once every
-    `commit_every_s`, once `max_pending_rows` are buffered, and at the stream's end: fewer,
-    larger writes, state never ahead.
+    `commit_every_s` and at the stream's end: fewer, larger writes, state never ahead. Once
+    `max_pending_rows` are buffered they are written at once, without state (some sources
+    checkpoint only at the stream's end, and a buffer of millions would not fit).
 
     With `background`, a write runs in a thread of its own while the sync reads on, so the
     store's time hides behind the network's and the parser's. One write at most is in flight:
@@ -79,21 +80,25 @@ class CoalescingSink:
         self._in_flight: Future | None = None
 
     def stage(self, source: str, stream: Stream, frame: pd.DataFrame) -> None:
-        if len(frame):
-            self._pending.setdefault((source, stream.name), []).append(frame)
+        if not len(frame):
+            return
+        pending = self._pending.setdefault((source, stream.name), [])
+        pending.append(frame)
+        if self.max_pending_rows is not None and sum(map(len, pending)) >= self.max_pending_rows:
+            # written without state (the last stays): records may run ahead of state, never behind
+            self._write_pending(source, stream, None, final=False)
 
     def commit(self, source: str, stream: Stream, state: dict | None, final: bool) -> None:
         slot = (source, stream.name)
         if state is not None:
             self._pending_state[slot] = state
         due = time.monotonic() - self._last_commit.get(slot, 0.0) >= self.commit_every_s
-        full = self.max_pending_rows is not None and (
-            sum(map(len, self._pending.get(slot, []))) >= self.max_pending_rows
-        )
-        if not (final or due or full):
-            return
-        frames, state = self._pending.pop(slot, []), self._pending_state.pop(slot, None)
-        self._last_commit[slot] = time.monotonic()
+        if final or due:
+            self._last_commit[slot] = time.monotonic()
+            self._write_pending(source, stream, self._pending_state.pop(slot, None), final)
+
+    def _write_pending(self, source: str, stream: Stream, state: dict | None, final: bool) -> None:
+        frames = self._pending.pop((source, stream.name), [])
         if self._writer is None:
             self._write(source, stream, frames, state)
             return

@@ -155,6 +155,31 @@ def test_given_a_background_write_fails_then_no_later_write_lands_and_the_error_
     assert set(sink.records("audit", "findings")["_version"]) == set(before["_version"])
 
 
+def test_given_a_stream_that_checkpoints_only_at_its_end_then_its_buffer_stays_bounded(
+    backend, store_copy
+):
+    """Records are written once `max_pending_rows` are buffered, without the state: the state
+    stays where it was until the stream commits it."""
+    from connectors.registry import get
+    from yiwang.staging import DbSink
+
+    stream = get("audit").stream("findings")
+    sink = DbSink(engine_for(store_copy), run_id="bounded", max_pending_rows=3)
+    before_state = sink.state("audit", "findings")
+    rows = sink.records("audit", "findings").head(4).copy()
+    rows["_version"] = "9999"
+    sink.stage("audit", stream, rows.head(2))
+    sink.flush()
+    assert "9999" not in set(sink.records("audit", "findings")["_version"])  # 2 < 3: buffered
+    sink.stage("audit", stream, rows.tail(2))
+    sink.flush()
+    stored = sink.records("audit", "findings").set_index("_key")["_version"]
+    assert (stored.loc[rows["_key"]] == "9999").all()  # 4 ≥ 3: written
+    assert sink.state("audit", "findings") == before_state
+    sink.commit("audit", stream, {"since": "2099-01-01"}, final=True)
+    assert sink.state("audit", "findings") == {"since": "2099-01-01"}
+
+
 def test_given_a_staged_record_when_an_older_version_arrives_then_the_newer_one_stays(
     backend, store_copy
 ):
