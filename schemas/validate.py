@@ -55,7 +55,7 @@ class SchemaDriftError(Exception):
 class Validated:
     source: str
     record_type: str
-    accepted: pd.DataFrame  # typed records, framework columns kept
+    accepted: pd.DataFrame  # typed records: the model's fields and `_key`
     quarantine: pd.DataFrame  # QUARANTINE_COLUMNS
     received: int
 
@@ -80,7 +80,10 @@ def validate(source: str, record_type: str, frame: pd.DataFrame) -> Validated:
     bad = pd.Series(False, index=frame.index)
     bad[list(reasons)] = True
     quarantine = _quarantine_rows(source, record_type, frame[bad], reasons)
-    return Validated(source, record_type, typed[~bad], quarantine, len(frame))
+    # only what the night reads on: the wire's other columns (version, problems, extras) are
+    # let go with the batch
+    kept = [c for c in ("_key", *field_names(record_type)) if c in typed.columns]
+    return Validated(source, record_type, typed.loc[~bad, kept], quarantine, len(frame))
 
 
 def _typed(record_type: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[str]]]:

@@ -105,19 +105,27 @@ def _rendered_columns(table: str, frame: pd.DataFrame) -> dict[str, tuple]:
     return out
 
 
-def canonical(table: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str], list[str]]:
-    """(rendered values in canonical row order, lines, row hashes) of one table.
+def _rank(uniques: np.ndarray) -> np.ndarray:
+    """Each rendered distinct value's place in code-point order (the None last gets -1, so
+    nulls sort first); values that render alike share a place."""
+    _, places = np.unique(uniques[:-1], return_inverse=True)  # object: Python str order
+    return np.append(places, -1)
+
+
+def _order(columns: dict[str, tuple], keys: tuple[str, ...]) -> np.ndarray:
+    """Row positions in code-point order of the key columns' canonical text, ties in frame
+    order: a stable sort of small integers, not of millions of strings."""
+    ranks = [_rank(columns[k][1])[columns[k][0]] for k in keys]
+    return np.lexsort(ranks[::-1]) if ranks and len(ranks[0]) else np.arange(0)
+
+
+def canonical(table: str, frame: pd.DataFrame) -> tuple[pd.Index, list[str], list[str]]:
+    """(the frame's index in canonical row order, lines, row hashes) of one table.
 
     Escaping, like rendering, is done once per distinct value and spread to the rows by code.
     """
     columns = _rendered_columns(table, frame)
-    text = pd.DataFrame(
-        {name: uniques[codes] for name, (codes, uniques) in columns.items()}, dtype=object
-    )
-    if len(text):  # code-point order of the canonical text, nulls first: the same everywhere
-        text = text.sort_values(list(SORT[table]), na_position="first", kind="stable")
-    order = text.index.to_numpy()
-    text.index = frame.index[order]
+    order = _order(columns, SORT[table]) if len(frame) else np.arange(0)
     escaped = [
         pd.Series(np.array([_escape(u) for u in uniques], dtype=object)[codes[order]])
         for codes, uniques in columns.values()
@@ -125,7 +133,12 @@ def canonical(table: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str],
     lines = escaped[0].str.cat(escaped[1:], sep="\t").tolist() if escaped else []
     prefix = f"{table}\t".encode()
     hashes = [hashlib.sha256(prefix + line.encode()).hexdigest() for line in lines]
-    return text, lines, hashes
+    return frame.index[order], lines, hashes
+
+
+def column_names(table: str) -> list[str]:
+    """The columns a canonical line holds, in order."""
+    return [c.name for c in published[table].columns if c.name not in ("row_hash", "seq")]
 
 
 def content_hash(row_hashes: dict[str, list[str]]) -> str:

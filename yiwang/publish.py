@@ -25,6 +25,7 @@ from sqlalchemy.schema import CreateIndex
 from yiwang.canonical import (
     canonical,
     chain_hash,
+    column_names,
     content_hash,
     ledger_row_hash,
     unescaped,
@@ -56,8 +57,8 @@ class Snapshot:
     def of(cls, tables: dict[str, pd.DataFrame]) -> Snapshot:
         columns, lines, hashes = {}, {}, {}
         for name in DATA_TABLES:
-            text, lines[name], hashes[name] = canonical(name, tables[name])
-            columns[name] = list(text.columns)
+            _, lines[name], hashes[name] = canonical(name, tables[name])
+            columns[name] = column_names(name)
         return cls(columns, lines, hashes, content_hash(hashes))
 
     def row_counts(self) -> dict[str, int]:
@@ -234,11 +235,12 @@ def verify(engine: Engine) -> Verdict:
         hashes = {}
         for name in DATA_TABLES:
             frame = read_table(conn, name)
-            text, _, recomputed = canonical(name, frame)
-            stored = frame.loc[text.index, "row_hash"].tolist()
+            order, _, recomputed = canonical(name, frame)
+            stored = frame.loc[order, "row_hash"].tolist()
             for i, (got, want) in enumerate(zip(recomputed, stored, strict=True)):
                 if got != want:
-                    key = ", ".join(f"{k}={text.iloc[i][k]}" for k in KEYS[name] or ("record_key",))
+                    row = frame.loc[order[i]]
+                    key = ", ".join(f"{k}={row[k]}" for k in KEYS[name] or ("record_key",))
                     problems.append(f"{name} row ({key}) differs from what was published")
             hashes[name] = recomputed
             if name in counts and counts[name] != len(frame):

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, select
 
@@ -53,6 +54,7 @@ def _untagged(value: Any) -> Any:
 
 
 DECODE_CHUNK = 50_000  # records per C decode: bounds the joined text's memory
+READ_CHUNK = 10_000  # records read and decoded at a time: bounds their text and dicts
 
 
 def _parsed(records: list[str]) -> list[dict]:
@@ -103,13 +105,34 @@ def decode(
     records: list[str], keys: list[str | None], versions: list[str], stream: Stream
 ) -> pd.DataFrame:
     """The frame `encode` was given (epoch fields typed again as Asia/Shanghai times)."""
-    frame = pd.DataFrame.from_records(_parsed(records))
+    frame = _shared_strings(pd.DataFrame.from_records(_parsed(records)))
     frame["_key"] = pd.Series(keys, dtype=object)
     frame["_version"] = pd.Series(versions, dtype=object)
     for name in stream.epoch_ms:
         if name in frame.columns:
             ms = pd.to_numeric(frame[name], errors="coerce")
             frame[name] = pd.to_datetime(ms, unit="ms", utc=True).dt.tz_convert(TZ)
+    return frame
+
+
+def _shared_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each text column with one object per distinct value, not one per cell.
+
+    Decoded JSON holds a new string in every cell, and source columns repeat heavily (units,
+    payees, results); the night keeps every stream in memory at once. Only columns of nothing
+    but strings (and nulls) are shared: elsewhere equality would merge 1, 1.0 and True.
+    """
+    for name in frame.columns:
+        column = frame[name]
+        text = isinstance(column.dtype, pd.StringDtype) or (
+            column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) == "string"
+        )
+        if not text:
+            continue
+        codes, uniques = pd.factorize(column)
+        shared = np.asarray(uniques, dtype=object).take(codes)
+        shared[codes < 0] = None
+        frame[name] = pd.Series(shared, index=column.index, dtype=column.dtype)
     return frame
 
 
@@ -183,7 +206,11 @@ class DbSink(CoalescingSink):
             )
 
     def records(self, source: str, stream: str) -> pd.DataFrame:
-        """The latest version of every staged record of `stream` (tombstoned keys included)."""
+        """The latest version of every staged record of `stream` (tombstoned keys included).
+
+        Read and decoded a chunk at a time, each chunk's text and dicts let go once it is a
+        frame: the stream's memory is its frame, not its JSON and its dicts on top.
+        """
         spec = registry()[source].stream(stream)
         t = staged_record.c
         query = (  # byte order on both stores (the column's collation), so reads are stable
@@ -191,12 +218,17 @@ class DbSink(CoalescingSink):
             .where(t.source == source, t.stream == stream)
             .order_by(t.record_id)
         )
+        frames = []
         with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        if not rows:
+            result = conn.execution_options(yield_per=READ_CHUNK).execute(query)
+            for rows in result.partitions():
+                has_key, ids, versions, texts = zip(*rows, strict=True)
+                keys = [i if k else None for k, i in zip(has_key, ids, strict=True)]
+                frames.append(decode(list(texts), keys, list(versions), spec))
+                del rows, texts
+        if not frames:
             return pd.DataFrame()
-        keys = [r.record_id if r.has_key else None for r in rows]
-        return decode([r.record for r in rows], keys, [r.version for r in rows], spec)
+        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
 def _put_state(conn: Connection, source: str, stream: str, state: dict, run_id: str) -> None:

@@ -270,3 +270,20 @@ def test_given_a_landed_night_when_run_again_into_a_fresh_store_without_the_sour
     assert all(r.requests == 0 for r in again.extracted.values())
     notes = {n for r in again.extracted.values() for s in r.streams.values() for n in s.notes}
     assert notes == {"replayed from landing"}
+
+
+def test_given_a_stream_longer_than_a_read_chunk_then_records_reads_it_whole_and_in_key_order(
+    backend, store_copy, monkeypatch
+):
+    """Staged records are read a chunk at a time to bound memory; the frame is the same."""
+    import pandas as pd
+
+    import yiwang.staging as staging
+
+    sink = staging.DbSink(engine_for(store_copy), run_id="chunks")
+    whole = sink.records("treasury", "vouchers")
+    monkeypatch.setattr(staging, "READ_CHUNK", 7)
+    chunked = sink.records("treasury", "vouchers")
+    assert len(whole) > 7 * 3
+    pd.testing.assert_frame_equal(chunked, whole)
+    assert chunked["_key"].is_monotonic_increasing

@@ -4,10 +4,11 @@ they were written (the fast C path must never change a value)."""
 import json
 from decimal import Decimal
 
+import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yiwang.staging import DECODE_CHUNK, _hook, _parsed
+from yiwang.staging import DECODE_CHUNK, _hook, _parsed, decode
 
 money = st.decimals(allow_nan=False, allow_infinity=False, places=2).map(
     lambda d: {"$decimal": str(d)}
@@ -53,3 +54,22 @@ def test_chunks_refused_by_the_fast_path_fall_back():
     # a lone surrogate and a number beyond a double are refused by msgspec, kept by json
     texts = ['{"a":"ok"}'] * (DECODE_CHUNK + 1) + ['{"s":"\\ud800"}', '{"n":1e400}']
     assert _parsed(texts) == _reference(texts)
+
+
+def test_repeated_text_is_held_once_and_other_values_are_never_merged():
+    """Decoded cells share one object per distinct string (the night holds every stream at
+    once); a column that is not all text keeps its cells as decoded: 1, 1.0 and True are
+    equal in Python but different values."""
+    from connectors.registry import get
+
+    texts = [
+        '{"unit":"市政局","n":1,"m":"x"}',
+        '{"unit":"市政局","n":1.0,"m":null}',
+        '{"unit":"市政局","n":true,"m":"x"}',
+    ]
+    frame = decode(texts, ["a", "b", "c"], ["1", "1", "1"], get("audit").stream("findings"))
+    as_decoded = pd.DataFrame.from_records(_parsed(texts))
+    pd.testing.assert_frame_equal(frame[as_decoded.columns], as_decoded)
+    assert frame["unit"][0] is frame["unit"][1] is frame["unit"][2]
+    assert frame["m"][0] is frame["m"][2]
+    assert [type(v) for v in frame["n"]] == [int, float, bool]
