@@ -89,6 +89,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--workers", type=int, default=2, help="`yiwang serve --workers`")
+    parser.add_argument("--only", help="drive only the endpoints whose path contains this")
     args = parser.parse_args()
     binary = ensure_wrk()
     token = secrets.token_urlsafe(24)
@@ -122,6 +123,8 @@ def main() -> None:
               f"{args.seconds} s per endpoint (wrk)")  # fmt: skip
         print(f"  {'endpoint':34} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'errors':>7}")
         for path, script in cases.items():
+            if args.only and args.only not in path:
+                continue
             target = base + ("/" if script else path)
             r = wrk(binary, target, token, args.seconds, script)
             results["endpoints"][path] = r

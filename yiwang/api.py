@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import json
 import os
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 from decimal import Decimal
 from enum import StrEnum
@@ -275,12 +275,15 @@ def create_app(engine: Engine, digests: set[str] | None = None, docs_dir: FilePa
             )
             out = _row(found)
             linked = [_row(r) for r in records]
+            keys: dict[str, list[str]] = defaultdict(list)  # per record type, one pass
+            for r in linked:
+                keys[r["record_type"]].append(r["record_key"])
             figures = {}
             for name, (system, record_type) in FIGURE_SOURCES.items():
-                keys = [r["record_key"] for r in linked if r["record_type"] == record_type]
                 figures[name] = {
                     "value": out[name], "rule": described[name].description,
-                    "source_system": system, "record_type": record_type, "record_keys": keys,
+                    "source_system": system, "record_type": record_type,
+                    "record_keys": keys.get(record_type, []),
                 }  # fmt: skip
             return {"project": out, "source_records": linked, "figures": figures}
 

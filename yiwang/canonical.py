@@ -18,7 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from typing import overload
 
 import numpy as np
 import pandas as pd
@@ -119,7 +121,7 @@ def _order(columns: dict[str, tuple], keys: tuple[str, ...]) -> np.ndarray:
     return np.lexsort(ranks[::-1]) if ranks and len(ranks[0]) else np.arange(0)
 
 
-def canonical(table: str, frame: pd.DataFrame) -> tuple[pd.Index, list[str], list[str]]:
+def canonical(table: str, frame: pd.DataFrame) -> tuple[pd.Index, list[str], RowHashes]:
     """(the frame's index in canonical row order, lines, row hashes) of one table.
 
     Escaping, like rendering, is done once per distinct value and spread to the rows by code.
@@ -132,8 +134,43 @@ def canonical(table: str, frame: pd.DataFrame) -> tuple[pd.Index, list[str], lis
     ]
     lines = escaped[0].str.cat(escaped[1:], sep="\t").tolist() if escaped else []
     prefix = f"{table}\t".encode()
-    hashes = [hashlib.sha256(prefix + line.encode()).hexdigest() for line in lines]
-    return frame.index[order], lines, hashes
+    digests = bytearray()
+    for line in lines:
+        digests += hashlib.sha256(prefix + line.encode()).digest()
+    return frame.index[order], lines, RowHashes(bytes(digests))
+
+
+class RowHashes(Sequence[str]):
+    """One table's row hashes, read as hex strings but kept as 32-byte digests in one buffer:
+    a list of millions of hex strings takes 121 bytes a row, this 32."""
+
+    SIZE = 32
+
+    def __init__(self, digests: bytes = b"") -> None:
+        self.digests = digests
+
+    def __len__(self) -> int:
+        return len(self.digests) // self.SIZE
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        i %= len(self)
+        return self.digests[i * self.SIZE : (i + 1) * self.SIZE].hex()
+
+    def __iter__(self) -> Iterator[str]:
+        return (digest.hex() for digest in self.raw())
+
+    def raw(self) -> Iterator[bytes]:
+        """The digests themselves, in row order (cheaper to compare than their hex)."""
+        d, size = self.digests, self.SIZE
+        return (d[j : j + size] for j in range(0, len(d), size))
 
 
 def column_names(table: str) -> list[str]:
@@ -141,7 +178,7 @@ def column_names(table: str) -> list[str]:
     return [c.name for c in published[table].columns if c.name not in ("row_hash", "seq")]
 
 
-def content_hash(row_hashes: dict[str, list[str]]) -> str:
+def content_hash(row_hashes: dict[str, Sequence[str]]) -> str:
     digest = hashlib.sha256()
     for table in DATA_TABLES:
         digest.update(f"{table}\n".encode())

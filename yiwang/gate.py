@@ -176,7 +176,7 @@ def run_gate(tables: dict[str, pd.DataFrame], reconcile: pd.DataFrame, where: Pa
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     """GX wants plain object/number columns: pandas' string dtype becomes object."""
-    out = frame.copy()
+    out = frame.copy(deep=False)  # copy-on-write: only the columns converted are new
     for c in out.columns:
         if pd.api.types.is_string_dtype(out[c]) and out[c].dtype != object:
             out[c] = out[c].astype(object).where(out[c].notna(), None)

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.schema import CreateIndex
 
 from yiwang.canonical import (
+    RowHashes,
     canonical,
     chain_hash,
     column_names,
@@ -50,7 +51,7 @@ class Snapshot:
 
     columns: dict[str, list[str]]
     lines: dict[str, list[str]]
-    row_hashes: dict[str, list[str]]
+    row_hashes: dict[str, RowHashes]
     content_hash: str
 
     @classmethod
@@ -128,21 +129,31 @@ BULK = 100_000  # rows from which a first load into an empty table indexes after
 def _replace(conn: Connection, name: str, snapshot: Snapshot) -> dict[str, int]:
     """Make table `name` hold exactly the snapshot's rows, touching only the rows that differ."""
     target = qualified(conn, "unified", name)
-    stored = set(conn.exec_driver_sql(f"SELECT row_hash FROM {target}").scalars())
+    found = conn.exec_driver_sql(f"SELECT row_hash FROM {target}").scalars()
+    stored = {_digest(h): h for h in found}  # digest -> the text stored
     hashes = snapshot.row_hashes[name]
-    gone = stored.difference(hashes)
+    gone = [stored[d] for d in stored.keys() - hashes.raw()]
     if gone and len(gone) == len(stored):
         conn.exec_driver_sql(f"DELETE FROM {target}")
     elif gone:
         _rows_into_temp(conn, "_gone", ["h"], [(h,) for h in gone])
         conn.exec_driver_sql(f"DELETE FROM {target} WHERE row_hash IN (SELECT h FROM _gone)")
-    new = [i for i, h in enumerate(hashes) if h not in stored]
+    new = [i for i, h in enumerate(hashes.raw()) if h not in stored]
     if new and is_postgres(conn.engine) and not stored and len(new) >= BULK:
         with _indexes_after(conn, name):
             _load(conn, name, snapshot, new)
     elif new:
         _load(conn, name, snapshot, new)
     return {"deleted": len(gone), "inserted": len(new), "kept": len(hashes) - len(new)}
+
+
+def _digest(stored: str) -> bytes:
+    """A stored row_hash as the digest it spells; one that spells none (an edited row) as a
+    key no digest equals, so it is replaced like any other row that differs."""
+    try:
+        return bytes.fromhex(stored)
+    except (TypeError, ValueError):
+        return b"not a digest: " + str(stored).encode()
 
 
 @contextmanager
@@ -189,9 +200,14 @@ def _load(conn: Connection, name: str, snapshot: Snapshot, which: list[int]) -> 
             raw.cursor() as cur,
             cur.copy(f"COPY {target} ({', '.join(columns)}) FROM STDIN") as copy,
         ):
+            digests, size = hashes.digests, hashes.SIZE
             for start in range(0, len(which), 50_000):
                 chunk = which[start : start + 50_000]
-                copy.write("".join(f"{lines[i]}\t{hashes[i]}\n" for i in chunk).encode())
+                copy.write(
+                    "".join(
+                        f"{lines[i]}\t{digests[i * size : (i + 1) * size].hex()}\n" for i in chunk
+                    ).encode()
+                )
         return
     # SQLite: the canonical text is its storage form (money as text, dates ISO; numbers convert)
     rows = [(*unescaped(lines[i]), hashes[i]) for i in which]

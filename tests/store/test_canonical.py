@@ -2,6 +2,7 @@
 every value (null, tab, newline, backslash, `\\N` as text) back exactly from it."""
 
 import pandas as pd
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -45,3 +46,21 @@ def test_rows_are_in_code_point_order_of_their_key_text_nulls_first_ties_as_give
 
     assert list(order) == sorted(frame.index, key=place)  # Python's sort is stable
     assert [unescaped(line)[3] for line in lines] == [str(i) for i in order]
+
+
+@given(st.lists(st.text(max_size=5), max_size=20))
+def test_row_hashes_read_as_the_hex_digests_of_their_lines(lines):
+    """Row hashes are kept as packed digests; every way of reading them gives the hex."""
+    import hashlib
+
+    frame = pd.DataFrame(
+        {"period": "2026-11", "project_id": lines, "draw_rank": 1, "draw_seed": "s"}
+    )
+    frame = frame.drop_duplicates("project_id")
+    _, rendered, hashes = canonical("spot_check", frame)
+    expected = [hashlib.sha256(f"spot_check\t{line}".encode()).hexdigest() for line in rendered]
+    assert list(hashes) == expected and len(hashes) == len(expected)
+    assert [hashes[i] for i in range(-len(expected), len(expected))] == expected * 2
+    assert hashes[1:3] == expected[1:3]
+    with pytest.raises(IndexError):
+        hashes[len(expected)]

@@ -287,3 +287,12 @@ def test_given_a_stream_longer_than_a_read_chunk_then_records_reads_it_whole_and
     assert len(whole) > 7 * 3
     pd.testing.assert_frame_equal(chunked, whole)
     assert chunked["_key"].is_monotonic_increasing
+
+
+def test_a_stored_row_hash_that_spells_no_digest_is_a_row_that_differs():
+    """Publishing compares digests; an edited row_hash must not stop it, only be replaced."""
+    from yiwang.publish import _digest
+
+    real = "ab" * 32
+    assert _digest(real) == bytes.fromhex(real) and len(_digest(real)) == 32
+    assert len(_digest("edited")) != 32 and _digest("edited") != _digest("edited2")
