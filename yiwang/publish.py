@@ -129,11 +129,10 @@ BULK = 100_000  # rows from which a first load into an empty table indexes after
 def _replace(conn: Connection, name: str, snapshot: Snapshot) -> dict[str, int]:
     """Make table `name` hold exactly the snapshot's rows, touching only the rows that differ."""
     target = qualified(conn, "unified", name)
-    found = conn.exec_driver_sql(f"SELECT row_hash FROM {target}").scalars()
-    stored = {_digest(h): h for h in found}  # digest -> the text stored
+    stored, edited = _stored_digests(conn, target)
     hashes = snapshot.row_hashes[name]
-    gone = [stored[d] for d in stored.keys() - hashes.raw()]
-    if gone and len(gone) == len(stored):
+    gone = [d.hex() for d in stored.difference(hashes.raw())] + edited
+    if gone and len(gone) == len(stored) + len(edited):
         conn.exec_driver_sql(f"DELETE FROM {target}")
     elif gone:
         _rows_into_temp(conn, "_gone", ["h"], [(h,) for h in gone])
@@ -147,13 +146,20 @@ def _replace(conn: Connection, name: str, snapshot: Snapshot) -> dict[str, int]:
     return {"deleted": len(gone), "inserted": len(new), "kept": len(hashes) - len(new)}
 
 
-def _digest(stored: str) -> bytes:
-    """A stored row_hash as the digest it spells; one that spells none (an edited row) as a
-    key no digest equals, so it is replaced like any other row that differs."""
-    try:
-        return bytes.fromhex(stored)
-    except (TypeError, ValueError):
-        return b"not a digest: " + str(stored).encode()
+def _stored_digests(conn: Connection, target: str) -> tuple[set[bytes], list[str]]:
+    """The table's row hashes as digests, streamed: millions of them as hex text (and the
+    whole result buffered) would be the night's largest allocation. A stored value that
+    spells no digest (an edited row) comes back apart, as text, to be deleted."""
+    result = conn.exec_driver_sql(
+        f"SELECT row_hash FROM {target}", execution_options={"yield_per": 100_000}
+    )
+    stored, edited = set(), []
+    for text in result.scalars():
+        try:
+            stored.add(bytes.fromhex(text))
+        except (TypeError, ValueError):
+            edited.append(text)
+    return stored, edited
 
 
 @contextmanager
