@@ -6,8 +6,8 @@
 Starts `yiwang serve` on loopback over the published store, then drives each endpoint with
 wrk (Debian's package; installed if missing) for `--seconds`, 50 connections on 2 threads:
 a page of projects, one project by id (random among all, with its figures' provenance), a
-filtered page of projects, a page of units, and /health. Results also go to
-bench/results/api.json.
+filtered page of projects, a page of units, and /health, after 3 s of unmeasured warm-up.
+Results also go to bench/results/api.json.
 """
 
 from __future__ import annotations
@@ -107,6 +107,8 @@ def main() -> None:
                     break
             except requests.ConnectionError:
                 time.sleep(0.2)
+        # warm-up, not measured: every worker started and connected, as in steady service
+        wrk(binary, f"{base}/health", token, 3, None)
         with psycopg.connect(args.database_url) as conn:
             projects = conn.execute("SELECT count(*) FROM unified.project").fetchone()[0]
         folder = Path(tempfile.mkdtemp(prefix="yiwang-bench-api-"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 
@@ -27,8 +28,10 @@ def database_url() -> str:
     return f"sqlite:///{path}"
 
 
-def engine_for(url: str | None = None) -> Engine:
-    """An engine for `url` (default `database_url()`); PostgreSQL through psycopg 3."""
+def engine_for(url: str | None = None, **pool: Any) -> Engine:
+    """An engine for `url` (default `database_url()`); PostgreSQL through psycopg 3, its
+    pool set by `pool` (`create_engine`'s options), with a ping before each checkout unless
+    `pool_pre_ping=False`."""
     url = url or database_url()
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
@@ -38,7 +41,7 @@ def engine_for(url: str | None = None) -> Engine:
         # SQLAlchemy's own BEGIN handling: pysqlite's is off, so a transaction spans reads too
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
         return engine.execution_options(schema_translate_map=dict.fromkeys(SCHEMAS))
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, **{"pool_pre_ping": True, **pool})
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

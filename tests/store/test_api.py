@@ -125,13 +125,25 @@ def test_given_an_etag_then_an_unchanged_response_is_not_sent_again(client):
     assert other.status_code == 200 and len(other.json()["items"]) == 6
 
 
+def _publish_renamed(engine, project_id: str, name: str, days: int = 1) -> str:
+    """Publish the store's snapshot again, `days` later, with project `project_id` renamed."""
+    import datetime as dt
+
+    from yiwang.publish import Snapshot, latest_run, publish, read_table
+    from yiwang.tables import DATA_TABLES
+
+    with engine.connect() as conn:
+        tables = {t: read_table(conn, t).drop(columns="row_hash") for t in DATA_TABLES}
+        as_of = latest_run(conn)["as_of_date"] + dt.timedelta(days=days)
+    projects = tables["project"]
+    projects.loc[projects["project_id"] == project_id, "project_name"] = name
+    publish(engine, Snapshot.of(tables), f"{as_of}", as_of, {})
+    return f"{as_of}"
+
+
 def test_given_a_new_snapshot_then_no_response_of_the_old_one_is_served(published_small, tmp_path):
     """Responses are rendered once per snapshot; the next publication must show at once."""
-    import datetime as dt
     import shutil
-
-    from yiwang.publish import Snapshot, publish, read_table
-    from yiwang.tables import DATA_TABLES
 
     url, _ = published_small["sqlite"]
     copy = tmp_path / "night.db"
@@ -140,15 +152,9 @@ def test_given_a_new_snapshot_then_no_response_of_the_old_one_is_served(publishe
     app = TestClient(create_app(engine, {digest(TOKEN)}))
     before = app.get("/projects", params={"limit": 1}, headers=AUTH)
     one = before.json()["items"][0]
-    health = app.get("/health").json()["latest"]
     assert app.get(f"/projects/{one['project_id']}", headers=AUTH).json()["project"] == one
 
-    with engine.connect() as conn:
-        tables = {t: read_table(conn, t).drop(columns="row_hash") for t in DATA_TABLES}
-    projects = tables["project"]
-    projects.loc[projects["project_id"] == one["project_id"], "project_name"] = "改名后的项目"
-    as_of = dt.date.fromisoformat(health["as_of_date"]) + dt.timedelta(days=1)
-    publish(engine, Snapshot.of(tables), f"{as_of}", as_of, {})
+    run_id = _publish_renamed(engine, one["project_id"], "改名后的项目")
 
     after = app.get("/projects", params={"limit": 1}, headers=AUTH)
     assert after.json()["items"][0]["project_name"] == "改名后的项目"
@@ -157,9 +163,137 @@ def test_given_a_new_snapshot_then_no_response_of_the_old_one_is_served(publishe
         "/projects", params={"limit": 1}, headers={**AUTH, "If-None-Match": before.headers["etag"]}
     )
     assert stale.status_code == 200
-    assert app.get("/health").json()["latest"]["run_id"] == f"{as_of}"
+    assert app.get("/health").json()["latest"]["run_id"] == run_id
     detail = app.get(f"/projects/{one['project_id']}", headers=AUTH).json()
     assert detail["project"]["project_name"] == "改名后的项目"
+
+
+def _eventually(condition, seconds: float = 10.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_given_postgres_then_a_publication_is_heard_not_asked_for_on_every_request(
+    published_small,
+):
+    """On PostgreSQL the workers LISTEN for publications: a cached response costs no query, a
+    new snapshot shows within moments, and a lost listener is replaced."""
+    from sqlalchemy import event
+
+    from tests.conftest import clone_database, drop_database, pg_admin
+    from yiwang.follow import APPLICATION
+
+    url = clone_database(published_small["postgres"][0])
+    engine = engine_for(url)
+    statements = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    app = create_app(engine, {digest(TOKEN)})
+    try:
+        with TestClient(app) as client:  # its lifespan starts the listener
+            follower = app.state.follower
+            assert _eventually(lambda: follower.seq is not None)
+            one = client.get("/projects", params={"limit": 1}, headers=AUTH).json()["items"][0]
+            statements.clear()
+            for _ in range(5):
+                assert client.get("/projects", params={"limit": 1}, headers=AUTH).json()["items"]
+            assert statements == []  # not even the ledger's latest row
+
+            heard = follower.seq
+            _publish_renamed(engine, one["project_id"], "第二夜的名字")
+            assert _eventually(lambda: follower.seq == heard + 1)
+            page = client.get("/projects", params={"limit": 1}, headers=AUTH).json()
+            assert page["items"][0]["project_name"] == "第二夜的名字"
+
+            admin = pg_admin()
+            ended = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = %s AND datname = %s",
+                (APPLICATION, url.rsplit("/", 1)[1]),
+            ).fetchall()
+            admin.close()
+            assert ended == [(True,)]
+            assert _eventually(lambda: follower.seq is None, 5)  # lost: ask the ledger again
+            _publish_renamed(engine, one["project_id"], "第三夜的名字", days=2)
+            page = client.get("/projects", params={"limit": 1}, headers=AUTH).json()
+            assert page["items"][0]["project_name"] == "第三夜的名字"
+            assert _eventually(lambda: follower.seq == heard + 2)  # listening again
+        assert not follower._thread.is_alive()  # stopped with the app
+    finally:
+        engine.dispose()
+        drop_database(url)
+
+
+def test_given_postgres_then_each_project_is_the_body_the_embedded_store_serves(published_small):
+    """PostgreSQL renders a project's body in one statement; SQLite's is built in Python.
+    The same night must read the same on both, field for field, for every project."""
+    on = {
+        backend: TestClient(create_app(engine_for(url), {digest(TOKEN)}))
+        for backend, (url, _) in published_small.items()
+    }
+    ids, after = [], None
+    while after is not False:
+        page = (
+            on["sqlite"]
+            .get(
+                "/projects",
+                params={"limit": 500, **({"after": after} if after else {})},
+                headers=AUTH,
+            )
+            .json()
+        )
+        ids += [p["project_id"] for p in page["items"]]
+        after = page["next"] or False
+    assert len(ids) > 100
+    for project_id in ids:
+        bodies = {b: c.get(f"/projects/{project_id}", headers=AUTH) for b, c in on.items()}
+        assert bodies["postgres"].status_code == 200
+        assert bodies["postgres"].json() == bodies["sqlite"].json(), project_id
+    assert on["postgres"].get("/projects/NOPE", headers=AUTH).status_code == 404
+
+
+def test_given_the_database_dropped_the_api_connections_then_requests_still_succeed(
+    published_small,
+):
+    """The served API skips the ping before each checkout; a connection the server ended (an
+    idle-session timeout, a restart) is retried once on a fresh one instead of failing."""
+    from tests.conftest import clone_database, drop_database, pg_admin
+    from yiwang.api import RENDERS
+    from yiwang.follow import APPLICATION
+
+    url = clone_database(published_small["postgres"][0])
+    engine = engine_for(url, pool_pre_ping=False, pool_size=RENDERS, max_overflow=0)
+    app = create_app(engine, {digest(TOKEN)})
+    try:
+        with TestClient(app) as client:  # a server error is raised here, not answered
+            assert _eventually(lambda: app.state.follower.seq is not None)
+            page = client.get("/projects", params={"limit": 4}, headers=AUTH).json()
+            ids = [p["project_id"] for p in page["items"]]
+            assert client.get(f"/projects/{ids[0]}", headers=AUTH).status_code == 200
+            assert client.get("/health").json()["status"] == "ok"
+
+            def end_its_connections() -> None:
+                admin = pg_admin()
+                ended = admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = %s AND application_name <> %s",
+                    (url.rsplit("/", 1)[1], APPLICATION),
+                ).fetchall()
+                admin.close()
+                assert ended  # the pool's connections, now stale
+
+            end_its_connections()
+            assert client.get("/health").json()["status"] == "ok"  # the ledger's latest row
+            end_its_connections()
+            assert client.get(f"/projects/{ids[1]}", headers=AUTH).status_code == 200  # render
+    finally:
+        engine.dispose()
+        drop_database(url)
 
 
 def test_given_many_clients_asking_at_once_then_the_response_is_rendered_once(published_small):
