@@ -39,7 +39,7 @@ from connectors.core import RetryPolicy, from_env, sync
 from connectors.registry import registry
 from yiwang.db import engine_for, migrate
 from yiwang.night import publish_night
-from yiwang.publish import Snapshot, read_table
+from yiwang.publish import Snapshot, copy_text, read_table
 from yiwang.staging import DbSink
 from yiwang.tables import DATA_TABLES
 
@@ -169,10 +169,8 @@ def bare_copy(url: str) -> tuple[float, int]:
             conn.execute(f"CREATE TABLE bare_{name} (LIKE unified.{name})")
             columns = ", ".join([*snapshot.columns[name], "row_hash"])
             with conn.cursor().copy(f"COPY bare_{name} ({columns}) FROM STDIN") as copy:
-                lines, hashes = snapshot.lines[name], snapshot.row_hashes[name]
-                for i in range(0, len(lines), 50_000):
-                    chunk = zip(lines[i : i + 50_000], hashes[i : i + 50_000], strict=True)
-                    copy.write("".join(f"{line}\t{h}\n" for line, h in chunk).encode())
+                for block in copy_text(snapshot, name, range(len(snapshot.lines[name]))):
+                    copy.write(block)  # the very bytes publish writes
         seconds = time.perf_counter() - started
         for name in DATA_TABLES:
             conn.execute(f"DROP TABLE bare_{name}")

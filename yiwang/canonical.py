@@ -20,7 +20,6 @@ import hashlib
 import re
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from typing import overload
 
 import numpy as np
 import pandas as pd
@@ -152,16 +151,9 @@ class RowHashes(Sequence[str]):
     def __len__(self) -> int:
         return len(self.digests) // self.SIZE
 
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[str]: ...
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        if not -len(self) <= i < len(self):
+    def __getitem__(self, i: int) -> str:
+        if not 0 <= i < len(self):
             raise IndexError(i)
-        i %= len(self)
         return self.digests[i * self.SIZE : (i + 1) * self.SIZE].hex()
 
     def __iter__(self) -> Iterator[str]:
