@@ -126,7 +126,8 @@ class Rendered:
         return entry
 
 
-# renders one worker runs at once: enough to overlap the database's round trips on 2 cores
+# a served process's connections, so renders at once: enough to overlap the database's round
+# trips on 2 cores; a render beyond them waits for a connection (no overflow to open and close)
 RENDERS = 8
 
 

@@ -25,7 +25,7 @@ class Follower:
         self.url, self.retry_after = url, retry_after
         self.seq: int | None = None
         self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._follow, name="yiwang-follower", daemon=True)
+        self._thread = threading.Thread(target=self._follow, name=APPLICATION, daemon=True)
 
     def start(self) -> Follower:
         self._thread.start()

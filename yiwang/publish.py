@@ -202,7 +202,7 @@ def copy_text(snapshot: Snapshot, name: str, which: Sequence[int]) -> Iterator[b
     50,000 rows a block."""
     lines, digests, size = snapshot.lines[name], snapshot.row_hashes[name].digests, RowHashes.SIZE
     for start in range(0, len(which), 50_000):
-        # the digest sliced here, not through RowHashes[i]: a call per row costs ~1 s at `large`
+        # the digest sliced here: RowHashes[i] per row took 1.0-1.6 s more for 3.3M rows
         yield "".join(
             f"{lines[i]}\t{digests[i * size : (i + 1) * size].hex()}\n"
             for i in which[start : start + 50_000]
