@@ -148,7 +148,9 @@ def record_frame(
     frame["_key"] = keys.where(~unusable, None)
     if version in frame.columns:
         is_ms = version in epoch_ms
-        frame["_version"] = _ms_text(frame[version]) if is_ms else frame[version].astype(str)
+        stamp = _ms_text(frame[version]) if is_ms else frame[version].astype(str)
+        # a stamp only orders versions, and is stored as text: a NUL (noted below) cannot be
+        frame["_version"] = stamp.str.replace("\x00", "\ufffd", regex=False)
     else:
         frame["_version"] = ""
     for name in epoch_ms:

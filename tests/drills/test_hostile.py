@@ -150,6 +150,31 @@ def test_given_a_page_nested_beyond_the_parser_then_it_is_refused_naming_the_pag
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("record_type", ["finding", "project"])  # their stamps are text
+def test_given_a_nul_in_a_version_stamp_then_the_record_is_staged_and_quarantined(
+    pg_database, record_type
+):
+    """Found by the drill below: a NUL in a text version stamp reached PostgreSQL's COPY."""
+    s = STREAM_OF[record_type]
+    record = {k: fixed_credit_code() if v == "91320500MA1MXXXX0X" else v
+              for k, v in GOOD[record_type].items()}  # fmt: skip
+    record[s.key], record[s.version] = "NUL-STAMP", "2026-11-01\x0012:00"
+    frame = parse(record_type, raw_page(record_type, [record]))
+    assert f"{s.version} holds a NUL character" in frame["_problems"][0]
+    engine = engine_for(pg_database)
+    migrate(engine)
+    sink = DbSink(engine, run_id="nul")
+    sink.stage(SOURCE_OF[record_type], s, frame)
+    sink.commit(SOURCE_OF[record_type], s, None, final=True)
+    staged = sink.records(SOURCE_OF[record_type], s.name)
+    assert staged["_key"].tolist() == ["NUL-STAMP"]
+    result = validate(SOURCE_OF[record_type], record_type, staged)
+    assert result.accepted.empty and len(result.quarantine) == 1
+    assert "holds a NUL character" in result.quarantine["reasons"][0]
+    engine.dispose()
+
+
+@pytest.mark.postgres
 @settings(
     max_examples=max(3, EXAMPLES // 100), deadline=None, suppress_health_check=list(HealthCheck)
 )
