@@ -20,6 +20,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, select
 
 from connectors.core.formats import TZ
+from connectors.core.record_json import DECIMAL_TAG, encode
 from connectors.core.state import CoalescingSink, latest_versions
 from connectors.core.stream import Stream
 from connectors.registry import registry
@@ -27,15 +28,10 @@ from yiwang.db import is_postgres, qualified
 from yiwang.tables import staged_record, stream_state
 
 COLUMNS = ("source", "stream", "record_id", "has_key", "version", "record", "run_id")
-_DECIMAL = "$decimal"  # JSON has no exact decimal: money travels as {"$decimal": "12.30"}
-
-
-def _tagged(value: Any) -> Any:
-    return {_DECIMAL: str(value)} if isinstance(value, Decimal) else value
 
 
 def _hook(obj: dict) -> Any:
-    return Decimal(obj[_DECIMAL]) if len(obj) == 1 and _DECIMAL in obj else obj
+    return Decimal(obj[DECIMAL_TAG]) if len(obj) == 1 and DECIMAL_TAG in obj else obj
 
 
 def _untagged(value: Any) -> Any:
@@ -74,31 +70,10 @@ def _parsed(records: list[str]) -> list[dict]:
             out.extend(json.loads(r, object_hook=_hook) for r in chunk)
             continue
         for i, text in enumerate(chunk):
-            if _DECIMAL in text:
+            if DECIMAL_TAG in text:
                 rows[i] = _untagged(rows[i])
         out.extend(rows)
     return out
-
-
-def encode(frame: pd.DataFrame) -> list[str]:
-    """Each row as JSON (framework columns `_key` and `_version` travel apart).
-
-    pandas renders the JSON in C; only cells holding a `Decimal` are touched in Python, to
-    carry them as exact text. Epoch fields go back to the milliseconds received.
-    """
-    body = frame.drop(columns=["_key", "_version"])
-    for name in body.columns:
-        column = body[name]
-        if pd.api.types.is_datetime64_any_dtype(column):
-            ms = column.dt.tz_convert("UTC") if column.dt.tz else column
-            whole = ms.to_numpy("datetime64[ms]").astype("int64")
-            body[name] = pd.Series(whole, index=column.index, dtype="Int64").mask(column.isna())
-        elif column.dtype == object and column.map(type).eq(Decimal).any():
-            body[name] = column.map(_tagged)
-    if body.empty:
-        return ["{}"] * len(body)
-    text = body.to_json(orient="records", lines=True, force_ascii=False)
-    return text.rstrip("\n").split("\n")
 
 
 def decode(

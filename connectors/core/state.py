@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from connectors.core.record_json import encode
 from connectors.core.stream import Stream
 
 
@@ -39,7 +40,8 @@ class Sink(Protocol):
 def latest_versions(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """One row per key, the highest `_version` winning (ties: the later arrival).
 
-    Rows without a readable key are kept once per distinct content.
+    Rows without a readable key are kept once per distinct record JSON (`record_json`), the
+    identity the store gives them.
     """
     frames = [f for f in frames if len(f)]
     if not frames:
@@ -49,7 +51,7 @@ def latest_versions(frames: list[pd.DataFrame]) -> pd.DataFrame:
     keyed = keyed.drop_duplicates("_key", keep="last")
     keyless = rows[rows["_key"].isna()]
     if len(keyless):
-        keyless = keyless[~keyless.astype(str).duplicated()]
+        keyless = keyless[~pd.Series(encode(keyless), index=keyless.index).duplicated()]
     return pd.concat([keyed, keyless], ignore_index=True)
 
 
