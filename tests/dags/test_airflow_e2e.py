@@ -1,7 +1,8 @@
 """Airflow really runs the nights: `airflow dags test` of every sync DAG and the publish DAG
 against the simulators, with Airflow's own metadata database in a temporary AIRFLOW_HOME.
 The published snapshot is checked against the simulator's ground truth and against the
-in-process run of the same night (same content_hash)."""
+in-process run of the same night (same content_hash). Airflow's night on PostgreSQL is
+`test_celery_scale_out`'s, checked against the in-process night to the hash."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from simulators.cluster import Cluster
 from simulators.world import calendar as cal
-from tests.conftest import AS_OF, night
+from tests.conftest import night
 from tests.drills.scan import cluster_secrets, secret_hits
 from transforms.evaluate import link_scores, money
 from yiwang.airflow_local import airflow_env, dags_test_night
@@ -107,14 +108,3 @@ def test_given_two_nights_through_airflow_on_sqlite_then_the_snapshots_match_the
     published = pd.concat([second["quarantine"], second["source_record"]])
     text = "\n".join(map(str, published.to_numpy().ravel()))
     assert accounts and not [a for a in accounts if a in text]
-
-
-def test_given_a_night_through_airflow_on_postgres_then_it_equals_the_in_process_run(
-    airflow_home, world, published_small, pg_database, tmp_path
-):
-    airflow_night(airflow_home, world, AS_OF, pg_database, tmp_path)
-    published = snapshot(pg_database)["ledger"]
-    assert published["content_hash"].tolist() == [
-        published_small["postgres"][1].published.content_hash
-    ]
-    assert verify(engine_for(pg_database)).ok
