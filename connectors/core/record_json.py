@@ -25,7 +25,7 @@ def encode(frame: pd.DataFrame) -> list[str]:
     pandas renders the JSON in C; only cells holding a `Decimal` are touched in Python, to
     carry them as exact text. Epoch fields go back to the milliseconds received.
     """
-    body = frame.drop(columns=["_key", "_version"], errors="ignore")
+    body = frame.drop(columns=["_key", "_version"])
     for name in body.columns:
         column = body[name]
         if pd.api.types.is_datetime64_any_dtype(column):

@@ -1,7 +1,8 @@
 """Generated worlds kept on disk, keyed by scale, seed and the generator's own source.
 
 The `large` world takes most of a minute to build; benchmarks and demos reuse it. The key
-includes a digest of this package's code, so a changed generator never serves a stale world.
+includes a digest of this package's code, so a changed generator never serves a stale world,
+and of pandas' version and string storage, which decide how the pickled frames come back.
 """
 
 from __future__ import annotations
@@ -10,13 +11,15 @@ import hashlib
 import pickle
 from pathlib import Path
 
+import pandas as pd
+
 from simulators.world.build import generate_world
 from simulators.world.model import World
 
 
-def _code_digest() -> str:
+def _key_digest() -> str:
     here = Path(__file__).parent
-    h = hashlib.sha256()
+    h = hashlib.sha256(f"{pd.__version__} {pd.get_option('mode.string_storage')}".encode())
     for path in sorted(here.glob("*.py")):
         h.update(path.read_bytes())
     return h.hexdigest()[:12]
@@ -25,7 +28,7 @@ def _code_digest() -> str:
 def load_world(scale: str, seed: int, cache_dir: Path | None) -> World:
     if cache_dir is None:
         return generate_world(scale, seed)
-    path = cache_dir / f"world-{scale}-{seed}-{_code_digest()}.pkl"
+    path = cache_dir / f"world-{scale}-{seed}-{_key_digest()}.pkl"
     if path.exists():
         with path.open("rb") as f:
             return pickle.load(f)

@@ -122,3 +122,22 @@ def test_money_truth_is_exact_fen(world):
         (truth["record_type"] == "voucher") & truth["valid"] & truth["project_id"].notna()
     ]
     assert total == int(valid["money_fen"].sum())
+
+
+def test_given_a_cached_world_when_pandas_stores_strings_otherwise_then_it_is_built_anew(
+    tmp_path, monkeypatch
+):
+    """A world pickled under one string storage would come back with the other's dtypes."""
+    import pandas as pd
+
+    from simulators.world import cache
+
+    built = []
+    monkeypatch.setattr(cache, "generate_world", lambda s, n: built.append(s) or object())
+    cache.load_world("tiny", 1, tmp_path)
+    cache.load_world("tiny", 1, tmp_path)
+    assert len(built) == 1  # the second came from the cache
+    other = "auto" if pd.get_option("mode.string_storage") == "python" else "python"
+    with pd.option_context("mode.string_storage", other):
+        cache.load_world("tiny", 1, tmp_path)
+    assert len(built) == 2 and len(list(tmp_path.glob("world-tiny-1-*.pkl"))) == 2
