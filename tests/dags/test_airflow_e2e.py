@@ -62,6 +62,7 @@ def keys(frame: pd.DataFrame) -> set[tuple]:
     return set(map(tuple, frame.dropna(subset=["record_key"])[KEY].to_numpy()))
 
 
+@pytest.mark.timeout(1200)  # ten `airflow dags test` processes; beside another xdist worker
 def test_given_two_nights_through_airflow_on_sqlite_then_the_snapshots_match_the_world(
     airflow_home, world, tmp_path
 ):
