@@ -134,9 +134,11 @@ def run_gate(tables: dict[str, pd.DataFrame], reconcile: pd.DataFrame, where: Pa
     import great_expectations as gx
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    context = gx.get_context(mode="file", project_root_dir=str(where))
-    context.variables.progress_bars = {"globally": False}
-    source = context.data_sources.add_or_update_pandas("yiwang")
+    context = _context(gx, where)
+    try:  # kept from the last night: adding it again would drop its assets, added below
+        source = context.data_sources.get("yiwang")
+    except KeyError:
+        source = context.data_sources.add_pandas("yiwang")
     links = _with_referents(tables["source_record"], tables["project"])
     frames = {**tables, "source_record": links, "reconciliation": reconcile}
     failures, results = [], []
@@ -146,9 +148,9 @@ def run_gate(tables: dict[str, pd.DataFrame], reconcile: pd.DataFrame, where: Pa
         batch = next(
             iter(asset.batch_definitions), None
         ) or asset.add_batch_definition_whole_dataframe("snapshot")
-        suite = context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=[]))
-        for expectation in expectations:
-            suite.add_expectation(expectation)
+        suite = context.suites.add_or_update(
+            gx.ExpectationSuite(name=name, expectations=expectations)
+        )
         definition = context.validation_definitions.add_or_update(
             gx.ValidationDefinition(name=name, data=batch, suite=suite)
         )
@@ -172,6 +174,18 @@ def run_gate(tables: dict[str, pd.DataFrame], reconcile: pd.DataFrame, where: Pa
     context.build_data_docs(resource_identifiers=results)
     docs = Path(where) / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     return GateResult(not failures, failures, docs)
+
+
+def _context(gx, where: Path):
+    """The file context under `where`, without a config-variables file: the gate uses none,
+    and while one is named GX re-reads and re-parses it at every lookup of a variable."""
+    context = gx.get_context(mode="file", project_root_dir=str(where))
+    if context.variables.config_variables_file_path or context.variables.progress_bars is None:
+        context.variables.config_variables_file_path = None
+        context.variables.progress_bars = {"globally": False}
+        context.variables.save()
+        context = gx.get_context(mode="file", project_root_dir=str(where))
+    return context
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
