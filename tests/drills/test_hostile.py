@@ -65,6 +65,12 @@ hostile = st.one_of(
 )
 
 
+def good_record(record_type: str) -> dict:
+    """A valid record of `record_type`, with a credit code that passes its check digit."""
+    return {k: fixed_credit_code() if v == "91320500MA1MXXXX0X" else v
+            for k, v in GOOD[record_type].items()}  # fmt: skip
+
+
 @st.composite
 def hostile_page(draw) -> tuple[str, list[dict]]:
     record_type = draw(st.sampled_from(sorted(GOOD)))
@@ -72,10 +78,7 @@ def hostile_page(draw) -> tuple[str, list[dict]]:
     key = STREAM_OF[record_type].key
     records = []
     for i in range(draw(st.integers(1, 6))):
-        record = {
-            k: fixed_credit_code() if v == "91320500MA1MXXXX0X" else v
-            for k, v in GOOD[record_type].items()
-        }
+        record = good_record(record_type)
         record[key] = f"HOSTILE-{i}"
         record.update(draw(st.dictionaries(st.sampled_from(fields), hostile, min_size=1)))
         records.append(record)
@@ -150,6 +153,20 @@ def test_given_a_page_nested_beyond_the_parser_then_it_is_refused_naming_the_pag
         JsonItems(("data", "records")).decode(Response)
 
 
+def staged_on(url: str, record_type: str, pages: list[pd.DataFrame]) -> pd.DataFrame:
+    """`pages` staged one commit each into a migrated PostgreSQL store; what staging holds."""
+    source, stream = SOURCE_OF[record_type], STREAM_OF[record_type]
+    engine = engine_for(url)
+    migrate(engine)
+    sink = DbSink(engine, run_id="drill")
+    for frame in pages:
+        sink.stage(source, stream, frame)
+        sink.commit(source, stream, None, final=True)
+    staged = sink.records(source, stream.name)
+    engine.dispose()
+    return staged
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("record_type", ["finding", "project"])  # their stamps are text
 def test_given_a_nul_in_a_version_stamp_then_the_record_is_staged_and_quarantined(
@@ -157,22 +174,15 @@ def test_given_a_nul_in_a_version_stamp_then_the_record_is_staged_and_quarantine
 ):
     """Found by the drill below: a NUL in a text version stamp reached PostgreSQL's COPY."""
     s = STREAM_OF[record_type]
-    record = {k: fixed_credit_code() if v == "91320500MA1MXXXX0X" else v
-              for k, v in GOOD[record_type].items()}  # fmt: skip
+    record = good_record(record_type)
     record[s.key], record[s.version] = "NUL-STAMP", "2026-11-01\x0012:00"
     frame = parse(record_type, raw_page(record_type, [record]))
     assert f"{s.version} holds a NUL character" in frame["_problems"][0]
-    engine = engine_for(pg_database)
-    migrate(engine)
-    sink = DbSink(engine, run_id="nul")
-    sink.stage(SOURCE_OF[record_type], s, frame)
-    sink.commit(SOURCE_OF[record_type], s, None, final=True)
-    staged = sink.records(SOURCE_OF[record_type], s.name)
+    staged = staged_on(pg_database, record_type, [frame])
     assert staged["_key"].tolist() == ["NUL-STAMP"]
     result = validate(SOURCE_OF[record_type], record_type, staged)
     assert result.accepted.empty and len(result.quarantine) == 1
     assert "holds a NUL character" in result.quarantine["reasons"][0]
-    engine.dispose()
 
 
 @pytest.mark.postgres
@@ -180,21 +190,13 @@ def test_given_keyless_records_then_json_tells_them_apart_on_postgresql(pg_datab
     """Found by the drill below: NaN, infinity and null, told apart by the buffer's old
     de-duplication but one record as JSON, reached one upsert twice and PostgreSQL refused it.
     Records JSON tells apart (1 and "1", null and "None") stay two, across pages too."""
-    s = STREAM_OF["finding"]
-    good = {k: fixed_credit_code() if v == "91320500MA1MXXXX0X" else v
-            for k, v in GOOD["finding"].items()} | {s.key: None}  # fmt: skip
+    good = good_record("finding") | {STREAM_OF["finding"].key: None}
     field = "auditReportNo"
     same = [good | {field: v} for v in (float("nan"), float("inf"), None)]
     apart = [good | {field: v} for v in (1, "1", "None")]
-    engine = engine_for(pg_database)
-    migrate(engine)
-    sink = DbSink(engine, run_id="keyless")
-    for records in (same + apart, apart):  # the second page repeats three of the first's
-        sink.stage("audit", s, parse("finding", raw_page("finding", records)))
-        sink.commit("audit", s, None, final=True)
-    staged = sink.records("audit", s.name)
+    pages = [parse("finding", raw_page("finding", r)) for r in (same + apart, apart)]
+    staged = staged_on(pg_database, "finding", pages)  # the second page repeats the first's
     assert sorted(map(repr, staged[field])) == sorted(["None", "1", "'1'", "'None'"])
-    engine.dispose()
 
 
 @pytest.mark.postgres
