@@ -198,6 +198,7 @@ def test_given_postgres_then_a_publication_is_heard_not_asked_for_on_every_reque
         with TestClient(app) as client:  # its lifespan starts the listener
             follower = app.state.follower
             assert _eventually(lambda: follower.seq is not None)
+            assert _eventually(lambda: app.state.warmed == follower.seq)  # its own queries done
             one = client.get("/projects", params={"limit": 1}, headers=AUTH).json()["items"][0]
             statements.clear()
             for _ in range(5):
@@ -257,6 +258,61 @@ def test_given_postgres_then_each_project_is_the_body_the_embedded_store_serves(
     assert on["postgres"].get("/projects/NOPE", headers=AUTH).status_code == 404
 
 
+def test_given_postgres_then_every_project_is_rendered_before_it_is_asked_for(published_small):
+    """A served process warms its cache when it hears of a snapshot: every project's body,
+    byte for byte the body rendered on demand, so no request for one waits on the database."""
+    from sqlalchemy import event
+
+    from tests.conftest import clone_database, drop_database
+
+    url = clone_database(published_small["postgres"][0])
+    engine = engine_for(url)
+    statements = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    warmed_app = create_app(engine, {digest(TOKEN)})
+    on_demand = TestClient(create_app(engine_for(url), {digest(TOKEN)}))  # no lifespan: cold
+    ids = [
+        p["project_id"] for p in on_demand.get("/projects?limit=500", headers=AUTH).json()["items"]
+    ]
+    try:
+        with TestClient(warmed_app) as client:
+            follower = warmed_app.state.follower
+            assert _eventually(lambda: follower.seq is not None)
+            assert _eventually(lambda: warmed_app.state.warmed == follower.seq)
+            assert any("LIMIT" in s and "source_record" in s for s in statements)  # in chunks
+            statements.clear()
+            for project_id in ids:
+                warm = client.get(f"/projects/{project_id}", headers=AUTH)
+                cold = on_demand.get(f"/projects/{project_id}", headers=AUTH)
+                assert warm.status_code == 200 and warm.content == cold.content, project_id
+                assert warm.headers["etag"] == cold.headers["etag"]
+            assert statements == []
+            assert client.get("/projects/NOPE", headers=AUTH).status_code == 404
+    finally:
+        engine.dispose()
+        drop_database(url)
+
+
+def test_given_a_cached_response_then_it_is_served_as_rendered_and_only_with_a_token(client):
+    """Cached responses skip FastAPI's routing: the same bytes and headers as their first
+    rendering, and still only to a known bearer."""
+    first = client.get("/units", params={"limit": 3}, headers=AUTH)
+    again = client.get("/units", params={"limit": 3}, headers=AUTH)
+    assert first.status_code == again.status_code == 200
+    assert again.content == first.content
+    shown = ("content-type", "content-length", "etag", "cache-control")
+    assert [again.headers[h] for h in shown] == [first.headers[h] for h in shown]
+    assert client.get("/units", params={"limit": 3}).status_code == 401
+    wrong = {"Authorization": "Bearer nope"}
+    assert client.get("/units", params={"limit": 3}, headers=wrong).status_code == 401
+    assert client.get("/units?limit=3", headers={"Authorization": TOKEN}).status_code == 401
+    # the same query in another order is the same request
+    assert (
+        client.get("/units?list=red&limit=3", headers=AUTH).content
+        == client.get("/units?limit=3&list=red", headers=AUTH).content
+    )
+
+
 def test_given_the_database_dropped_the_api_connections_then_requests_still_succeed(
     published_small,
 ):
@@ -271,10 +327,10 @@ def test_given_the_database_dropped_the_api_connections_then_requests_still_succ
     app = create_app(engine, {digest(TOKEN)})
     try:
         with TestClient(app) as client:  # a server error is raised here, not answered
-            assert _eventually(lambda: app.state.follower.seq is not None)
-            page = client.get("/projects", params={"limit": 4}, headers=AUTH).json()
-            ids = [p["project_id"] for p in page["items"]]
-            assert client.get(f"/projects/{ids[0]}", headers=AUTH).status_code == 200
+            follower = app.state.follower
+            assert _eventually(lambda: follower.seq is not None)
+            assert _eventually(lambda: app.state.warmed == follower.seq)  # every project cached
+            assert client.get("/projects", params={"limit": 4}, headers=AUTH).status_code == 200
             assert client.get("/health").json()["status"] == "ok"
 
             def end_its_connections() -> None:
@@ -288,9 +344,10 @@ def test_given_the_database_dropped_the_api_connections_then_requests_still_succ
                 assert ended  # the pool's connections, now stale
 
             end_its_connections()
-            assert client.get("/health").json()["status"] == "ok"  # the ledger's latest row
+            assert client.get("/projects", params={"limit": 5}, headers=AUTH).status_code == 200
             end_its_connections()
-            assert client.get(f"/projects/{ids[1]}", headers=AUTH).status_code == 200  # render
+            assert client.get("/projects/NOPE", headers=AUTH).status_code == 404  # a query
+            assert client.get("/health").json()["status"] == "ok"
     finally:
         engine.dispose()
         drop_database(url)
