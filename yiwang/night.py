@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,6 +86,22 @@ def _counts(received: dict, tables: dict[str, pd.DataFrame]) -> tuple[dict, dict
     return counts, recon
 
 
+@contextmanager
+def fewer_collections(threshold: tuple[int, int, int] = (200_000, 50, 1000)) -> Iterator[None]:
+    """Python's cyclic collector run less often while the night holds millions of objects.
+
+    At the default thresholds it runs thousands of times a night, each time over objects
+    that live until the night ends; refcounting still frees almost everything. Measured on
+    `medium`'s unify: 17.3 s -> 16.0 s (read staged 8.0 -> 6.4), the same peak memory.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(*threshold)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def publish_night(
     engine: Engine,
     as_of: dt.date,
@@ -95,6 +113,13 @@ def publish_night(
     Publishing the same night over the same staged data again changes nothing (same
     content_hash, no new ledger row). A night older than the latest published one is refused.
     """
+    with fewer_collections():
+        return _publish_night(engine, as_of, quality_dir, progress)
+
+
+def _publish_night(
+    engine: Engine, as_of: dt.date, quality_dir: Path | None, progress: Progress | None
+) -> Published:
     say = progress or (lambda _: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()

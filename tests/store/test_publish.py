@@ -107,10 +107,19 @@ def test_given_an_edited_row_hash_when_the_next_night_publishes_then_the_row_is_
 def test_given_an_older_night_when_published_after_a_newer_then_it_is_refused(
     backend, store_copy, world, tmp_path
 ):
+    import gc
+
     from yiwang.publish import PublishError
 
-    with pytest.raises(PublishError, match="back in time"):
-        night(store_copy, world, AS_OF - dt.timedelta(days=1), tmp_path / "q")
+    before = gc.get_threshold()
+    gc.set_threshold(701, 11, 12)  # a worker process's own setting
+    try:
+        with pytest.raises(PublishError, match="back in time"):
+            night(store_copy, world, AS_OF - dt.timedelta(days=1), tmp_path / "q")
+        # the night tunes the collector for itself only: the worker is left as it was
+        assert gc.get_threshold() == (701, 11, 12)
+    finally:
+        gc.set_threshold(*before)
 
 
 def test_given_staged_state_when_a_commit_fails_then_neither_records_nor_state_are_stored(
