@@ -101,7 +101,7 @@ def _rendered(content: Any) -> bytes:
 
 def cache_bytes() -> int:
     """Rendered bodies kept per server process (`YIWANG_API_CACHE_MB`, 256 by default): at
-    `medium` every project's body fits (about 110 MB), so a warmed server renders none."""
+    `medium` every project's body fits (about 115 MB), so a warmed server renders none."""
     return int(os.environ.get("YIWANG_API_CACHE_MB", "256")) * 2**20
 
 
@@ -499,8 +499,8 @@ def create_app(engine: Engine, digests: set[str] | None = None, docs_dir: FilePa
             if seq is not None and seq != app.state.warmed:
                 try:
                     await warm(seq)
-                except DBAPIError as error:  # a lost database costs the warming, nothing else
-                    log.warning("warming the cache stopped (%s)", type(error).__name__)
+                except Exception:  # warming only saves time: its failure must cost no more
+                    log.exception("warming the cache for snapshot %s stopped", seq)
                 # what lives until the next snapshot is out of the cyclic collector's way
                 # (a full collection over it is a pause of tens of ms in every response),
                 # once what is garbage already is collected
