@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
@@ -194,9 +195,14 @@ class DbSink(CoalescingSink):
             .order_by(t.record_id)
         )
         frames = []
-        with self.engine.connect() as conn:
+        with self.engine.connect() as conn, ThreadPoolExecutor(1) as fetcher:
             result = conn.execution_options(yield_per=READ_CHUNK).execute(query)
-            for rows in result.partitions():
+            chunks = result.partitions()
+            # the next chunk is fetched while this one is decoded: the database's reading and
+            # sending overlap our decoding (the connection is only ever used by the fetcher)
+            ahead = fetcher.submit(next, chunks, None)
+            while (rows := ahead.result()) is not None:
+                ahead = fetcher.submit(next, chunks, None)
                 has_key, ids, versions, texts = zip(*rows, strict=True)
                 keys = [i if k else None for k, i in zip(has_key, ids, strict=True)]
                 frames.append(decode(list(texts), keys, list(versions), spec))
