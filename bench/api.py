@@ -7,8 +7,8 @@ Starts `yiwang serve` on loopback over the published store, then drives each end
 wrk (Debian's package; installed if missing) for `--seconds`, 50 connections on 2 threads:
 a page of projects, one project by id (random among all, with its figures' provenance), a
 filtered page of projects, a page of units, and /health, after 3 s of unmeasured warm-up
-and once /health says the workers' caches are warm (every project rendered; the time it took
-is printed).
+and once /health says the workers' caches are warm (every project rendered, or as many as
+half the cache holds; the time it took is printed).
 Results also go to bench/results/api.json.
 """
 
@@ -139,7 +139,7 @@ def main() -> None:
         results = {"projects": projects, "clients": 50, "workers": args.workers,
                    "seconds": args.seconds, "endpoints": {}}  # fmt: skip
         results["warmed_in_s"] = round(warmed_in, 1)
-        print(f"{projects:,} projects; {args.workers} server processes, every project rendered "
+        print(f"{projects:,} projects; {args.workers} server processes, caches warm "
               f"{warmed_in:.1f} s after start; 50 connections, {args.seconds} s per endpoint "
               "(wrk)")  # fmt: skip
         print(f"  {'endpoint':34} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'errors':>7}")

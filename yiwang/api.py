@@ -248,13 +248,16 @@ def create_app(engine: Engine, digests: set[str] | None = None, docs_dir: FilePa
         description="Read-only access to the published snapshot. Money: exact decimal strings, 元.",
     )
 
+    def known(token: str) -> bool:
+        offered = digest(token)
+        return any(hmac.compare_digest(offered, d) for d in allowed)
+
     async def authorised(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> None:
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise HTTPException(401, "a bearer token is required", {"WWW-Authenticate": "Bearer"})
-        offered = digest(credentials.credentials)
-        if not any(hmac.compare_digest(offered, d) for d in allowed):
+        if not known(credentials.credentials):
             raise HTTPException(401, "unknown token", {"WWW-Authenticate": "Bearer"})
 
     auth = [Depends(authorised)]
@@ -321,7 +324,8 @@ def create_app(engine: Engine, digests: set[str] | None = None, docs_dir: FilePa
     @app.get("/health")
     async def health() -> dict[str, Any]:
         """Liveness, which snapshot is published (no token needed), and whether this server
-        process has every project of it rendered (PostgreSQL; `cache_warm`). While the
+        process has warmed its cache for it (PostgreSQL; `cache_warm`: every project rendered,
+        or as many as half the cache holds). While the
         listener is connected the database is live and the ledger row is read once a
         snapshot."""
         found = heads.get(follower.seq) if follower else None
@@ -528,9 +532,7 @@ def create_app(engine: Engine, digests: set[str] | None = None, docs_dir: FilePa
         more than the rest of a cached response). Anything else goes the whole way."""
         headers = dict(scope["headers"])
         scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not any(
-            hmac.compare_digest(digest(token), d) for d in allowed
-        ):
+        if scheme.lower() != "bearer" or not known(token):
             return None
         entry = rendered.get((newest(), *_asked(scope)))
         if entry is None:

@@ -199,7 +199,7 @@ class DbSink(CoalescingSink):
             result = conn.execution_options(yield_per=READ_CHUNK).execute(query)
             chunks = result.partitions()
             # the next chunk is fetched while this one is decoded: the database's reading and
-            # sending overlap our decoding (the connection is only ever used by the fetcher)
+            # sending overlap our decoding (once the query runs, only the fetcher reads)
             ahead = fetcher.submit(next, chunks, None)
             while (rows := ahead.result()) is not None:
                 ahead = fetcher.submit(next, chunks, None)
