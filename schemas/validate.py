@@ -87,7 +87,7 @@ def validate(source: str, record_type: str, frame: pd.DataFrame) -> Validated:
 
 
 def _typed(record_type: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[str]]]:
-    typed = frame.copy()
+    typed = frame.copy(deep=False)  # copy-on-write: the columns replaced below are new
     reasons: dict[int, list[str]] = defaultdict(list)
     parsers = PARSERS[record_type]
     key = _key_field(record_type)
@@ -176,13 +176,16 @@ def _quarantine_rows(
     for field in SENSITIVE.get(record_type, ()):
         if field in masked.columns:
             masked[field] = n.mask_account(masked[field])
+    keys = masked["_key"] if "_key" in masked.columns else pd.Series(None, index=masked.index)
     rows = []
-    for i, record in zip(masked.index, masked[fields + extra].to_dict("records"), strict=True):
+    for i, key, record in zip(
+        masked.index, keys.tolist(), masked[fields + extra].to_dict("records"), strict=True
+    ):
         rows.append(
             {
                 "source_system": source,
                 "record_type": record_type,
-                "record_key": masked.at[i, "_key"] if "_key" in masked.columns else None,
+                "record_key": key,
                 "reasons": _storable("; ".join(dict.fromkeys(reasons[i]))),
                 "payload": _storable(_payload(record, record_type)),
             }
@@ -214,7 +217,7 @@ def _json_value(v) -> str:
     if _absent(v):
         return "null"
     if isinstance(v, pd.Timestamp):  # epoch fields were typed by the connector: back to ms
-        return str((v - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1))
+        return str(v.value // 1_000_000)  # ns since the epoch (UTC), floored to ms
     if isinstance(v, Decimal):
         return str(v)  # JSON number, exactly as received
     return json.dumps(v, ensure_ascii=False, default=str)

