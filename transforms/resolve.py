@@ -41,11 +41,8 @@ class CodeBook:
         self.codes = set(codes.dropna())
         # the registry's own malformed keys (a hyphen lost) still name a project
         self._digits = {re.sub(r"\D", "", c): c for c in self.codes if not FORMAT.fullmatch(c)}
-        self._masked: dict[str, set[str]] = defaultdict(set)
-        for c in self.codes:
-            for i, ch in enumerate(c):
-                if ch.isdigit():
-                    self._masked[c[:i] + "_" + c[i + 1 :]].add(c)
+        # every digit character any code holds (`isdigit`, as `match` asks: not only 0-9)
+        self._digit_chars = sorted(ch for ch in set("".join(self.codes)) if ch.isdigit())
 
     def match(self, code: str | None) -> tuple[str | None, str | None]:
         """(registry code, method) for a written code; (None, None) when it proves nothing."""
@@ -55,11 +52,17 @@ class CodeBook:
             return code, "project_code"
         if FORMAT.fullmatch(code) and re.sub(r"\D", "", code) in self._digits:
             return code, "project_code (registry record malformed)"
+        # registry codes one digit away: each digit of `code` swapped for each other digit
+        # and looked up, rather than an index of every code with each digit masked (2M keys)
         near = set()
         for i, ch in enumerate(code):
             if ch.isdigit():
-                near |= self._masked.get(code[:i] + "_" + code[i + 1 :], set())
-        near.discard(code)
+                head, tail = code[:i], code[i + 1 :]
+                near.update(
+                    head + d + tail
+                    for d in self._digit_chars
+                    if d != ch and head + d + tail in self.codes
+                )
         return (near.pop(), "project_code_repaired") if len(near) == 1 else (None, None)
 
 
@@ -109,21 +112,27 @@ def _by_name(
     payee: str | None = None,
 ) -> pd.DataFrame:
     parts = split_names(records[name])
+
+    def link(blk, base, phase, who) -> tuple[str | None, str | None]:
+        found = index.candidates(blk, base, phase)
+        if len(found) > 1 and contractor_of is not None and isinstance(who, str):
+            found = [pid for pid in found if who in contractor_of.get(pid, ())]
+            if len(found) == 1:
+                return found[0], "name+unit+payee"
+        return (found[0], "name+unit") if len(found) == 1 else (None, None)
+
+    settled: dict[tuple, tuple[str | None, str | None]] = {}  # a project's payments repeat
     out = []
-    for blk, base, phase, who in zip(
+    for evidence in zip(
         records[block],
         parts["base"],
         parts["phase"],
         records[payee] if payee else [None] * len(records),
         strict=True,
     ):
-        found = index.candidates(blk, base, phase)
-        if len(found) > 1 and contractor_of is not None and isinstance(who, str):
-            found = [pid for pid in found if who in contractor_of.get(pid, ())]
-            if len(found) == 1:
-                out.append((found[0], "name+unit+payee"))
-                continue
-        out.append((found[0], "name+unit") if len(found) == 1 else (None, None))
+        if (found := settled.get(evidence)) is None:
+            found = settled[evidence] = link(*evidence)
+        out.append(found)
     return pd.DataFrame(out, index=records.index, columns=["project_id", "link_method"])
 
 

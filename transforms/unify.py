@@ -67,7 +67,7 @@ def project_table(
     inspections = accepted["inspection"].merge(permits[["permitNo", "project_id"]], on="permitNo")
     acceptances = accepted["acceptance"].merge(permits[["permitNo", "project_id"]], on="permitNo")
 
-    ids = sorted(set(links["project_id"].dropna()))
+    ids = sorted(links["project_id"].dropna().unique())  # unique in C, then 100k sorted
     p = pd.DataFrame({"project_id": ids}).set_index("project_id", drop=False)
     registry = reg.set_index("xmdm")
     registered = p.index.isin(registry.index)

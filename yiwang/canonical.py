@@ -30,9 +30,22 @@ from yiwang.tables import CENT, DATA_TABLES, SORT, Money, published
 NULL = "\\N"
 
 
+SAMPLE = 10_000  # rows that tell a column of keys from a column of repeated values
+
+
 def _distinct(values: pd.Series, render) -> tuple[np.ndarray, np.ndarray]:
     """(code per row, rendered distinct values + None last): rendering once per distinct value
-    is what makes a column of millions cheap; code -1 (null) picks the None."""
+    is what makes a column of millions cheap; code -1 (null) picks the None.
+
+    A column whose values nearly all differ (record keys) is not factorized: every row is its
+    own "distinct value" (equal ones still rank alike), which saves hashing millions of keys.
+    """
+    head = values.iloc[:SAMPLE]
+    if len(values) > SAMPLE and head.nunique() > 0.9 * len(head):
+        present = values.notna().to_numpy()
+        codes = np.full(len(values), -1, dtype=np.intp)
+        codes[present] = np.arange(int(present.sum()))
+        return codes, np.array([render(v) for v in values[present]] + [None], dtype=object)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     return codes, np.array([render(u) for u in uniques] + [None], dtype=object)
 

@@ -202,3 +202,61 @@ def test_given_a_run_inside_airflow_when_a_connection_is_read_then_its_secret_is
     from airflow.sdk._shared.secrets_masker import redact
 
     assert redact("Authorization: Bearer tok-5e3cret-77") == "Authorization: Bearer ***"
+
+
+# ---- cursor paging: batches and restarts -------------------------------------------------------
+class _CursorReader:
+    """A housing-like source of `pages` (lists of modifiedAt stamps) whose cursor expires when
+    asked for the pages in `expire_at` (once each)."""
+
+    def __init__(self, pages: list[list[int]], expire_at: set[int]) -> None:
+        self.pages, self.expire_at, self.asked, self.typed = pages, set(expire_at), [], []
+
+    def request(self, params, decode):
+        from connectors.core.errors import RestartPaging
+        from connectors.core.http import Fetched
+
+        self.asked.append(dict(params))
+        at = int(params.get("cursor", 0)) if "cursor" in params else self._first(params)
+        if at in self.expire_at and "cursor" in params:
+            self.expire_at.discard(at)
+            raise RestartPaging()
+        more = at + 1 < len(self.pages)
+        doc = {"nextCursor": str(at + 1) if more else None}
+        return Fetched("/", 200, {}, b"", 0.0, (doc, self.pages[at], False))
+
+    def _first(self, params) -> int:
+        after = params.get("modifiedAfter")
+        if after is None:
+            return 0
+        return next(i for i, p in enumerate(self.pages) if max(p) > after)
+
+    def accept_many(self, batch):
+        from connectors.core.stream import Page
+
+        stamps = [s for f in batch for s in f.decoded[1]]
+        self.typed.append(len(batch))
+        frame = pd.DataFrame({"_version": [f"{s:015d}" for s in stamps]}, dtype=object)
+        return Page(len(self.typed), batch[-1], batch[-1].decoded[0], frame)
+
+    def note(self, text):
+        pass
+
+
+def test_cursor_pages_are_typed_in_batches_and_a_restart_starts_below_all_that_was_read():
+    from connectors.core import Checkpoint, Cursor
+
+    pages = [[10 * i + 1, 10 * i + 5] for i in range(7)]  # stamps rise page by page
+    reader = _CursorReader(pages, expire_at={5})
+    out = list(Cursor(batch_pages=3).pages(reader, None))
+
+    typed = [o for o in out if not isinstance(o, Checkpoint)]
+    states = [o.state["modified_after"] for o in out if isinstance(o, Checkpoint)]
+    # pages 0-2 typed together; the cursor to page 5 expires after pages 3-4 were read:
+    # they are typed (and their state checkpointed) first, so the restart asks from just
+    # below page 4's newest stamp, and page 4 comes again (the store keeps one of each)
+    assert reader.typed == [3, 2, 3]
+    assert states == [24, 44, 64]  # each batch's newest stamp - 1
+    assert {"limit": 1000, "modifiedAfter": 44} in reader.asked
+    got = [s for page in typed for s in page.frame["_version"]]
+    assert got == [f"{s:015d}" for p in pages[:5] + pages[4:] for s in p]

@@ -64,3 +64,35 @@ def test_row_hashes_read_as_the_hex_digests_of_their_lines(lines):
     assert [d.hex() for d in hashes.raw()] == expected
     with pytest.raises(IndexError):
         hashes[len(expected)]
+
+
+def test_a_column_of_keys_renders_as_a_column_of_repeated_values_would(monkeypatch):
+    """Past `SAMPLE` rows a column whose values nearly all differ skips factorizing: its
+    lines, order and hashes are those of the factorized path, nulls and repeats included."""
+    import numpy as np
+
+    import yiwang.canonical as c
+
+    n = c.SAMPLE + 2_000
+    rng = np.random.default_rng(7)
+    keys = [f"K{int(i):07d}\\t中" for i in rng.permutation(n)]
+    for i in range(0, n, 997):
+        keys[i] = None  # nulls sort first
+    for i in range(5, n, 1_013):
+        keys[i] = keys[i - 1]  # repeats keep frame order
+    frame = pd.DataFrame(
+        {
+            "source_system": rng.choice(["drc", "audit"], n),
+            "record_type": "project",
+            "record_key": keys,
+            "project_id": [f"P{i % 50}" for i in range(n)],
+            "link_method": "test",
+            "link_confidence": 1.0,
+        }
+    )
+    fast = canonical("source_record", frame)
+    monkeypatch.setattr(c, "SAMPLE", 10 * n)  # every column factorized
+    slow = canonical("source_record", frame)
+    assert list(fast[0]) == list(slow[0])
+    assert fast[1] == slow[1]
+    assert fast[2].digests == slow[2].digests

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from schemas.validate import validate
 from simulators.world import calendar as cal
@@ -72,3 +74,26 @@ def test_given_a_code_one_digit_off_then_it_is_repaired_only_when_unambiguous():
     )
     assert book.match("2023-320506-48-01-000125") == (None, None)  # one off from both
     assert book.match("SZJS-2021-0087") == (None, None)
+
+
+def _one_digit_apart(a: str, b: str) -> bool:
+    differ = [i for i in range(len(a)) if a[i] != b[i]] if len(a) == len(b) else []
+    return len(differ) == 1 and a[differ[0]].isdigit() and b[differ[0]].isdigit()
+
+
+codes = st.text(alphabet=st.sampled_from("0123-9A_²١"), min_size=1, max_size=5)
+
+
+@given(st.sets(codes, max_size=12), codes)
+def test_a_code_is_repaired_to_the_one_registry_code_a_single_digit_away(registry, written):
+    """Digits are what `str.isdigit` says (superscripts, Arabic-Indic): a code is repaired
+    exactly when one registry code differs from it in one position, a digit on both sides."""
+    book = CodeBook(pd.Series(sorted(registry), dtype=object))
+    found, method = book.match(written)
+    near = [c for c in registry if _one_digit_apart(c, written)]
+    if written in registry:
+        assert (found, method) == (written, "project_code")
+    elif len(near) == 1:
+        assert (found, method) == (near[0], "project_code_repaired")
+    else:
+        assert method != "project_code_repaired"
