@@ -1,0 +1,99 @@
+"""Two commits side by side: `publish_night` over one kept store, alternating, round by round.
+
+    .venv/bin/python -m bench.night --scale large --keep        # prints the store's URL
+    .venv/bin/python -m bench.ab --database-url URL e6bb92b HEAD --rounds 2
+
+A 2-core machine's speed can drift by tens of percent within the hour, so two figures taken
+an hour apart say little about two commits. Here each round runs every commit once, back to
+back, over the same staged records: each commit checked out as a git worktree and run in a
+process of its own with this environment, each night one day after the store's latest (so
+every run validates, resolves, unifies, gates and publishes). Printed: per stage the mean
+seconds of each commit, its user CPU, and the last commit's over the first's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import psycopg
+
+STAGES = ("read_staged", "validate", "resolve", "unify", "snapshot", "gate", "publish")
+
+# one night in a fresh process: its seconds per stage, wall and user CPU, as JSON
+NIGHT = """
+import datetime as dt, json, resource, sys, time
+from yiwang.db import engine_for
+from yiwang.night import publish_night
+started = time.perf_counter()
+night = publish_night(engine_for(sys.argv[1]), dt.date.fromisoformat(sys.argv[2]), sys.argv[3])
+seconds = dict(night.seconds, wall=time.perf_counter() - started)
+seconds["user_cpu"] = resource.getrusage(resource.RUSAGE_SELF).ru_utime
+print(json.dumps(seconds))
+"""
+
+
+def next_night(url: str) -> dt.date:
+    with psycopg.connect(url) as conn:
+        latest = conn.execute("SELECT max(as_of_date) FROM unified.publish_run").fetchone()[0]
+    if latest is None:
+        raise SystemExit(f"{url} holds no published night: keep one with bench.night --keep")
+    return latest + dt.timedelta(days=1)
+
+
+def run_night(tree: Path, url: str, quality: Path) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    as_of = next_night(url)
+    done = subprocess.run(
+        [sys.executable, "-c", NIGHT, url, f"{as_of}", str(quality)],
+        cwd=tree, env=env, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", required=True, help="a store kept by bench.night")
+    parser.add_argument("commits", nargs="+", help="commits to compare, the baseline first")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="yiwang-ab-"))
+    trees = {}
+    try:
+        for commit in args.commits:
+            trees[commit] = work / commit.replace("/", "_")
+            subprocess.run(
+                ["git", "worktree", "add", "--detach", "-q", str(trees[commit]), commit],
+                check=True,
+            )
+        runs: dict[str, list[dict]] = {c: [] for c in args.commits}
+        for round_no in range(1, args.rounds + 1):
+            for commit, tree in trees.items():
+                runs[commit].append(run_night(tree, args.database_url, work / "quality"))
+                wall = runs[commit][-1]["wall"]
+                print(f"round {round_no}: {commit} {wall:.1f} s", flush=True)
+    finally:
+        for tree in trees.values():
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], check=False)
+    show(runs)
+
+
+def show(runs: dict[str, list[dict]]) -> None:
+    commits = list(runs)
+    means = {c: {k: sum(r[k] for r in rs) / len(rs) for k in rs[0]} for c, rs in runs.items()}
+    print(f"\n{'stage':12} " + " ".join(f"{c[:12]:>12}" for c in commits) + f" {'last/first':>11}")
+    for stage in (*STAGES, "wall", "user_cpu"):
+        first, last = means[commits[0]].get(stage, 0.0), means[commits[-1]].get(stage, 0.0)
+        ratio = f"{last / first:.2f}" if first else "-"
+        cells = " ".join(f"{means[c].get(stage, 0.0):>12.2f}" for c in commits)
+        print(f"{stage:12} {cells} {ratio:>11}")
+
+
+if __name__ == "__main__":
+    main()
