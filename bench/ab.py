@@ -24,7 +24,9 @@ from pathlib import Path
 
 import psycopg
 
-STAGES = ("read_staged", "validate", "resolve", "unify", "snapshot", "gate", "publish")
+from bench.night import STAGES
+
+PUBLISH_SIDE = STAGES[STAGES.index("read_staged") :]  # what `publish_night` times
 
 # one night in a fresh process: its seconds per stage, wall and user CPU, as JSON
 NIGHT = """
@@ -88,7 +90,7 @@ def show(runs: dict[str, list[dict]]) -> None:
     commits = list(runs)
     means = {c: {k: sum(r[k] for r in rs) / len(rs) for k in rs[0]} for c, rs in runs.items()}
     print(f"\n{'stage':12} " + " ".join(f"{c[:12]:>12}" for c in commits) + f" {'last/first':>11}")
-    for stage in (*STAGES, "wall", "user_cpu"):
+    for stage in (*PUBLISH_SIDE, "wall", "user_cpu"):
         first, last = means[commits[0]].get(stage, 0.0), means[commits[-1]].get(stage, 0.0)
         ratio = f"{last / first:.2f}" if first else "-"
         cells = " ".join(f"{means[c].get(stage, 0.0):>12.2f}" for c in commits)

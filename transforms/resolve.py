@@ -58,11 +58,7 @@ class CodeBook:
         for i, ch in enumerate(code):
             if ch.isdigit():
                 head, tail = code[:i], code[i + 1 :]
-                near.update(
-                    head + d + tail
-                    for d in self._digit_chars
-                    if d != ch and head + d + tail in self.codes
-                )
+                near |= {head + d + tail for d in self._digit_chars if d != ch} & self.codes
         return (near.pop(), "project_code_repaired") if len(near) == 1 else (None, None)
 
 

@@ -11,19 +11,23 @@ import pandas as pd
 import pytest
 
 from connectors.core import (
+    Checkpoint,
     ConnectionConfigError,
+    Cursor,
     FatalSourceError,
     GaveUpError,
     Landing,
     LocalSink,
+    Page,
     RetryPolicy,
     from_env,
     replay,
     sync,
 )
 from connectors.core.auth import HeaderKey
+from connectors.core.errors import RestartPaging
 from connectors.core.formats import GbkCsv, record_frame
-from connectors.core.http import HttpClient
+from connectors.core.http import Fetched, HttpClient
 from connectors.registry import get, registry
 from simulators.cluster import Cluster
 from simulators.servers.drc import DrcServer
@@ -213,9 +217,6 @@ class _CursorReader:
         self.pages, self.expire_at, self.asked, self.typed = pages, set(expire_at), [], []
 
     def request(self, params, decode):
-        from connectors.core.errors import RestartPaging
-        from connectors.core.http import Fetched
-
         self.asked.append(dict(params))
         at = int(params.get("cursor", 0)) if "cursor" in params else self._first(params)
         if at in self.expire_at and "cursor" in params:
@@ -232,8 +233,6 @@ class _CursorReader:
         return next(i for i, p in enumerate(self.pages) if max(p) > after)
 
     def accept_many(self, batch):
-        from connectors.core.stream import Page
-
         stamps = [s for f in batch for s in f.decoded[1]]
         self.typed.append(len(batch))
         frame = pd.DataFrame({"_version": [f"{s:015d}" for s in stamps]}, dtype=object)
@@ -244,8 +243,6 @@ class _CursorReader:
 
 
 def test_cursor_pages_are_typed_in_batches_and_a_restart_starts_below_all_that_was_read():
-    from connectors.core import Checkpoint, Cursor
-
     pages = [[10 * i + 1, 10 * i + 5] for i in range(7)]  # stamps rise page by page
     reader = _CursorReader(pages, expire_at={5})
     out = list(Cursor(batch_pages=3).pages(reader, None))
