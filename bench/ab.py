@@ -7,7 +7,8 @@ A 2-core machine's speed can drift by tens of percent within the hour, so two fi
 an hour apart say little about two commits. Here each round runs every commit once, back to
 back, over the same staged records: each commit checked out as a git worktree and run in a
 process of its own with this environment, each night one day after the store's latest (so
-every run validates, resolves, unifies, gates and publishes). Printed: per stage the mean
+every run validates, resolves, unifies, gates and publishes; each with an empty kept-parts
+directory, so every run validates every record). Printed: per stage the mean
 seconds of each commit, its user CPU, and the last commit's over the first's.
 """
 
@@ -49,8 +50,10 @@ def next_night(url: str) -> dt.date:
     return latest + dt.timedelta(days=1)
 
 
-def run_night(tree: Path, url: str, quality: Path) -> dict[str, float]:
-    env = {**os.environ, "PYTHONPATH": str(tree)}
+def run_night(tree: Path, url: str, work: Path) -> dict[str, float]:
+    kept = Path(tempfile.mkdtemp(prefix="kept-", dir=work))
+    env = {**os.environ, "PYTHONPATH": str(tree), "YIWANG_KEPT_DIR": str(kept)}
+    quality = work / "quality"
     as_of = next_night(url)
     done = subprocess.run(
         [sys.executable, "-c", NIGHT, url, f"{as_of}", str(quality)],
@@ -77,7 +80,7 @@ def main() -> None:
         runs: dict[str, list[dict]] = {c: [] for c in args.commits}
         for round_no in range(1, args.rounds + 1):
             for commit, tree in trees.items():
-                runs[commit].append(run_night(tree, args.database_url, work / "quality"))
+                runs[commit].append(run_night(tree, args.database_url, work))
                 wall = runs[commit][-1]["wall"]
                 print(f"round {round_no}: {commit} {wall:.1f} s", flush=True)
     finally:

@@ -11,8 +11,10 @@ rate limit lifted), and runs against a fresh PostgreSQL database:
 
 Per stage it prints wall time and rows/s: extract (HTTP, including the simulators' time),
 parse, stage (the time the sync waits for the sink's writes, which run beside it), read
-(staged records back), validate, resolve, unify, snapshot (canonical lines and hashes), gate
-and publish; and per phase (extract, unify, snapshot, gate, publish) its own peak RSS.
+(staged records back: on the incremental night, the validated streams kept by the full night
+and what was staged since), validate, keep (writing the validated streams for the next night),
+resolve, unify, snapshot (canonical lines and hashes), gate and publish; and per phase
+(extract, unify, snapshot, gate, publish) its own peak RSS.
 After the full night it COPYs the very rows it published into bare tables (no keys, no
 indexes) as the floor publishing is measured against. Results also go to
 bench/results/night-<scale>.json; `--keep` leaves the database for `bench.api`.
@@ -27,6 +29,7 @@ import datetime as dt
 import multiprocessing
 import os
 import pstats
+import shutil
 import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor
@@ -45,8 +48,8 @@ from yiwang.tables import DATA_TABLES
 
 PG = os.environ.get("YIWANG_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 STAGES = (
-    "extract", "parse", "stage", "read_staged", "validate", "resolve", "unify", "snapshot",
-    "gate", "publish",
+    "extract", "parse", "stage", "read_staged", "validate", "keep", "resolve", "unify",
+    "snapshot", "gate", "publish",
 )  # fmt: skip
 
 
@@ -122,8 +125,8 @@ def run(url: str, args, as_of: dt.date, quality_dir) -> dict:
     published_rows = sum(v["rows"] for v in _row_counts(url).values())
     per_stage_rows = {
         "extract": received, "parse": received, "stage": received, "read_staged": rows,
-        "validate": rows, "resolve": accepted, "unify": accepted, "snapshot": published_rows,
-        "gate": published_rows, "publish": published_rows,
+        "validate": rows, "keep": rows, "resolve": accepted, "unify": accepted,
+        "snapshot": published_rows, "gate": published_rows, "publish": published_rows,
     }  # fmt: skip
     return {
         "as_of": f"{as_of}",
@@ -210,6 +213,8 @@ def main() -> None:
     admin.execute(f'CREATE DATABASE "{name}"')
     url = PG.rsplit("/", 1)[0] + f"/{name}"
     quality = os.path.join("bench", "results", f"quality-{name}")
+    kept = os.path.abspath(os.path.join("bench", "results", f"validated-{name}"))
+    os.environ["YIWANG_KEPT_DIR"] = kept  # the nights' own processes inherit it
     try:
         full_as_of = as_of - dt.timedelta(days=args.gap_days)
         full = in_own_process("full", url, args, full_as_of, quality)
@@ -233,6 +238,7 @@ def main() -> None:
     finally:
         if not args.keep:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            shutil.rmtree(kept, ignore_errors=True)
         admin.close()
     results = {
         "scale": args.scale, "seed": args.seed, "cores": os.cpu_count(),

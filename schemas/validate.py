@@ -122,6 +122,12 @@ def _add_schema_failures(record_type: str, typed: pd.DataFrame, reasons: dict) -
     if len(structural):  # a column of the wrong type: our typing is wrong, not the record
         raise TypeError(f"typed {record_type} frame does not fit its model:\n{structural}")
     cases = cases[cases["index"].notna()]
+    # each record's reasons in the model's field order: pandera lists failures in an order
+    # that depends on the rest of the batch, and a record's reasons must not
+    order = {c: i for i, c in enumerate(field_names(record_type))}
+    cases = cases.assign(
+        _at=cases["column"].map(order).fillna(len(order)), _check=cases["check"].astype(str)
+    ).sort_values(["_at", "_check"], kind="stable")
     already = {(i, r.split(" ", 1)[0]) for i, rs in reasons.items() for r in rs}
     for column, check, value, index in cases[
         ["column", "check", "failure_case", "index"]
@@ -164,15 +170,19 @@ def _show(value) -> str:
 
 # ---- quarantine rows ---------------------------------------------------------------------------
 def _quarantine_frame(rows: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=QUARANTINE_COLUMNS).astype(object)
+    # object from the start: inferred as text first, a null key would become NaN or stay
+    # None by what else the batch holds
+    return pd.DataFrame(rows, columns=QUARANTINE_COLUMNS, dtype=object)
 
 
 def _quarantine_rows(
     source: str, record_type: str, wire: pd.DataFrame, reasons: dict
 ) -> pd.DataFrame:
-    fields = [f for f in field_names(record_type) if f in wire.columns]
+    # a record's payload is its own: every field of its type (null when it lacks one) and each
+    # other field it carries, whatever the rest of its batch holds (kept parts depend on it)
+    fields = field_names(record_type)
     extra = [c for c in wire.columns if not c.startswith("_") and c not in fields]
-    masked = wire.copy()
+    masked = wire.reindex(columns=[*wire.columns, *(f for f in fields if f not in wire.columns)])
     for field in SENSITIVE.get(record_type, ()):
         if field in masked.columns:
             masked[field] = n.mask_account(masked[field])
@@ -181,6 +191,9 @@ def _quarantine_rows(
     for i, key, record in zip(
         masked.index, keys.tolist(), masked[fields + extra].to_dict("records"), strict=True
     ):
+        for name in extra:
+            if _absent(record[name]):
+                del record[name]
         rows.append(
             {
                 "source_system": source,

@@ -45,7 +45,8 @@ def per_distinct(values: pd.Series, transform) -> pd.Series:
 def _trim(uniques: pd.Series) -> pd.Series:
     as_text = uniques
     if pd.api.types.infer_dtype(uniques, skipna=True) != "string":
-        as_text = uniques.map(lambda v: v if isinstance(v, str) else str(v))
+        # a missing value stays missing (a column of nothing but None is not "string" either)
+        as_text = uniques.map(lambda v: v if isinstance(v, str) or v is None else str(v))
     trimmed = as_text.str.strip()
     return trimmed.where(trimmed != "", None)
 

@@ -11,14 +11,18 @@ import datetime as dt
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
 from connectors.core import Landing, RetryPolicy, Sink, Stream, SyncResult, from_env, sync
 from connectors.registry import registry
-from schemas.validate import validate
+from schemas.validate import Validated, validate
 from transforms.resolve import resolve
 from transforms.unify import project_table, spot_check_table, unit_scorecard
+from yiwang.settings import kept_dir
+from yiwang.staging import DbSink
+from yiwang.validated import KeptStream
 
 
 def extract_all(
@@ -51,12 +55,61 @@ def live_records(sink: Sink, source: str, stream: str) -> pd.DataFrame:
     return rows
 
 
-def record_streams(sink: Sink) -> Iterator[tuple[str, Stream, pd.DataFrame]]:
-    """(source, stream, live latest records) for every record stream (tombstones applied)."""
+def validated_streams(
+    sink: Sink, kept: Path | None = None, seconds: dict[str, float] | None = None
+) -> Iterator[tuple[str, Stream, Validated, pd.DataFrame | None]]:
+    """(source, stream, its live records validated, the registry's records as received) for
+    every record stream, tombstones applied.
+
+    On PostgreSQL a stream's validated records are kept between nights (under `kept`, default
+    `yiwang.settings.kept_dir()`) and only what was staged since is read and validated
+    (`yiwang.validated`); the registry's stream is read whole, since resolution needs it as
+    received. `seconds` gathers the time spent reading ("read_staged") and validating.
+    """
+    clock = Clock(seconds if seconds is not None else {})
+    mark = sink.watermark() if isinstance(sink, DbSink) else None
     for name, connector in registry().items():
         for s in connector.streams:
-            if not s.deletes:
-                yield name, s, live_records(sink, name, s.name)
+            if s.deletes:
+                continue
+            if mark is None or s.record_type == "project":
+                clock.lap()
+                rows = live_records(sink, name, s.name)
+                clock.lap("read_staged")
+                checked = validate(name, s.record_type, rows)
+                checked.received = _count(rows)
+                clock.lap("validate")
+                yield name, s, checked, rows if s.record_type == "project" else None
+                continue
+            store, watermark = mark
+            clock.lap()
+            kept_stream = KeptStream(kept or kept_dir(), store, name, s)
+            part = kept_stream.validated(sink, watermark, clock)
+            checked = part.live(name, s.record_type, _tombstoned(sink, name, s))
+            clock.lap("validate")
+            yield name, s, checked, None
+
+
+class Clock:
+    """Seconds between laps, added up per stage into `seconds`."""
+
+    def __init__(self, seconds: dict[str, float]) -> None:
+        self.seconds, self.last = seconds, time.perf_counter()
+
+    def lap(self, stage: str | None = None) -> None:
+        now = time.perf_counter()
+        if stage:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + now - self.last
+        self.last = now
+
+
+def _tombstoned(sink: Sink, source: str, stream: Stream) -> set:
+    keys: set = set()
+    for s in registry()[source].streams:
+        if s.deletes == stream.name:
+            gone = sink.records(source, s.name)
+            keys |= set(gone["_key"]) if len(gone) else set()
+    return keys
 
 
 @dataclass
@@ -83,27 +136,17 @@ def unify_night(sink: Sink, as_of: dt.date, published_draws: pd.DataFrame | None
     """
     received, accepted, quarantines, registry_served = {}, {}, [], None
     seconds = dict.fromkeys(("read_staged", "validate", "resolve", "unify"), 0.0)
-    clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        seconds[stage] += now - clock
-        clock = now
-
-    for name, s, rows in record_streams(sink):
-        lap("read_staged")
-        checked = validate(name, s.record_type, rows)
-        received[(name, s.record_type)] = _count(rows)
+    for name, s, checked, served in validated_streams(sink, seconds=seconds):
+        received[(name, s.record_type)] = checked.received
         accepted[s.record_type] = checked.accepted
         quarantines.append(checked.quarantine)
         if s.record_type == "project":
-            registry_served = rows
-        del rows, checked
-        lap("validate")
+            registry_served = served
+        del checked, served
+    clock = Clock(seconds)
     links = resolve(accepted, registry_served)
     del registry_served
-    lap("resolve")
+    clock.lap("resolve")
     projects = project_table(accepted, links, as_of)
     tables = {
         "project": projects,
@@ -112,5 +155,5 @@ def unify_night(sink: Sink, as_of: dt.date, published_draws: pd.DataFrame | None
         "unit_scorecard": unit_scorecard(accepted, links, projects, as_of),
         "spot_check": spot_check_table(projects, as_of, published_draws),
     }
-    lap("unify")
+    clock.lap("unify")
     return Night(as_of, received, tables, seconds)

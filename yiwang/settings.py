@@ -12,3 +12,13 @@ def data_dir() -> Path:
     `YIWANG_DATA_DIR`, default `./data` under the current directory.
     """
     return Path(os.environ.get("YIWANG_DATA_DIR", "data")).resolve()
+
+
+def kept_dir() -> Path:
+    """Where validated streams are kept between nights (`yiwang.validated`).
+
+    `YIWANG_KEPT_DIR`, default `<data dir>/validated`: a cache, safe to delete (the next
+    night then validates every record again).
+    """
+    kept = os.environ.get("YIWANG_KEPT_DIR")
+    return Path(kept).resolve() if kept else data_dir() / "validated"

@@ -81,7 +81,11 @@ def decode(
     records: list[str], keys: list[str | None], versions: list[str], stream: Stream
 ) -> pd.DataFrame:
     """The frame `encode` was given (epoch fields typed again as Asia/Shanghai times)."""
-    frame = _shared_strings(pd.DataFrame.from_records(_parsed(records)))
+    rows = _parsed(records)
+    frame = _shared_strings(pd.DataFrame.from_records(rows))
+    for name in frame.columns:
+        if frame[name].dtype.kind in "biuf":  # each cell as received: no 5 made 5.0 by a null
+            frame[name] = pd.Series([r.get(name) for r in rows], dtype=object)
     frame["_key"] = pd.Series(keys, dtype=object)
     frame["_version"] = pd.Series(versions, dtype=object)
     for name in stream.epoch_ms:
@@ -159,16 +163,21 @@ class DbSink(CoalescingSink):
     def _upsert(self, conn: Connection, rows: list[tuple]) -> None:
         target = qualified(conn, "hub", "staged_record")
         names = ", ".join(COLUMNS)
+        postgres = is_postgres(conn.engine)
         conflict = (
             "ON CONFLICT (source, stream, record_id) DO UPDATE SET has_key = excluded.has_key, "
-            "version = excluded.version, record = excluded.record, run_id = excluded.run_id "
-            f"WHERE excluded.version >= {target}.version"
+            "version = excluded.version, record = excluded.record, run_id = excluded.run_id"
+            # a replaced record takes the next number too, so it reads as changed
+            + (", seq = excluded.seq" if postgres else "")
+            + f" WHERE excluded.version >= {target}.version"
         )
-        if is_postgres(conn.engine):
+        if postgres:
             raw = conn.connection.driver_connection
             with raw.cursor() as cur:
-                temp = f"CREATE TEMP TABLE IF NOT EXISTS _incoming (LIKE {target})"
-                cur.execute(f"{temp} ON COMMIT DELETE ROWS")
+                cur.execute(
+                    "CREATE TEMP TABLE IF NOT EXISTS _incoming ON COMMIT DELETE ROWS AS "
+                    f"SELECT {names} FROM {target} WITH NO DATA"
+                )
                 with cur.copy(f"COPY _incoming ({names}) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row(row)
@@ -182,7 +191,14 @@ class DbSink(CoalescingSink):
             )
 
     def records(self, source: str, stream: str) -> pd.DataFrame:
-        """The latest version of every staged record of `stream` (tombstoned keys included).
+        """The latest version of every staged record of `stream` (tombstoned keys included)."""
+        return self.read(source, stream)
+
+    def read(
+        self, source: str, stream: str, since: int | None = None, ids: bool = False
+    ) -> pd.DataFrame:
+        """`records`, or (PostgreSQL) only those written after write number `since`; with
+        `ids`, each record's `record_id` in column `_record_id`.
 
         Read and decoded a chunk at a time, each chunk's text and dicts let go once it is a
         frame: the stream's memory is its frame, not its JSON and its dicts on top.
@@ -194,6 +210,8 @@ class DbSink(CoalescingSink):
             .where(t.source == source, t.stream == stream)
             .order_by(t.record_id)
         )
+        if since is not None:
+            query = query.where(t.seq > since)
         frames = []
         with self.engine.connect() as conn, ThreadPoolExecutor(1) as fetcher:
             result = conn.execution_options(yield_per=READ_CHUNK).execute(query)
@@ -203,13 +221,34 @@ class DbSink(CoalescingSink):
             ahead = fetcher.submit(next, chunks, None)
             while (rows := ahead.result()) is not None:
                 ahead = fetcher.submit(next, chunks, None)
-                has_key, ids, versions, texts = zip(*rows, strict=True)
-                keys = [i if k else None for k, i in zip(has_key, ids, strict=True)]
-                frames.append(decode(list(texts), keys, list(versions), spec))
+                has_key, record_ids, versions, texts = zip(*rows, strict=True)
+                keys = [i if k else None for k, i in zip(has_key, record_ids, strict=True)]
+                frame = decode(list(texts), keys, list(versions), spec)
+                if ids:
+                    frame["_record_id"] = pd.Series(record_ids, dtype=object)
+                frames.append(frame)
                 del rows, texts
         if not frames:
             return pd.DataFrame()
         return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+    def watermark(self) -> tuple[str, int] | None:
+        """(the store's id, the number of the latest write): every staged record written so
+        far has a number at most this one, and every later write a higher one. None on SQLite.
+
+        Taken while no write is in flight (a SHARE lock waits for them and holds new ones
+        back for the moment): sequence numbers are handed out before their writes commit,
+        so an uncommitted lower number could otherwise appear after a higher one was read.
+        """
+        if not is_postgres(self.engine):
+            return None
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql("LOCK TABLE hub.staged_record IN SHARE MODE")
+            store = conn.exec_driver_sql("SELECT id FROM hub.store").scalar_one()
+            last = conn.exec_driver_sql(
+                "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM hub.staged_seq"
+            ).scalar_one()
+        return str(store), int(last)
 
 
 def _put_state(conn: Connection, source: str, stream: str, state: dict, run_id: str) -> None:

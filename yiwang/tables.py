@@ -26,6 +26,8 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    Uuid,
+    text,
 )
 
 from schemas.unified import TABLES
@@ -125,7 +127,30 @@ staged_record = Table(
     Column("version", TEXT, nullable=False),
     Column("record", Text, nullable=False, comment="JSON; money as exact decimals"),
     Column("run_id", Text, nullable=False),
+    # PostgreSQL only: the write order (a sequence), so a night can read what changed since
+    Column("seq", BigInteger, server_default=text("nextval('hub.staged_seq')"), nullable=False),
     PrimaryKeyConstraint("source", "stream", "record_id"),
+    Index("staged_record_seq", "source", "stream", "seq"),
+    schema="hub",
+)
+
+# PostgreSQL only: one row, the store's random id (names what is cached for it outside it)
+store = Table(
+    "store",
+    metadata,
+    Column("id", Uuid, server_default=text("gen_random_uuid()"), primary_key=True),
+    schema="hub",
+)
+
+# PostgreSQL only: per stream, the token and watermark of its validated parts kept last
+kept_stream = Table(
+    "kept_stream",
+    metadata,
+    Column("source", Text, nullable=False),
+    Column("stream", Text, nullable=False),
+    Column("token", Text, nullable=False),
+    Column("watermark", BigInteger, nullable=False),
+    PrimaryKeyConstraint("source", "stream"),
     schema="hub",
 )
 

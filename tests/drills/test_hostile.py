@@ -248,3 +248,40 @@ def test_given_hostile_records_in_a_night_then_they_are_published_or_quarantined
         engine.dispose()
     finally:
         drop_database(url)
+
+
+@st.composite
+def hostile_batch(draw) -> tuple[str, list[dict], list[int]]:
+    """A hostile page, some records carrying a field of their own, and which records of it
+    are staged again (a later night's batch)."""
+    record_type, records = draw(hostile_page())
+    for record in records:
+        if draw(st.booleans()):
+            record[draw(st.sampled_from(["备注", "extra", "note"]))] = draw(hostile)
+    again = draw(st.lists(st.integers(0, len(records) - 1), min_size=1, unique=True))
+    return record_type, records, again
+
+
+@settings(max_examples=EXAMPLES // 2, deadline=None, suppress_health_check=list(HealthCheck))
+@given(hostile_batch())
+def test_given_hostile_records_then_validating_some_again_apart_changes_nothing(staging, batch):
+    """What validation makes of a record does not depend on the batch it came in: the kept
+    streams (`yiwang.validated`) merge a night's few records into what earlier nights made."""
+    from yiwang.validated import Part
+
+    record_type, records, again = batch
+    source, stream = SOURCE_OF[record_type], STREAM_OF[record_type]
+    sink = DbSink(staging, run_id="hostile")
+    with staging.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM staged_record")
+    sink.stage(source, stream, parse(record_type, raw_page(record_type, records)))
+    sink.commit(source, stream, None, final=True)
+    staged = sink.read(source, stream.name, ids=True)
+    ids = staged["_record_id"]
+    alone = staged[ids.isin(set(ids.iloc[[i % len(ids) for i in again]]))].reset_index(drop=True)
+
+    merged = Part.of(source, record_type, staged).updated_by(Part.of(source, record_type, alone))
+    whole = validate(source, record_type, staged.drop(columns="_record_id"))
+    kept = merged.live(source, record_type, set())
+    pd.testing.assert_frame_equal(kept.accepted, whole.accepted)
+    pd.testing.assert_frame_equal(kept.quarantine, whole.quarantine)
