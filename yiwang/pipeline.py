@@ -55,6 +55,14 @@ def live_records(sink: Sink, source: str, stream: str) -> pd.DataFrame:
     return rows
 
 
+def record_streams(sink: Sink) -> Iterator[tuple[str, Stream, pd.DataFrame]]:
+    """(source, stream, live latest records) for every record stream (tombstones applied)."""
+    for name, connector in registry().items():
+        for s in connector.streams:
+            if not s.deletes:
+                yield name, s, live_records(sink, name, s.name)
+
+
 def validated_streams(
     sink: Sink, kept: Path | None = None, seconds: dict[str, float] | None = None
 ) -> Iterator[tuple[str, Stream, Validated, pd.DataFrame | None]]:
