@@ -45,14 +45,19 @@ def extract_all(
 
 def live_records(sink: Sink, source: str, stream: str) -> pd.DataFrame:
     """The latest version of every record of `stream` that no tombstone has deleted."""
-    connector = registry()[source]
     rows = sink.records(source, stream)
-    for s in connector.streams:
+    gone = tombstoned(sink, source, stream)
+    return rows[~rows["_key"].isin(gone)] if gone and len(rows) else rows
+
+
+def tombstoned(sink: Sink, source: str, stream: str) -> set:
+    """The keys of `stream` its source's tombstone streams have deleted."""
+    keys: set = set()
+    for s in registry()[source].streams:
         if s.deletes == stream:
             gone = sink.records(source, s.name)
-            if len(gone):
-                rows = rows[~rows["_key"].isin(set(gone["_key"]))]
-    return rows
+            keys |= set(gone["_key"]) if len(gone) else set()
+    return keys
 
 
 def record_streams(sink: Sink) -> Iterator[tuple[str, Stream, pd.DataFrame]]:
@@ -80,8 +85,8 @@ def validated_streams(
         for s in connector.streams:
             if s.deletes:
                 continue
+            clock.lap()
             if mark is None or s.record_type == "project":
-                clock.lap()
                 rows = live_records(sink, name, s.name)
                 clock.lap("read_staged")
                 checked = validate(name, s.record_type, rows)
@@ -90,10 +95,8 @@ def validated_streams(
                 yield name, s, checked, rows if s.record_type == "project" else None
                 continue
             store, watermark = mark
-            clock.lap()
-            kept_stream = KeptStream(kept or kept_dir(), store, name, s)
-            part = kept_stream.validated(sink, watermark, clock)
-            checked = part.live(name, s.record_type, _tombstoned(sink, name, s))
+            part = KeptStream(sink, kept or kept_dir(), store, name, s).validated(watermark, clock)
+            checked = part.live(name, s.record_type, tombstoned(sink, name, s.name))
             clock.lap("validate")
             yield name, s, checked, None
 
@@ -109,15 +112,6 @@ class Clock:
         if stage:
             self.seconds[stage] = self.seconds.get(stage, 0.0) + now - self.last
         self.last = now
-
-
-def _tombstoned(sink: Sink, source: str, stream: Stream) -> set:
-    keys: set = set()
-    for s in registry()[source].streams:
-        if s.deletes == stream.name:
-            gone = sink.records(source, s.name)
-            keys |= set(gone["_key"]) if len(gone) else set()
-    return keys
 
 
 @dataclass
