@@ -211,11 +211,15 @@ def _context(gx, where: Path):
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
-    """GX wants plain object/number columns: pandas' string dtype becomes object."""
+    """Text columns as categoricals for GX: its checks test every column for nulls once per
+    expectation, and on millions of Python strings those tests were two thirds of the gate
+    (a categorical's nulls are its code -1); the values and the examples GX reports are the
+    same strings. (GX also fails on pandas' string dtype.)"""
     out = frame.copy(deep=False)  # copy-on-write: only the columns converted are new
     for c in out.columns:
-        if pd.api.types.is_string_dtype(out[c]) and out[c].dtype != object:
-            out[c] = out[c].astype(object).where(out[c].notna(), None)
+        if pd.api.types.is_string_dtype(out[c]):
+            codes, uniques = pd.factorize(out[c].astype(object))  # unsorted: sorting costs more
+            out[c] = pd.Categorical.from_codes(codes, pd.Index(uniques, dtype=object))
     return out
 
 

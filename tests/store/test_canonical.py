@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from yiwang.canonical import _escape, canonical, unescaped
+from yiwang.publish import among, words
 from yiwang.tables import SORT
 
 pieces = st.sampled_from(["\\", "\t", "\n", "\r", "\\N", "\\t", "N", "t", "中"]) | st.text(
@@ -96,3 +97,18 @@ def test_a_column_of_keys_renders_as_a_column_of_repeated_values_would(monkeypat
     assert list(fast[0]) == list(slow[0])
     assert fast[1] == slow[1]
     assert fast[2].digests == slow[2].digests
+
+
+digests = st.lists(st.binary(min_size=32, max_size=32), max_size=40)
+
+
+@given(digests, digests, st.booleans())
+def test_digests_found_among_others_are_those_a_set_finds(rows, others, repeated):
+    """Publishing tells kept rows from new ones by looking digests up as words: a digest
+    alike in its first eight bytes only is not found, and a table holding identical rows
+    (repeated digests) is looked up too."""
+    if others:
+        rows = [*rows, others[0][:8] + bytes(24)]
+        others = [*others, others[0]] if repeated else others
+    found = among(words(b"".join(rows)), words(b"".join(others)))
+    assert found.tolist() == [r in set(others) for r in rows]

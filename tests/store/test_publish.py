@@ -85,22 +85,24 @@ def test_given_a_second_night_when_published_then_the_ledger_chains_and_changes_
     assert verify(engine).ok
 
 
+@pytest.mark.parametrize("edited", ["edited by hand", "z" * 64, "tab\tand \\ and \\N"])
 def test_given_an_edited_row_hash_when_the_next_night_publishes_then_the_row_is_replaced(
-    backend, store_copy, world, tmp_path
+    backend, store_copy, world, tmp_path, edited
 ):
     """Publishing compares the stored row hashes as digests; one that spells no digest (a
-    hand-edited row) is a row that differs: replaced, and the store verifies again."""
+    hand-edited row: another length, not hex, or text `COPY` escapes) is a row that differs:
+    replaced, and the store verifies again."""
     engine = engine_for(store_copy)
     with engine.begin() as conn:
         target = qualified(conn, "unified", "unit_scorecard")
-        conn.execute(text(f"UPDATE {target} SET row_hash = 'edited by hand' WHERE unit_code = "
-                          f"(SELECT min(unit_code) FROM {target})"))  # fmt: skip
+        conn.execute(text(f"UPDATE {target} SET row_hash = :edited WHERE unit_code = "
+                          f"(SELECT min(unit_code) FROM {target})"), {"edited": edited})  # fmt: skip
     assert not verify(engine).ok
     second = night(store_copy, world, AS_OF + dt.timedelta(days=1), tmp_path / "q").published
     assert second.status == "published"
     with engine.connect() as conn:
         hashes = read_table(conn, "unit_scorecard")["row_hash"]
-    assert "edited by hand" not in set(hashes)
+    assert edited not in set(hashes)
     assert verify(engine).ok
 
 
