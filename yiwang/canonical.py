@@ -15,6 +15,7 @@ rendering.
 
 from __future__ import annotations
 
+import binascii
 import datetime as dt
 import hashlib
 import re
@@ -45,7 +46,12 @@ def _distinct(values: pd.Series, render) -> tuple[np.ndarray, np.ndarray]:
         present = values.notna().to_numpy()
         codes = np.full(len(values), -1, dtype=np.intp)
         codes[present] = np.arange(int(present.sum()))
-        return codes, np.array([render(v) for v in values[present]] + [None], dtype=object)
+        kept = values[present]
+        if render is _text and pd.api.types.infer_dtype(kept, skipna=False) == "string":
+            rendered = kept.tolist()  # text renders as itself: no call a row
+        else:
+            rendered = [render(v) for v in kept]
+        return codes, np.array([*rendered, None], dtype=object)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     return codes, np.array([render(u) for u in uniques] + [None], dtype=object)
 
@@ -57,6 +63,18 @@ def _escape(text: str | None) -> str:
         text = text.replace("\\", "\\\\").replace("\t", "\\t")
         text = text.replace("\n", "\\n").replace("\r", "\\r")
     return text
+
+
+def _escaped(uniques: np.ndarray) -> np.ndarray:
+    """`_escape` of each rendered value (the None last): where no value holds a character to
+    escape (nearly always), one scan of them all rather than a call a value (3.2M record keys:
+    0.6 s)."""
+    text = "".join(uniques[:-1])
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return np.array([_escape(u) for u in uniques], dtype=object)
+    out = uniques.copy()
+    out[-1] = NULL
+    return out
 
 
 _UNESCAPE = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r"}
@@ -151,10 +169,7 @@ def canonical(table: str, frame: pd.DataFrame) -> tuple[pd.Index, list[str], Row
     """
     columns = _rendered_columns(table, frame)
     order = _order(columns, SORT[table]) if len(frame) else np.arange(0)
-    escaped = [
-        np.array([_escape(u) for u in uniques], dtype=object)[codes[order]]
-        for codes, uniques in columns.values()
-    ]
+    escaped = [_escaped(uniques)[codes[order]] for codes, uniques in columns.values()]
     lines = ["\t".join(values) for values in zip(*escaped, strict=True)]  # 5x str.cat's speed
     prefix = f"{table}\t".encode()
     digests = bytearray()
@@ -198,9 +213,25 @@ def content_hash(row_hashes: dict[str, Sequence[str]]) -> str:
     digest = hashlib.sha256()
     for table in DATA_TABLES:
         digest.update(f"{table}\n".encode())
-        for h in row_hashes.get(table, []):
-            digest.update(f"{h}\n".encode())
+        hashes = row_hashes.get(table, [])
+        if isinstance(hashes, RowHashes):
+            for block in _hex_lines(hashes.digests):
+                digest.update(block)
+        else:
+            for h in hashes:
+                digest.update(f"{h}\n".encode())
     return digest.hexdigest()
+
+
+HEX_BLOCK = 65_536
+
+
+def _hex_lines(digests: bytes) -> Iterator[bytes]:
+    """Each digest as hex and a newline, 65,536 digests at a time: a string a row took 0.7 s
+    for 3.3M rows, this 0.2 s."""
+    step = RowHashes.SIZE * HEX_BLOCK
+    for start in range(0, len(digests), step):
+        yield binascii.hexlify(digests[start : start + step], "\n", RowHashes.SIZE) + b"\n"
 
 
 def chain_hash(previous_chain: str | None, content: str) -> str:

@@ -112,3 +112,20 @@ def test_digests_found_among_others_are_those_a_set_finds(rows, others, repeated
         others = [*others, others[0]] if repeated else others
     found = among(words(b"".join(rows)), words(b"".join(others)))
     assert found.tolist() == [r in set(others) for r in rows]
+
+
+@given(digests, st.integers(min_value=1, max_value=4))
+def test_the_content_hash_of_packed_digests_is_that_of_their_hex_lines(rows, block):
+    """The content_hash hexes packed digests a block at a time; any block size gives the
+    hash of one hex line a row, as the contract defines it."""
+    import hashlib
+    from unittest.mock import patch
+
+    import yiwang.canonical as c
+
+    with patch.object(c, "HEX_BLOCK", block):
+        packed = c.content_hash({"source_record": c.RowHashes(b"".join(rows))})
+    lines = "".join(f"{r.hex()}\n" for r in rows)
+    expected = hashlib.sha256("".join(f"{t}\n" + (lines if t == "source_record" else "")
+                                      for t in c.DATA_TABLES).encode()).hexdigest()  # fmt: skip
+    assert packed == expected
