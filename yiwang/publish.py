@@ -223,9 +223,10 @@ def _digest(text: str | None) -> bytes | None:
     if not isinstance(text, str) or len(text) != 2 * RowHashes.SIZE:
         return None
     try:
-        return bytes.fromhex(text)
+        digest = bytes.fromhex(text)
     except ValueError:
         return None
+    return digest if len(digest) == RowHashes.SIZE else None  # fromhex skips spaces
 
 
 @contextmanager
