@@ -37,6 +37,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=rank)  # stable: the rest keep their order
 
 
+@pytest.fixture(scope="session", autouse=True)
+def kept_validated_streams_apart(tmp_path_factory) -> None:
+    """The suite's PostgreSQL nights keep their validated streams in a temporary folder, not
+    in the checkout's `data/validated` (a night's subprocesses inherit the setting)."""
+    os.environ.setdefault("YIWANG_KEPT_DIR", str(tmp_path_factory.mktemp("validated")))
+
+
 @pytest.fixture(scope="session")
 def world() -> World:
     return generate_world("small", 7)
