@@ -34,6 +34,13 @@ NULL = "\\N"
 SAMPLE = 10_000  # rows that tell a column of keys from a column of repeated values
 
 
+def mostly_distinct(values: pd.Series) -> bool:
+    """A column of keys rather than of repeated values, judged by its first `SAMPLE` rows:
+    factorizing it would cost more than it saves."""
+    head = values.iloc[:SAMPLE]
+    return len(values) > SAMPLE and head.nunique() > 0.9 * len(head)
+
+
 def _distinct(values: pd.Series, render) -> tuple[np.ndarray, np.ndarray]:
     """(code per row, rendered distinct values + None last): rendering once per distinct value
     is what makes a column of millions cheap; code -1 (null) picks the None.
@@ -41,8 +48,7 @@ def _distinct(values: pd.Series, render) -> tuple[np.ndarray, np.ndarray]:
     A column whose values nearly all differ (record keys) is not factorized: every row is its
     own "distinct value" (equal ones still rank alike), which saves hashing millions of keys.
     """
-    head = values.iloc[:SAMPLE]
-    if len(values) > SAMPLE and head.nunique() > 0.9 * len(head):
+    if mostly_distinct(values):
         present = values.notna().to_numpy()
         codes = np.full(len(values), -1, dtype=np.intp)
         codes[present] = np.arange(int(present.sum()))
@@ -56,10 +62,14 @@ def _distinct(values: pd.Series, render) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.array([render(u) for u in uniques] + [None], dtype=object)
 
 
+def _needs_escaping(text: str) -> bool:
+    return "\\" in text or "\t" in text or "\n" in text or "\r" in text
+
+
 def _escape(text: str | None) -> str:
     if text is None:
         return NULL
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+    if _needs_escaping(text):
         text = text.replace("\\", "\\\\").replace("\t", "\\t")
         text = text.replace("\n", "\\n").replace("\r", "\\r")
     return text
@@ -69,8 +79,7 @@ def _escaped(uniques: np.ndarray) -> np.ndarray:
     """`_escape` of each rendered value (the None last): where no value holds a character to
     escape (nearly always), one scan of them all rather than a call a value (3.2M record keys:
     0.6 s)."""
-    text = "".join(uniques[:-1])
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+    if _needs_escaping("".join(uniques[:-1])):
         return np.array([_escape(u) for u in uniques], dtype=object)
     out = uniques.copy()
     out[-1] = NULL
@@ -209,17 +218,12 @@ def column_names(table: str) -> list[str]:
     return [c.name for c in published[table].columns if c.name not in ("row_hash", "seq")]
 
 
-def content_hash(row_hashes: dict[str, Sequence[str]]) -> str:
+def content_hash(row_hashes: dict[str, RowHashes]) -> str:
     digest = hashlib.sha256()
     for table in DATA_TABLES:
         digest.update(f"{table}\n".encode())
-        hashes = row_hashes.get(table, [])
-        if isinstance(hashes, RowHashes):
-            for block in _hex_lines(hashes.digests):
-                digest.update(block)
-        else:
-            for h in hashes:
-                digest.update(f"{h}\n".encode())
+        for block in _hex_lines(row_hashes.get(table, RowHashes()).digests):
+            digest.update(block)
     return digest.hexdigest()
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from schemas.unified import RECORD_TYPES, RISK_FLAGS, ROLES, SYSTEMS
+from yiwang.canonical import mostly_distinct
 
 # nothing may call out at run time: GX's usage analytics stay off
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -220,13 +221,8 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     for c in out.columns:
         if pd.api.types.is_string_dtype(out[c]):
             values = out[c].astype(object).where(out[c].notna(), None)
-            head = values.iloc[:SAMPLE]
-            distinct = len(values) > SAMPLE and head.nunique() > 0.9 * len(head)
-            out[c] = values if distinct else values.astype("category")
+            out[c] = values if mostly_distinct(values) else values.astype("category")
     return out
-
-
-SAMPLE = 10_000  # rows that tell a column of keys from a column of repeated values
 
 
 def _say(table: str, result) -> str:
