@@ -27,8 +27,33 @@ FLAG_ORDER = (
 
 
 def _linked(links: pd.DataFrame, record_type: str, frame: pd.DataFrame, key: str) -> pd.DataFrame:
-    ids = links[links["record_type"] == record_type].set_index("record_key")["project_id"]
-    return frame.assign(project_id=frame[key].map(ids)).dropna(subset=["project_id"])
+    """`frame`'s records that are linked, with their `project_id`.
+
+    `resolve` gives a record type's links in the order of its accepted records, so they are
+    taken by position once the keys are seen to agree (millions of string lookups saved);
+    links in any other order are looked up by key.
+    """
+    mine = links["record_type"].to_numpy() == record_type
+    ids = links["project_id"].to_numpy(dtype=object)[mine]
+    keys = links["record_key"].to_numpy(dtype=object)[mine]
+    own = frame[key].to_numpy(dtype=object)
+    if len(keys) != len(own) or not (keys == own).all():
+        at = pd.Index(keys).get_indexer(own)
+        ids = np.where(at >= 0, ids[at], None)
+    linked = pd.notna(ids)
+    return frame[linked].assign(project_id=ids[linked])
+
+
+def _positions(links: pd.DataFrame) -> tuple[pd.Index, np.ndarray]:
+    """The linked projects' ids in code-point order, and each link's place among them (-1:
+    unlinked): one hashing pass over the links, and every per-project figure after it a sum
+    over small integers rather than a group-by of millions of strings."""
+    codes, uniques = pd.factorize(links["project_id"].to_numpy(dtype=object))
+    order = np.array(sorted(range(len(uniques)), key=uniques.__getitem__), dtype=np.intp)
+    place = np.zeros(len(uniques) + 1, dtype=np.intp)
+    place[order] = np.arange(len(uniques))
+    place[-1] = -1  # code -1 (unlinked) picks it
+    return pd.Index(uniques[order], dtype=object, name="project_id"), place[codes]
 
 
 def _day(values: pd.Series) -> pd.Series:
@@ -38,11 +63,25 @@ def _day(values: pd.Series) -> pd.Series:
     return values.dt.normalize().astype("datetime64[ns]")
 
 
-def _money_by_project(frame: pd.DataFrame, column: str, index: pd.Index) -> pd.Series:
+def _count(at: np.ndarray, n: int) -> np.ndarray:
+    """Rows per project, from each row's project place."""
+    return np.bincount(at, minlength=n).astype("int64")
+
+
+def _money(at: np.ndarray, amounts: pd.Series, n: int) -> np.ndarray:
     """Exact sums in 元 per project: whole fen added as int64, one `Decimal` per project."""
-    fen = frame[column].map(lambda v: int(v.scaleb(2)) if isinstance(v, Decimal) else 0)
-    totals = fen.astype("int64").groupby(frame["project_id"]).sum().reindex(index).fillna(0)
-    return totals.astype("int64").map(lambda f: Decimal(f).scaleb(-2)).astype(object)
+    fen = np.fromiter(
+        (int(v.scaleb(2)) if isinstance(v, Decimal) else 0 for v in amounts), "int64", len(at)
+    )
+    totals = np.zeros(n, dtype="int64")
+    np.add.at(totals, at, fen)
+    return np.array([Decimal(int(f)).scaleb(-2) for f in totals], dtype=object)
+
+
+def _extreme(at: np.ndarray, days: pd.Series, n: int, how: str) -> np.ndarray:
+    """The earliest (`min`) or latest (`max`) day per project, NaT where it has none."""
+    per = getattr(pd.Series(days.to_numpy()).groupby(at), how)()
+    return per.reindex(range(n)).to_numpy(dtype="datetime64[ns]")
 
 
 def _joined(flags: pd.DataFrame) -> pd.Series:
@@ -53,22 +92,45 @@ def _joined(flags: pd.DataFrame) -> pd.Series:
     return text.str.rstrip(",").astype(object)
 
 
+def _latest_reports(reports: pd.DataFrame) -> pd.DataFrame:
+    """Each permit's latest report (latest period, then latest reportedAt; of equals the
+    last given) in permit order, its period's rank in `_period`: sorted as small integers,
+    not as millions of strings."""
+    permit, _ = pd.factorize(reports["permitNo"].to_numpy(dtype=object), sort=True)
+    period, _ = pd.factorize(reports["period"].to_numpy(dtype=object), sort=True)
+    at = reports["reportedAt"].to_numpy(dtype="datetime64[ns]").view("int64")
+    order = np.lexsort((at, period, permit))
+    last = np.ones(len(order), dtype=bool)
+    last[:-1] = permit[order][1:] != permit[order][:-1]
+    return reports.iloc[order[last]].assign(_period=period[order[last]])
+
+
 def project_table(
     accepted: dict[str, pd.DataFrame], links: pd.DataFrame, as_of: dt.date
 ) -> pd.DataFrame:
     today = pd.Timestamp(as_of)
     reg = accepted["project"]
+    ids, place = _positions(links)
+    n = len(ids)
     permits = _linked(links, "permit", accepted["permit"], "permitNo")
     vouchers = _linked(links, "voucher", accepted["voucher"], "凭证号")
     findings = _linked(links, "finding", accepted["finding"], "findingId")
-    reports = accepted["progress_report"][
-        accepted["progress_report"]["permitNo"].isin(permits["permitNo"])
-    ]
-    inspections = accepted["inspection"].merge(permits[["permitNo", "project_id"]], on="permitNo")
-    acceptances = accepted["acceptance"].merge(permits[["permitNo", "project_id"]], on="permitNo")
+    permit_at = ids.get_indexer(permits["project_id"])
+    voucher_at = ids.get_indexer(vouchers["project_id"])
+    finding_at = ids.get_indexer(findings["project_id"])
+    # a housing record's permit (among the linked ones) and through it its project
+    by_permit = pd.Index(permits["permitNo"].to_numpy(dtype=object))
 
-    ids = sorted(links["project_id"].dropna().unique())  # unique in C, then 100k sorted
-    p = pd.DataFrame({"project_id": ids}).set_index("project_id", drop=False)
+    def through_permit(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        at = by_permit.get_indexer(frame["permitNo"].to_numpy(dtype=object))
+        return frame[at >= 0], at[at >= 0], permit_at[at[at >= 0]]
+
+    # each permit's latest report first: then only one a permit is looked up
+    latest, report_permit, report_at = through_permit(_latest_reports(accepted["progress_report"]))
+    inspections, _, inspection_at = through_permit(accepted["inspection"])
+    acceptances, acceptance_permit, acceptance_at = through_permit(accepted["acceptance"])
+
+    p = pd.DataFrame({"project_id": ids}, index=ids)
     registry = reg.set_index("xmdm")
     registered = p.index.isin(registry.index)
     is_x = p.index.str.startswith("X-")
@@ -92,65 +154,57 @@ def project_table(
     ):
         p.loc[is_x, out] = anchors[src].reindex(anchor).to_numpy()
 
-    p["permit_count"] = (
-        permits.groupby("project_id").size().reindex(p.index).fillna(0).astype("int64")
-    )
-    p["contract_amount"] = _money_by_project(permits, "contractAmount", p.index)
-    p["paid_amount"] = _money_by_project(vouchers, "金额", p.index)
-    p["payment_count"] = (
-        vouchers.groupby("project_id").size().reindex(p.index).fillna(0).astype("int64")
-    )
-    pay_day = vouchers.assign(d=_day(vouchers["支付日期"])).groupby("project_id")["d"]
-    p["first_payment_date"] = pay_day.min().reindex(p.index)
-    p["last_payment_date"] = pay_day.max().reindex(p.index)
+    p["permit_count"] = _count(permit_at, n)
+    p["contract_amount"] = _money(permit_at, permits["contractAmount"], n)
+    p["paid_amount"] = _money(voucher_at, vouchers["金额"], n)
+    p["payment_count"] = _count(voucher_at, n)
+    pay_day = _day(vouchers["支付日期"])
+    p["first_payment_date"] = _extreme(voucher_at, pay_day, n, "min")
+    p["last_payment_date"] = _extreme(voucher_at, pay_day, n, "max")
 
-    # progress: each live permit's latest report (latest period, then latest reportedAt)
-    latest = reports.sort_values(["permitNo", "period", "reportedAt"]).drop_duplicates(
-        "permitNo", keep="last"
-    )
-    latest = latest.merge(permits[["permitNo", "project_id", "contractAmount"]], on="permitNo")
-    weight = latest["contractAmount"].map(float)
-    latest = latest.assign(w=weight, wr=weight * latest["completionRate"])
-    grouped = latest.groupby("project_id")
+    # progress: each live permit's latest report, weighted by the permit's contract amount
+    weight = permits["contractAmount"].to_numpy(dtype=object)[report_permit]
+    weight = pd.Series([float(w) for w in weight], index=latest.index, dtype="float64")
+    latest = latest.assign(_p=report_at, w=weight, wr=weight * latest["completionRate"])
+    grouped = latest.groupby("_p")
     rate = (grouped["wr"].sum() / grouped["w"].sum()).round(2)
-    p["progress_rate"] = rate.reindex(p.index).astype("float64")
-    last_period = latest.sort_values("period").drop_duplicates("project_id", keep="last")
+    p["progress_rate"] = rate.reindex(range(n)).to_numpy(dtype="float64")
+    rank = grouped["_period"].max()  # of each project's latest period
+    periods = latest.drop_duplicates("_period").set_index("_period")["period"]
     p["progress_period"] = (
-        last_period.set_index("project_id")["period"].reindex(p.index).astype(object)
+        pd.Series(periods.loc[rank].to_numpy(dtype=object), index=rank.index)
+        .reindex(range(n))
+        .to_numpy(dtype=object)
     )
 
-    p["inspection_count"] = (
-        inspections.groupby("project_id").size().reindex(p.index).fillna(0).astype("int64")
-    )
-    open_stop = inspections[
-        (inspections["result"] == "停工整改") & inspections["rectifiedAt"].isna()
-    ]
-    p["open_stop_work_count"] = (
-        open_stop.groupby("project_id").size().reindex(p.index).fillna(0).astype("int64")
-    )
+    p["inspection_count"] = _count(inspection_at, n)
+    stopped = ((inspections["result"] == "停工整改") & inspections["rectifiedAt"].isna()).to_numpy()
+    p["open_stop_work_count"] = _count(inspection_at[stopped], n)
 
-    passed = acceptances[acceptances["result"] == "合格"].assign(d=lambda a: _day(a["acceptDate"]))
-    permits_passed = passed.groupby("project_id")["permitNo"].nunique().reindex(p.index).fillna(0)
+    passed = (acceptances["result"] == "合格").to_numpy()
+    passed_permits = np.unique(acceptance_permit[passed])
+    permits_passed = _count(permit_at[passed_permits], n)
     all_passed = (p["permit_count"] > 0) & (permits_passed == p["permit_count"])
-    p["completion_date"] = (
-        passed.groupby("project_id")["d"].max().reindex(p.index).where(all_passed)
-    )
+    accept_day = _day(acceptances["acceptDate"][passed])
+    p["completion_date"] = pd.Series(
+        _extreme(acceptance_at[passed], accept_day, n, "max"), index=p.index
+    ).where(all_passed)
 
-    p["finding_count"] = (
-        findings.groupby("project_id").size().reindex(p.index).fillna(0).astype("int64")
-    )
-    open_findings = findings[findings["status"] != "已整改"]
-    p["open_finding_count"] = (
-        open_findings.groupby("project_id").size().reindex(p.index).fillna(0).astype("int64")
-    )
-    p["finding_amount"] = _money_by_project(findings, "amount", p.index)
+    p["finding_count"] = _count(finding_at, n)
+    open_findings = (findings["status"] != "已整改").to_numpy()
+    p["open_finding_count"] = _count(finding_at[open_findings], n)
+    p["finding_amount"] = _money(finding_at, findings["amount"], n)
 
-    flags = _risk_flags(p, permits, vouchers, open_findings, today)
-    p["risk_flags"] = flags
-    linked = links.dropna(subset=["project_id"])
-    counts = linked.groupby(["project_id", "source_system"]).size().unstack(fill_value=0)
-    present = counts.reindex(p.index).fillna(0) > 0
-    p["source_systems"] = _joined(present[sorted(present.columns)])
+    p["risk_flags"] = _risk_flags(
+        p, (permits, permit_at), (vouchers, voucher_at),
+        (findings[open_findings], finding_at[open_findings]), today,
+    )  # fmt: skip
+    systems = links["source_system"].to_numpy(dtype=object)
+    present = {}
+    for system in sorted(set(systems)):
+        where = place[(systems == system) & (place >= 0)]
+        present[system] = np.bincount(where, minlength=n) > 0
+    p["source_systems"] = _joined(pd.DataFrame(present, index=p.index))
     p["as_of_date"] = today
     for col in (
         "approval_date",
@@ -172,9 +226,10 @@ def project_table(
     return p.reset_index(drop=True)[list(TABLES["project"].to_schema().columns)]
 
 
-def _risk_flags(
-    p: pd.DataFrame, permits, vouchers, open_findings, today: pd.Timestamp
-) -> pd.Series:
+def _risk_flags(p: pd.DataFrame, permits, vouchers, open_findings, today) -> pd.Series:
+    """Each project's flags; `permits`, `vouchers` and `open_findings` are (rows, each row's
+    project place)."""
+    n = len(p)
     flags: dict[str, pd.Series] = {}
     flags["NO_APPROVAL"] = pd.Series(p.index.str.startswith("X-"), index=p.index)
     approved = p["approved_investment"]
@@ -185,13 +240,15 @@ def _risk_flags(
         ],
         index=p.index,
     )
-    first_permit = _day(permits["issueDate"]).groupby(permits["project_id"]).min().reindex(p.index)
-    progress_pay = vouchers[vouchers["摘要"] == "进度款"]
-    first_progress = (
-        _day(progress_pay["支付日期"]).groupby(progress_pay["project_id"]).min().reindex(p.index)
+    (permit_rows, permit_at), (voucher_rows, voucher_at) = permits, vouchers
+    first_permit = _extreme(permit_at, _day(permit_rows["issueDate"]), n, "min")
+    progress = (voucher_rows["摘要"] == "进度款").to_numpy()
+    first_progress = _extreme(
+        voucher_at[progress], _day(voucher_rows["支付日期"][progress]), n, "min"
     )
-    flags["PAID_BEFORE_PERMIT"] = first_progress.notna() & (
-        first_permit.isna() | (first_progress < first_permit)
+    flags["PAID_BEFORE_PERMIT"] = pd.Series(
+        ~np.isnat(first_progress) & (np.isnat(first_permit) | (first_progress < first_permit)),
+        index=p.index,
     )
     start, end = pd.to_datetime(p["planned_start_date"]), pd.to_datetime(p["planned_end_date"])
     span = (end - start).dt.days
@@ -200,8 +257,9 @@ def _risk_flags(
     behind = p["progress_rate"].notna() & planned.notna() & (p["progress_rate"] < planned - 20)
     flags["SCHEDULE_SLIP"] = late.fillna(False) | behind
     flags["STOP_WORK_OPEN"] = p["open_stop_work_count"] > 0
-    overdue = open_findings[_day(open_findings["deadline"]) < today]
-    flags["AUDIT_OVERDUE"] = pd.Series(p.index.isin(overdue["project_id"]), index=p.index)
+    finding_rows, finding_at = open_findings
+    overdue = (_day(finding_rows["deadline"]) < today).to_numpy()
+    flags["AUDIT_OVERDUE"] = pd.Series(_count(finding_at[overdue], n) > 0, index=p.index)
     table = pd.DataFrame({k: flags[k].astype(bool) for k in FLAG_ORDER})
     return _joined(table)
 

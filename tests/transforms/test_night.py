@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 
 from schemas.quarantine import carry_forward
@@ -14,7 +15,9 @@ from simulators.world import calendar as cal
 from tests.conftest import AS_OF
 from transforms.crosswalk import changes
 from transforms.evaluate import money
-from yiwang.pipeline import unify_night
+from transforms.resolve import resolve
+from transforms.unify import project_table, unit_scorecard
+from yiwang.pipeline import unify_night, validated_streams
 
 pytestmark = pytest.mark.slow
 EARLIER = AS_OF - dt.timedelta(days=9)
@@ -84,3 +87,21 @@ def test_given_a_later_night_then_changes_are_reported_and_unregistered_ids_stay
     assert len(x_before & x_after) >= 0.95 * len(x_before)  # anchors persist: ids persist
     moved = report[report["change"] == "moved"]
     assert len(moved) <= 0.001 * len(after)
+
+
+def test_given_links_in_another_order_then_the_unified_tables_are_the_same(medium_staged):
+    """`resolve` gives links in the order of the accepted records and unification takes them
+    by position; links in any other order are looked up by key, to the same tables."""
+    _, now = medium_staged
+    accepted, served = {}, None
+    for _, stream, checked, received in validated_streams(now):
+        accepted[stream.record_type] = checked.accepted
+        served = received if stream.record_type == "project" else served
+    links = resolve(accepted, served)
+    shuffled = links.sample(frac=1, random_state=7).reset_index(drop=True)
+    projects = project_table(accepted, links, AS_OF)
+    pd.testing.assert_frame_equal(project_table(accepted, shuffled, AS_OF), projects)
+    pd.testing.assert_frame_equal(
+        unit_scorecard(accepted, shuffled, projects, AS_OF),
+        unit_scorecard(accepted, links, projects, AS_OF),
+    )
