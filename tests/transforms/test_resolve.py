@@ -40,12 +40,14 @@ def test_given_name_variants_then_they_reduce_to_one_base_and_phase():
             "越溪污水处理厂扩建",
             "苏州市虎丘区越溪污水处理厂扩建项目(一期 )",
             "苏州市虎丘区越溪污水处理厂扩建工程（二期）",
+            "苏州市虎丘区越溪污水处理厂扩建工程一标段（一期）",  # the section before the phase
+            "越溪污水处理厂\u3000扩建工程 ２标段",  # full-width space and digit
         ]
     )
     parts = split_names(names)
     assert parts["base"].nunique() == 1
     assert parts["phase"].tolist()[0] == "一" and pd.isna(parts["phase"].tolist()[1])
-    assert parts["phase"].tolist()[3] == "二"
+    assert parts["phase"].tolist()[3:5] == ["二", "一"]
 
 
 def test_given_a_division_prefix_then_the_longest_one_is_dropped_once():
