@@ -117,15 +117,15 @@ def simulate(
         host=host,
         advertise=advertise_host,
     ).start()
-    lines = [f"{name}='{value}'" for name, value in cluster.environment().items()]
-    for line in lines:
-        print(f"export {line}", flush=True)
-    if env_file:
-        env_file.parent.mkdir(parents=True, exist_ok=True)
-        env_file.write_text("".join(f"{line}\n" for line in lines))
-    console.print(_inventory_table(cluster))
-    console.print("[dim]serving; Ctrl-C stops[/dim]")
-    try:
+    try:  # from here on: a Ctrl-C while the connections print still stops the servers
+        lines = [f"{name}='{value}'" for name, value in cluster.environment().items()]
+        for line in lines:
+            print(f"export {line}", flush=True)
+        if env_file:
+            env_file.parent.mkdir(parents=True, exist_ok=True)
+            env_file.write_text("".join(f"{line}\n" for line in lines))
+        console.print(_inventory_table(cluster))
+        console.print("[dim]serving; Ctrl-C stops[/dim]")
         deadline = time.monotonic() + duration if duration else None
         while deadline is None or time.monotonic() < deadline:
             time.sleep(0.2)
