@@ -134,15 +134,13 @@ class NameIndex:
 
 def _by_name(
     records: pd.DataFrame,
+    parts: pd.DataFrame,
     index: NameIndex,
     block: str,
-    name: str,
     contractor_of: dict | None = None,
     payee: str | None = None,
-    parts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Each record's project by its name within its block; `parts`: the names already split."""
-    parts = split_names(records[name]) if parts is None else parts
+    """Each record's project by its name (`parts`: the names split) within its block."""
 
     def link(blk, base, phase, who) -> tuple[str | None, str | None]:
         found = index.candidates(blk, base, phase)
@@ -210,7 +208,7 @@ def resolve(
     unlinked = permit_link["project_id"].isna()
     permit_names = split_names(permits["projectName"])  # once, for all three uses below
     by_code, by_name = (
-        _by_name(permits[unlinked], owners, block, "projectName", parts=permit_names[unlinked])
+        _by_name(permits[unlinked], permit_names[unlinked], owners, block)
         for block in ("buildUnitCreditCode", "buildUnit")
     )
     permit_link.loc[unlinked] = by_code.where(by_code["project_id"].notna(), by_name).to_numpy()
@@ -340,8 +338,9 @@ def _vouchers(
     link = _codes(vouchers["项目代码"], book)
     todo = link["project_id"].isna()
     index = NameIndex(known, ["xmdw", "tgdw"])
+    names = split_names(vouchers.loc[todo, "项目名称"])
     link.loc[todo] = _by_name(
-        vouchers[todo], index, "预算单位", "项目名称", contractor_of, "收款人统一社会信用代码"
+        vouchers[todo], names, index, "预算单位", contractor_of, "收款人统一社会信用代码"
     ).to_numpy()
     return _frame(
         "treasury", "voucher", vouchers["凭证号"], link["project_id"], link["link_method"]
@@ -359,7 +358,8 @@ def _findings(findings: pd.DataFrame, book: CodeBook, known: pd.DataFrame) -> pd
     )
     todo = link["project_id"].isna()
     index = NameIndex(known, ["xmdwdm", "tgdwdm"])
-    link.loc[todo] = _by_name(findings[todo], index, "auditedEntityCode", "projectRef").to_numpy()
+    names = split_names(findings.loc[todo, "projectRef"])
+    link.loc[todo] = _by_name(findings[todo], names, index, "auditedEntityCode").to_numpy()
     return _frame(
         "audit", "finding", findings["findingId"], link["project_id"], link["link_method"]
     )

@@ -169,12 +169,9 @@ def project_table(
     grouped = latest.groupby("_p")
     rate = (grouped["wr"].sum() / grouped["w"].sum()).round(2)
     p["progress_rate"] = rate.reindex(range(n)).to_numpy(dtype="float64")
-    rank = grouped["_period"].max()  # of each project's latest period
-    periods = latest.drop_duplicates("_period").set_index("_period")["period"]
+    last_period = latest.sort_values("_period").drop_duplicates("_p", keep="last")
     p["progress_period"] = (
-        pd.Series(periods.loc[rank].to_numpy(dtype=object), index=rank.index)
-        .reindex(range(n))
-        .to_numpy(dtype=object)
+        last_period.set_index("_p")["period"].reindex(range(n)).to_numpy(dtype=object)
     )
 
     p["inspection_count"] = _count(inspection_at, n)
