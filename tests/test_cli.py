@@ -62,6 +62,9 @@ def test_simulate_prints_connections_that_work(tmp_path):
         stdout=subprocess.PIPE,
         text=True,
         env=env,
+        # Ctrl-C as at a terminal, however the suite was started: a shell's background job
+        # (`.ci/run &`) ignores SIGINT, and a child inherits that, so Python would not stop
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         lines = {}
