@@ -137,13 +137,36 @@ def _renderer(kind):
 
 
 def _rendered_columns(table: str, frame: pd.DataFrame) -> dict[str, tuple]:
+    """Per column, (code per row, rendered values + None last), as `_distinct` gives them.
+
+    Numbers and dates are factorized as they are (a large night's project dates as Python
+    objects took 0.6 s); text no row is sorted by renders as itself, a value a row (hashing
+    3.2M project_ids to factorize them took 0.46 s and saved nothing).
+    """
     out = {}
     for column in published[table].columns:
         if column.name in ("row_hash", "seq"):
             continue
-        values = frame[column.name].astype(object).where(frame[column.name].notna(), None)
-        out[column.name] = _distinct(values, _renderer(column.type))
+        series, render = frame[column.name], _renderer(column.type)
+        if series.dtype.kind in "biufmM":
+            codes, uniques = pd.factorize(series, use_na_sentinel=True)
+            out[column.name] = codes, np.array([*map(render, uniques), None], dtype=object)
+        elif isinstance(series.dtype, pd.StringDtype) and column.name not in SORT[table]:
+            out[column.name] = _as_is(series)
+        else:
+            values = series.astype(object).where(series.notna(), None)
+            out[column.name] = _distinct(values, render)
     return out
+
+
+def _as_is(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A text column in `_distinct`'s form, each row its own value."""
+    values = text.to_numpy(dtype=object, na_value=None)
+    missing = pd.isna(values)
+    codes = np.arange(len(values), dtype=np.intp)
+    codes[missing] = -1
+    values[missing] = ""  # no row picks these: theirs pick the None last
+    return codes, np.append(values, None)
 
 
 def _rank(uniques: np.ndarray) -> np.ndarray:
