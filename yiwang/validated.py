@@ -86,12 +86,15 @@ class Part:
         if not len(self):
             return newer
         replaced = newer.ids()
-        frames = []
-        for mine, theirs in ((self.accepted, newer.accepted), (self.quarantine, newer.quarantine)):
-            if RID in mine.columns and len(mine):
-                mine = mine[~mine[RID].isin(replaced)]
-            frames.append(_merge_sorted(mine, theirs))
-        return Part(*frames)
+        return Part(
+            *(
+                _merge_sorted(mine, theirs, replaced)
+                for mine, theirs in (
+                    (self.accepted, newer.accepted),
+                    (self.quarantine, newer.quarantine),
+                )
+            )
+        )
 
     def live(self, source: str, record_type: str, gone: set) -> Validated:
         """What `validate` gives for this part's records less the tombstoned ones: the same
@@ -113,14 +116,16 @@ class Part:
         return Validated(source, record_type, accepted, quarantine, len(a_ids) + len(q_ids))
 
 
-def _merge_sorted(mine: pd.DataFrame, theirs: pd.DataFrame) -> pd.DataFrame:
-    """Two frames sorted by `RID` (no id in both) as one, sorted by `RID`."""
+def _merge_sorted(mine: pd.DataFrame, theirs: pd.DataFrame, replaced: set) -> pd.DataFrame:
+    """Two frames sorted by `RID` as one, sorted by `RID`, without `mine`'s rows whose ids are
+    `replaced`: one copy of the rows (filtering first, then merging, took two)."""
+    if not len(mine) or RID not in mine.columns:
+        return (theirs if len(theirs) else mine).reset_index(drop=True)
+    kept = np.flatnonzero(~mine[RID].isin(replaced).to_numpy())
     if not len(theirs):
-        return mine.reset_index(drop=True)
-    if not len(mine):
-        return theirs.reset_index(drop=True)
-    at = np.searchsorted(mine[RID].to_numpy(), theirs[RID].to_numpy())
-    order = np.insert(np.arange(len(mine)), at, np.arange(len(mine), len(mine) + len(theirs)))
+        return mine.take(kept).reset_index(drop=True)
+    at = np.searchsorted(mine[RID].to_numpy()[kept], theirs[RID].to_numpy())
+    order = np.insert(kept, at, np.arange(len(mine), len(mine) + len(theirs)))
     both = pd.concat([mine, theirs.astype(mine.dtypes.to_dict())], ignore_index=True)
     return both.take(order).reset_index(drop=True)
 
