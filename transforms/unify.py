@@ -378,8 +378,11 @@ def unit_scorecard(
     flagged = projects.set_index("project_id")["risk_flags"]
 
     def per_unit(frame: pd.DataFrame) -> pd.Series:
-        joined = unit_projects.merge(frame[["project_id"]], on="project_id")
-        return joined.groupby("unit_code").size().reindex(card.index).fillna(0).astype("int64")
+        """Rows of `frame` over each unit's projects: its rows counted a project, then summed
+        over the unit's projects (joining the rows to the units took 4x as long)."""
+        rows = unit_projects["project_id"].map(frame["project_id"].value_counts()).fillna(0)
+        per = rows.groupby(unit_projects["unit_code"]).sum()
+        return per.reindex(card.index).fillna(0).astype("int64")
 
     card["open_stop_work_count"] = per_unit(open_stop)
     card["overdue_finding_count"] = per_unit(overdue)
