@@ -1,10 +1,11 @@
-"""The quality gate: a Great Expectations suite over the unified tables, run before publishing.
+"""The quality gate: a Great Expectations suite over the unified tables, passed before publishing.
 
 Keys unique, reconciliation (received = linked + unlinked + quarantined per stream), money
 non-negative where the contract says so, enumerations, referential integrity, risk flags
 only from the contract's list. A failed gate publishes nothing and says which expectation
 failed on which table, with examples. Every run writes Data Docs (HTML) under
-`<data dir>/quality/`, where the CLI and the API point.
+`<data dir>/quality/`, where the CLI and the API point. `yiwang.night` runs it in a process
+beside the snapshot and publishing, and commits only once it passed.
 """
 
 from __future__ import annotations

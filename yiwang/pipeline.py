@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -129,12 +129,18 @@ def _count(rows: pd.DataFrame) -> int:
     return int(rows["_key"].nunique() + rows["_key"].isna().sum())
 
 
-def unify_night(sink: Sink, as_of: dt.date, published_draws: pd.DataFrame | None = None) -> Night:
+def unify_night(
+    sink: Sink,
+    as_of: dt.date,
+    published_draws: pd.DataFrame | None = None,
+    when_read: Callable[[], None] | None = None,
+) -> Night:
     """Validate every stream's live records, resolve them into projects, and unify.
 
     Streams are read and validated one at a time, and a stream's records as received are let
     go once validated (only the registry's are kept, for resolving): the night's memory is
-    what it accepts, not everything it read twice over.
+    what it accepts, not everything it read twice over. `when_read` is called once every
+    stream is read, before resolving (which keeps one core busy and the database idle).
     """
     received, accepted, quarantines, registry_served = {}, {}, [], None
     seconds = dict.fromkeys(("read_staged", "validate", "resolve", "unify"), 0.0)
@@ -145,6 +151,8 @@ def unify_night(sink: Sink, as_of: dt.date, published_draws: pd.DataFrame | None
         if s.record_type == "project":
             registry_served = served
         del checked, served
+    if when_read:
+        when_read()
     clock = Clock(seconds)
     links = resolve(accepted, registry_served)
     del registry_served

@@ -22,3 +22,13 @@ def kept_dir() -> Path:
     """
     kept = os.environ.get("YIWANG_KEPT_DIR")
     return Path(kept).resolve() if kept else data_dir() / "validated"
+
+
+def gate_beside() -> bool:
+    """Whether a night into a published store runs its quality gate in a process beside the
+    snapshot and publishing (`yiwang.night`): 4-5 s sooner at `large`, for up to 1.5 GB more
+    memory while they overlap.
+
+    `YIWANG_GATE_BESIDE`, default `1`; `0` runs it in the night's own process, in turn.
+    """
+    return os.environ.get("YIWANG_GATE_BESIDE", "1").strip() not in ("0", "false", "no", "")

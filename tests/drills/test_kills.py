@@ -4,8 +4,10 @@ uninterrupted night's.
 
 CI runs 3 kills; `bin/dev drills` runs the long version (20, `YIWANG_DRILL_KILLS`). Kill
 points are spread over the stages an uninterrupted run went through (extract per source,
-validate/resolve/unify, quality gate, publish): each kill waits for its stage to begin, then
-for a random part of that stage's length in the uninterrupted run.
+validate/resolve/unify, the canonical snapshot with the quality gate's process beside it,
+publish): each kill waits for its stage to begin, then for a random part of that stage's
+length in the uninterrupted run. The whole process group is killed, the gate's process too
+(which would also die with the night alone: `tests/test_forked.py`).
 """
 
 from __future__ import annotations

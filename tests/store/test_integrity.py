@@ -90,14 +90,14 @@ PUBLISH_SLOWLY = """
 import sys, time, datetime as dt
 from yiwang.db import engine_for
 from yiwang.night import publish_night
-import yiwang.night as night
-original = night.publish
+from yiwang.publish import Publication
+original = Publication.commit
 def slow(*args, **kwargs):
     def stage(name):
         print("publishing", name, flush=True)
         time.sleep(0.5)
     return original(*args, **kwargs, on_stage=stage)
-night.publish = slow
+Publication.commit = slow
 publish_night(engine_for(sys.argv[1]), dt.date.fromisoformat(sys.argv[2]), quality_dir=None)
 print("done", flush=True)
 """
@@ -149,6 +149,77 @@ def test_given_a_publish_killed_midway_then_the_previous_snapshot_stays_and_a_re
     assert rerun.status == "published"
     assert uninterrupted.status == "unchanged"
     assert uninterrupted.content_hash == rerun.content_hash
+
+
+def _progress_over_100(run_gate):
+    def gate(tables, *args):
+        broken = tables["project"].assign(progress_rate=250.0)
+        return run_gate({**tables, "project": broken}, *args)
+
+    return gate
+
+
+def _gate_process_killed(run_gate):
+    def gate(tables, *args):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    return gate
+
+
+@pytest.mark.parametrize(
+    ("gate", "said"),
+    [
+        (_progress_over_100, "the quality gate failed; nothing was published:\n  project: "
+         "expect_column_values_to_be_between(progress_rate) failed"),
+        (_gate_process_killed, "the child process died (killed by signal 9)"),
+    ],
+)  # fmt: skip
+def test_given_the_gate_fails_or_its_process_dies_then_nothing_is_published(
+    backend, store_copy, world, tmp_path, monkeypatch, gate, said
+):
+    """The gate runs in its own process beside the snapshot and publishing; until it passes,
+    the night's writes stay uncommitted. A night it fails (or that loses it) publishes
+    nothing, and the same staged night publishes once the gate passes."""
+    import yiwang.night as night_module
+    from yiwang.forked import ForkedError
+
+    later = AS_OF + dt.timedelta(days=1)
+    engine = engine_for(store_copy)
+    with engine.connect() as conn:
+        before = ledger(conn)["content_hash"].tolist()
+    monkeypatch.setattr(night_module, "run_gate", gate(night_module.run_gate))
+    with pytest.raises((night_module.GateFailed, ForkedError)) as failed:
+        night(store_copy, world, later, tmp_path / "q")
+    assert str(failed.value).startswith(said), str(failed.value)
+    assert verify(engine).ok
+    with engine.connect() as conn:
+        assert ledger(conn)["content_hash"].tolist() == before
+    monkeypatch.undo()
+    published = night_module.publish_night(engine, later, tmp_path / "q")
+    assert published.status == "published" and published.gate.success
+    engine.dispose()
+
+
+@pytest.mark.parametrize(("setting", "in_the_night"), [("1", False), ("0", True)])
+def test_given_yiwang_gate_beside_then_the_gate_runs_beside_or_in_the_nights_process(
+    backend, store_copy, world, tmp_path, monkeypatch, setting, in_the_night
+):
+    """Beside (the default) the gate runs in a forked process; `YIWANG_GATE_BESIDE=0` keeps it
+    in the night's own process, for less memory. Either way the night publishes."""
+    import yiwang.night as night_module
+
+    gated_in: list[int] = []  # a forked process appends to its own copy, not to this one
+    real = night_module.run_gate
+
+    def recorded(*args):
+        gated_in.append(os.getpid())
+        return real(*args)
+
+    monkeypatch.setenv("YIWANG_GATE_BESIDE", setting)
+    monkeypatch.setattr(night_module, "run_gate", recorded)
+    result = night(store_copy, world, AS_OF + dt.timedelta(days=1), tmp_path / "q")
+    assert result.published.status == "published" and result.published.gate.success
+    assert gated_in == ([os.getpid()] if in_the_night else [])
 
 
 @pytest.mark.parametrize("backend", ["postgres"])
