@@ -35,7 +35,7 @@ class PhasePeaks:
     bound. Children that are other programs (the simulators) are not the night's.
     """
 
-    SAMPLE_S = 0.1
+    SAMPLE_S = 0.25  # a scan of /proc a sample: often enough for a gate of seconds
 
     def __init__(self) -> None:
         self.peaks: dict[str, float] = {}
