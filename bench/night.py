@@ -129,7 +129,7 @@ def run(url: str, args, as_of: dt.date, quality_dir) -> dict:
         "extract": received, "parse": received, "stage": received, "read_staged": rows,
         "validate": rows, "keep": rows, "resolve": accepted, "unify": accepted,
         "snapshot": published_rows, "gate": published_rows, "publish": published_rows,
-        "gate_wait": published_rows,
+        "gate_wait": None,  # publish waiting for the gate's verdict: no rows of its own
     }  # fmt: skip
     return {
         "as_of": f"{as_of}",
@@ -148,7 +148,9 @@ def run(url: str, args, as_of: dt.date, quality_dir) -> dict:
             s: {
                 "seconds": round(seconds.get(s, 0.0), 2),
                 "rows": per_stage_rows[s],
-                "rows_per_s": round(per_stage_rows[s] / seconds[s]) if seconds.get(s) else None,
+                "rows_per_s": round(per_stage_rows[s] / seconds[s])
+                if seconds.get(s) and per_stage_rows[s]
+                else None,
             }
             for s in STAGES
         },
@@ -191,7 +193,8 @@ def show(label: str, night: dict) -> None:
     print(f"  {'stage':12} {'seconds':>8} {'rows':>10} {'rows/s':>10}")
     for stage, f in night["stages"].items():
         rate = f"{f['rows_per_s']:,}" if f["rows_per_s"] else "-"
-        print(f"  {stage:12} {f['seconds']:>8.2f} {f['rows']:>10,} {rate:>10}")
+        rows = f"{f['rows']:,}" if f["rows"] is not None else "-"
+        print(f"  {stage:12} {f['seconds']:>8.2f} {rows:>10} {rate:>10}")
     peaks = ", ".join(f"{p} {mb:,}" for p, mb in night["peak_rss_per_phase_mb"].items())
     print(f"  peak RSS per phase (MB): {peaks}")
 
