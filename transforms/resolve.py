@@ -21,7 +21,7 @@ import pandas as pd
 
 from transforms.names import split_names
 from transforms.normalise import code as fold_code
-from transforms.normalise import text
+from transforms.normalise import spread, text
 
 LINK_COLUMNS = [
     "source_system",
@@ -92,16 +92,11 @@ def _codes(values: pd.Series, book: CodeBook) -> pd.DataFrame:
     found = [book.match(code) for code in distinct]
     return pd.DataFrame(
         {
-            column: _spread([f[i] for f in found], codes)
+            column: spread([f[i] for f in found], codes)
             for i, column in enumerate(("project_id", "link_method"))
         },
         index=values.index,
     )
-
-
-def _spread(per_distinct: list, codes: np.ndarray) -> np.ndarray:
-    """A value per distinct value spread to the rows by their codes (-1: None)."""
-    return np.array([*per_distinct, None], dtype=object)[codes]
 
 
 # ---- names within blocks --------------------------------------------------------------------
@@ -110,7 +105,7 @@ class NameIndex:
 
     def __init__(self, projects: pd.DataFrame, block_columns: list[str]) -> None:
         self.by_key: dict[tuple[str, str], list[tuple[str, str | None]]] = defaultdict(list)
-        for col in block_columns:  # numpy object arrays: `itertuples` cost 3x as much
+        for col in block_columns:  # numpy object arrays, not `itertuples`' row objects
             columns = (
                 projects[c].to_numpy(dtype=object) for c in ("project_id", col, "base", "phase")
             )

@@ -379,7 +379,7 @@ def unit_scorecard(
 
     def per_unit(frame: pd.DataFrame) -> pd.Series:
         """Rows of `frame` over each unit's projects: its rows counted a project, then summed
-        over the unit's projects (joining the rows to the units took 4x as long)."""
+        over the unit's projects, rather than every row joined to every unit."""
         rows = unit_projects["project_id"].map(frame["project_id"].value_counts()).fillna(0)
         per = rows.groupby(unit_projects["unit_code"]).sum()
         return per.reindex(card.index).fillna(0).astype("int64")

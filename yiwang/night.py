@@ -6,6 +6,7 @@ DAG per source, one publish DAG); `run_night` chains them for the CLI. "Today" i
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import gc
@@ -186,15 +187,21 @@ def _publish_night(
     risks, projects = _risk_counts(tables["project"]), len(tables["project"])
     where = quality_dir or data_dir() / "quality"
     publication.ready()  # its reading thread done before a fork: a child gets no thread
-    if last and gate_beside():  # a night into a published store: the gate beside the snapshot
+    # A process forked beside the night costs memory: each page either side writes is copied,
+    # and at `large` the gate's process held 0.9-1.5 GB of its own (`bench.night`). A first
+    # load into an empty store (rare, and the night holding the most) gates here, in turn, to
+    # stay within 3 GB; so does every night with YIWANG_GATE_BESIDE=0.
+    if last and gate_beside():
         say("canonical snapshot, quality gate beside it")
-        gate: Forked | _Done = Forked(_timed, run_gate, tables, recon, where, run_id)
-    else:  # a first load (or asked): first the gate, then the snapshot, here (see below)
+        gate = Forked(_timed, run_gate, tables, recon, where, run_id)
+        verdict = gate.result
+    else:
         say("quality gate")
-        gate = _Done(_timed(run_gate, tables, recon, where, run_id))
-        if not gate.value[0].success:
-            raise GateFailed(gate.value[0])
+        ran = _timed(run_gate, tables, recon, where, run_id)
+        if not ran[0].success:
+            raise GateFailed(ran[0])
         say("canonical snapshot")
+        gate, verdict = contextlib.nullcontext(), lambda: ran
     with gate:
         t1 = time.perf_counter()
         snapshot = Snapshot.of(tables)  # canonical lines, row and content hashes
@@ -206,7 +213,7 @@ def _publish_night(
         def gate_passed() -> None:
             """Called by `commit` before it commits: a failed gate rolls it all back."""
             t = time.perf_counter()
-            result, timings["gate"] = gate.result()
+            result, timings["gate"] = verdict()
             timings["gate_wait"] = time.perf_counter() - t
             gated.append(result)
             if not result.success:
@@ -220,28 +227,6 @@ def _publish_night(
         run_id, as_of, "published", row["content_hash"], row["chain_hash"], counts, risks,
         projects, gated[0], timings, row["changes"],
     )  # fmt: skip
-
-
-class _Done:
-    """A gate that already ran in this process, as a `Forked` reads.
-
-    A process forked beside the night costs memory: each page either side writes is copied,
-    and at `large` the gate's process held 0.9-1.5 GB of its own (`bench.night`). A first load
-    into an empty store (rare, and the night with the most memory) runs its gate here, in turn,
-    to stay within 3 GB; the nights after it (every night) run it beside, 4-5 s sooner.
-    """
-
-    def __init__(self, value) -> None:
-        self.value = value
-
-    def result(self):
-        return self.value
-
-    def __enter__(self) -> _Done:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        pass
 
 
 def _timed(work: Callable[..., T], *args) -> tuple[T, float]:
