@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -158,6 +159,16 @@ def published_small(world, tmp_path_factory):
     yield out
     admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
     admin.close()
+
+
+def eventually(condition, seconds: float = 10.0) -> bool:
+    """Whether `condition()` holds within `seconds` (polled every 50 ms)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 class SnapshotReader:

@@ -19,7 +19,7 @@ import hmac
 import json
 import logging
 import os
-from collections import OrderedDict, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable
 from decimal import Decimal
 from enum import StrEnum
@@ -29,6 +29,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection, Engine, and_, literal, or_, select
@@ -214,6 +215,26 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+async def each_once(request: Request) -> None:
+    """422 for a query parameter given more than once. Each of ours takes one value, of which
+    FastAPI would use the last while the client may have meant another (or all), and the
+    response cache keys the query as sent (`_asked`): refused, no such request is ever cached."""
+    counted = Counter(name for name, _ in request.query_params.multi_items())
+    repeated = [name for name, times in counted.items() if times > 1]
+    if repeated:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "repeated_parameter",
+                    "loc": ("query", name),
+                    "msg": f"query parameter {name!r} is given more than once; give it once",
+                    "input": request.query_params.getlist(name),
+                }
+                for name in repeated
+            ]
+        )
+
+
 def create_app(engine: Engine, digests: set[str] | None = None, docs_dir: FilePath | None = None):
     """The API over `engine`'s published tables; `digests`: accepted tokens' SHA-256."""
     allowed = digests if digests is not None else token_digests()
@@ -260,7 +281,7 @@ def create_app(engine: Engine, digests: set[str] | None = None, docs_dir: FilePa
         if not known(credentials.credentials):
             raise HTTPException(401, "unknown token", {"WWW-Authenticate": "Bearer"})
 
-    auth = [Depends(authorised)]
+    auth = [Depends(authorised), Depends(each_once)]  # a token first, then the query
     latest = select(L.c.seq, L.c.run_id, L.c.as_of_date, L.c.content_hash)
     latest = latest.order_by(L.c.seq.desc()).limit(1)
     rendered = Rendered()

@@ -6,21 +6,46 @@ import datetime as dt
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer import TyperException
+from typer.core import TyperGroup
 
 from yiwang.cli_connectors import connectors_app, extract
 from yiwang.cli_connectors import parse_date as _date
-from yiwang.cli_night import airflow_night, db_app, run, serve, verify
+from yiwang.cli_night import airflow_night, db_app, run, serve, verify, withdraw
 from yiwang.settings import data_dir
 
+
+class OneLineErrors(TyperGroup):
+    """The `yiwang` group: a command that fails with an exception prints one line naming the
+    cause and what to do (`yiwang.operator_errors`) and exits 1; `--debug` shows the traceback.
+    Click's own errors and exits (usage errors, `typer.Exit`) pass through as they are."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException):
+            raise
+        except Exception as exc:
+            if ctx.params.get("debug"):
+                raise
+            from yiwang.operator_errors import describe
+
+            line = describe(exc, night=ctx.invoked_subcommand in ("run", "demo"))
+            typer.secho(line, err=True, fg="red")
+            raise typer.Exit(1) from None
+
+
 app = typer.Typer(
+    cls=OneLineErrors,
     help="Yiwang (一张网): one dataset of every government-entrusted project.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,  # --debug: Python's traceback (rich's shows locals: secrets)
 )
 world_app = typer.Typer(
     help="The simulated city behind the four departmental systems.", no_args_is_help=True
@@ -33,9 +58,20 @@ app.command("extract")(extract)
 app.command("run")(run)
 app.command("airflow-night")(airflow_night)
 app.command("verify")(verify)
+app.command("withdraw")(withdraw)
 app.command("serve")(serve)
 app.add_typer(db_app, name="db")
 console = Console()
+
+
+@app.callback()
+def global_options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="show the traceback of a failure, not one line")
+    ] = False,
+) -> None:
+    pass  # `OneLineErrors` reads --debug
+
 
 Scale = Annotated[str, typer.Option(help="tiny | small | medium | large")]
 Seed = Annotated[int, typer.Option(help="world seed: same seed and scale, same world")]

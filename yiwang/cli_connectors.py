@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -78,6 +79,7 @@ def extract(
 ) -> None:
     """Run one source: read every stream incrementally, land its pages, print what came."""
     from connectors.core import Landing, LocalSink, SourceError, from_env, sync
+    from connectors.core.connection import ConnectionConfigError
     from connectors.registry import get
 
     day = parse_date(as_of)
@@ -104,8 +106,10 @@ def extract(
             environ |= cluster.environment()
         try:
             settings = from_env(connector.conn_id, environ)
-        except Exception as exc:
-            console.print(f"[red]{exc}[/red] (or pass --simulate small)")
+        except ConnectionConfigError as exc:
+            console.print(
+                f"[red]{escape(str(exc))}[/red] (or pass --simulate small)", soft_wrap=True
+            )
             raise typer.Exit(2) from None
         landing = Landing(root / "landing", run_id)
         progress = stack.enter_context(

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import time
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -38,12 +40,14 @@ def run(
 ) -> None:
     """One whole night in-process: extract all → validate → stage → unify → gate → publish."""
     from connectors.core import Landing, SourceError
-    from yiwang.db import engine_for
     from yiwang.night import run_night
     from yiwang.publish import PublishError
 
     day = parse_date(as_of)
-    engine = engine_for(database_url)
+    _runnable(day)
+    if not simulate:
+        _configured(day)
+    engine = _engine(database_url)
     with ExitStack() as stack:
         environ = dict(os.environ)
         if simulate:
@@ -63,10 +67,53 @@ def run(
             )  # fmt: skip
         except (SourceError, PublishError) as exc:
             progress.stop()
-            console.print(f"[red]the night of {day} did not publish:[/red] {exc}")
-            console.print("[dim]the last good snapshot is still in place[/dim]")
+            console.print(
+                f"[red]the night of {day} did not publish[/red] (the store is as it was, "
+                f"its latest snapshot, if any, still served): {escape(str(exc))}",
+                soft_wrap=True,
+            )
             raise typer.Exit(1) from None
     print_summary(result, engine)
+
+
+def _runnable(day) -> None:
+    """A night whose as-of date cannot run is refused before anything starts."""
+    from yiwang.as_of import AsOfError, check_as_of
+
+    try:
+        check_as_of(day)
+    except AsOfError as exc:
+        console.print(f"[red]the night of {day} cannot run:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def _configured(day) -> None:
+    """Every source's connection is set and well-formed, or one line names all that are not,
+    before anything starts."""
+    from connectors.core.connection import ConnectionConfigError, from_env_all
+    from connectors.registry import registry
+
+    try:
+        from_env_all(c.conn_id for c in registry().values())
+    except ConnectionConfigError as exc:
+        console.print(
+            f"[red]the night of {day} cannot run:[/red] {escape(str(exc))}; or pass "
+            "--simulate tiny to run against the simulators",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2) from None
+
+
+def _engine(database_url: str | None):
+    """The store's engine; its errors name its database, for the line an operator reads."""
+    from sqlalchemy import event
+
+    from yiwang.db import engine_for
+    from yiwang.operator_errors import name_the_database
+
+    engine = engine_for(database_url)
+    event.listen(engine, "handle_error", name_the_database)
+    return engine
 
 
 def _simulators(stack: ExitStack, scale: str, seed: int, day, faults: float, fast: bool):
@@ -113,18 +160,64 @@ def print_summary(result, engine) -> None:
     console.print("  the ledger's proof: yiwang verify")
 
 
-def verify(database_url: DatabaseUrl = None) -> None:
-    """Recompute the ledger's hash chain and the latest snapshot's hashes; name what broke."""
-    from yiwang.db import engine_for
+def verify(
+    database_url: DatabaseUrl = None,
+    expect: Annotated[
+        str | None,
+        typer.Option(help="the chain_hash the ledger's latest row must have (kept elsewhere)"),
+    ] = None,
+    heads: Annotated[
+        Path | None,
+        typer.Option(help="a file of published heads (YIWANG_LEDGER_HEADS): each must be intact"),
+    ] = None,
+) -> None:
+    """Recompute the ledger's hash chain and the latest snapshot's hashes; name what broke.
+    With --expect or --heads, also compare the ledger's head with one kept outside it."""
     from yiwang.publish import verify as check
 
-    verdict = check(engine_for(database_url))
+    if heads and not heads.is_file():
+        console.print(
+            f"[red]✗[/red] no heads file at {heads}; give the YIWANG_LEDGER_HEADS path",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+    try:
+        verdict = check(_engine(database_url), expect=expect, heads=heads)
+    except ValueError as exc:  # a heads file that is not one
+        console.print(f"[red]✗[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
     if verdict.ok:
-        console.print(f"[green]ok[/green]: {verdict.runs} runs, chain and latest snapshot intact")
+        anchored = " and anchored head" if expect or heads else ""
+        console.print(
+            f"[green]ok[/green]: {verdict.runs} runs, chain{anchored} and latest snapshot intact"
+        )
         return
     for problem in verdict.problems:
-        console.print(f"[red]✗[/red] {problem}")
+        console.print(f"[red]✗[/red] {problem}", soft_wrap=True)
     raise typer.Exit(1)
+
+
+def withdraw(
+    run_id: Annotated[str, typer.Argument(help="the latest published run, e.g. 2026-12-05")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Withdraw the latest snapshot of a mistaken night, recorded in the ledger: the published
+    tables are emptied (earlier months' draws stay) and staging is reset, so the right night
+    extracts afresh and publishes next."""
+    from yiwang.settings import kept_dir
+    from yiwang.withdraw import WithdrawError
+    from yiwang.withdraw import withdraw as withdraw_run
+
+    try:
+        row = withdraw_run(_engine(database_url), run_id, kept_dir())
+    except WithdrawError as exc:
+        console.print(f"[red]✗[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    console.print(
+        f"withdrew run {run_id} as {row['run_id']} (seq {row['seq']}); chain_hash "
+        f"{row['chain_hash']}. Staging is reset: the next night may be of {row['as_of_date']} "
+        "or later and extracts every source afresh"
+    )
 
 
 def serve(
@@ -149,9 +242,9 @@ def serve(
 def db_upgrade(database_url: DatabaseUrl = None) -> None:
     """Create or migrate the store's tables (Alembic `upgrade head`); on PostgreSQL, give the
     reader role the password in YIWANG_READER_PASSWORD when it is set."""
-    from yiwang.db import engine_for, is_postgres, migrate, set_reader_password
+    from yiwang.db import is_postgres, migrate, set_reader_password
 
-    engine = engine_for(database_url)
+    engine = _engine(database_url)
     started = time.perf_counter()
     migrate(engine)
     reader_password = os.environ.get("YIWANG_READER_PASSWORD")
@@ -175,7 +268,6 @@ def airflow_night(
     publish_unified, against the simulators (Airflow's own database under data/airflow)."""
     from yiwang.airflow_local import AirflowRunFailed, airflow_env, dags_test_night
     from yiwang.db import database_url as default_url
-    from yiwang.db import engine_for
     from yiwang.publish import latest_run
 
     day = parse_date(as_of)
@@ -192,7 +284,7 @@ def airflow_night(
             status.stop()
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from None
-    with engine_for(url).connect() as conn:
+    with _engine(url).connect() as conn:
         run = latest_run(conn)
     console.print(
         f"Airflow ran the night of {day}: run {run['run_id']}, content_hash {run['content_hash']}"

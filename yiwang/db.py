@@ -65,13 +65,16 @@ def is_postgres(engine: Engine) -> bool:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the database to the newest schema (Alembic `upgrade head`)."""
+    """Bring the database to the newest schema (Alembic `upgrade head`), one migration at a
+    time: two first nights on an empty store would otherwise both create it."""
     from alembic import command
     from alembic.config import Config
 
+    from yiwang.night_lock import migration_lock
+
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    with engine.begin() as connection:
+    with migration_lock(engine) as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -23,9 +23,11 @@ from sqlalchemy import Engine
 from connectors.core import Landing, RetryPolicy, SyncResult, from_env, sync
 from connectors.registry import get, registry
 from schemas.quarantine import carry_forward
+from yiwang.as_of import check_as_of
 from yiwang.db import migrate
 from yiwang.forked import Forked
 from yiwang.gate import GateResult, reconciliation, run_gate
+from yiwang.night_lock import NightSink, refuse_staged_ahead, store_lock
 from yiwang.pipeline import unify_night
 from yiwang.publish import (
     Publication,
@@ -53,12 +55,16 @@ def stage_source(
     progress=None,
 ) -> SyncResult:
     """Extract one source incrementally into staging (records and state commit together)."""
+    check_as_of(as_of)  # a day still being written, or before the sources hold any, is refused
     connector = get(source)
     if not rate_limits:
         connector = dataclasses.replace(connector, rate_per_s=None)
     settings = from_env(connector.conn_id, environ)
-    sink = DbSink(engine, run_id=f"{as_of}")
-    return sync(connector, settings, sink, as_of, f"{as_of}", landing, policy, progress=progress)
+    sink = NightSink(engine, run_id=f"{as_of}")  # marks the night its records are staged for
+    with store_lock(engine, as_of):  # no other night stages or publishes meanwhile
+        return sync(
+            connector, settings, sink, as_of, f"{as_of}", landing, policy, progress=progress
+        )
 
 
 @dataclass
@@ -125,12 +131,15 @@ def publish_night(
     Publishing the same night over the same staged data again changes nothing (same
     content_hash, no new ledger row). A night older than the latest published one is refused.
     """
+    check_as_of(as_of)
     t0 = time.perf_counter()
     migrate(engine)
     # the publishing transaction first: its locks make this night the only publisher, and
     # it reads what is published while the night is resolved
-    with fewer_collections(), Publication(engine) as publication:
-        return _publish_night(engine, publication, as_of, quality_dir, progress, t0)
+    with store_lock(engine, as_of):  # no other night stages or publishes meanwhile
+        refuse_staged_ahead(engine, as_of)  # nor did since this one staged (Airflow's tasks)
+        with fewer_collections(), Publication(engine) as publication:
+            return _publish_night(engine, publication, as_of, quality_dir, progress, t0)
 
 
 def _publish_night(
@@ -167,7 +176,7 @@ def _publish_night(
         quarantine, _ = carry_forward(previous_quarantine, night.tables["quarantine"], run_id)
         return {**night.tables, "quarantine": quarantine}
 
-    run_id = f"{as_of}"
+    run_id = f"{as_of}.{same_night + 1}" if same_night else f"{as_of}"  # a withdrawn run's too
     if last and last["as_of_date"] == as_of:  # the same night again: unchanged, or a new run
         say("canonical snapshot")
         t1 = time.perf_counter()
@@ -259,12 +268,16 @@ def run_night(
     progress: Progress | None = None,
 ) -> NightResult:
     """extract all → validate → stage → unify → gate → publish, in-process."""
+    check_as_of(as_of)  # before anything starts
     say = progress or (lambda _: None)
     started = time.perf_counter()
-    migrate(engine)
-    extracted = {}
-    for name in registry():
-        say(f"extract {name}")
-        extracted[name] = stage_source(engine, environ, name, as_of, landing, policy, rate_limits)
-    published = publish_night(engine, as_of, quality_dir, progress)
+    with store_lock(engine, as_of, whole_night=True):  # the whole night is this night's alone
+        migrate(engine)
+        extracted = {}
+        for name in registry():
+            say(f"extract {name}")
+            extracted[name] = stage_source(
+                engine, environ, name, as_of, landing, policy, rate_limits
+            )
+        published = publish_night(engine, as_of, quality_dir, progress)
     return NightResult(extracted, published, time.perf_counter() - started)

@@ -20,6 +20,7 @@ from connectors.registry import get
 from schemas.validate import validate
 from yiwang.db import engine_for, migrate
 from yiwang.night import publish_night
+from yiwang.night_lock import HeldFromFirstWrite, NightSink, store_lock, wait_s
 from yiwang.pipeline import live_records
 from yiwang.publish import latest_run
 from yiwang.settings import data_dir
@@ -27,6 +28,9 @@ from yiwang.staging import DbSink
 from yiwang.tables import stream_state
 
 TZ = "Asia/Shanghai"
+# a task of one night waits this long (unless YIWANG_NIGHT_LOCK_WAIT_S says) while another
+# night holds the store, as a sensor would, rather than fail and spend its retries
+LOCK_WAIT_S = 3600.0
 
 
 def as_of_for(context: dict[str, Any]) -> dt.date:
@@ -72,10 +76,15 @@ def extract_stream(source: str, stream: str, as_of: dt.date) -> dict[str, Any]:
     migrate(engine)
     settings = from_env(connector.conn_id, dict(os.environ))
     landing = Landing(data_dir() / "landing", f"{as_of}")
-    result = sync(
-        connector, settings, DbSink(engine, f"{as_of}"), as_of, f"{as_of}", landing,
-        streams=[stream],
-    )  # fmt: skip
+    # not beside another night's staging or publish, from the first record staged on
+    hold = HeldFromFirstWrite(engine, as_of, wait_s(LOCK_WAIT_S))
+    try:
+        result = sync(
+            connector, settings, NightSink(engine, f"{as_of}", hold=hold), as_of, f"{as_of}",
+            landing, streams=[stream],
+        )  # fmt: skip
+    finally:
+        hold.release()
     stats = result.streams[stream]
     return {
         "source": source, "stream": stream, "as_of": f"{as_of}", "records": stats.records,
@@ -99,7 +108,9 @@ def validate_stream(source: str, stream: str, as_of: dt.date) -> dict[str, Any]:
 
 def publish(as_of: dt.date) -> dict[str, Any]:
     """Unify what is staged, gate it, publish it; the ledger row's references come back."""
-    done = publish_night(engine_for(), as_of)
+    engine = engine_for()
+    with store_lock(engine, as_of, wait=wait_s(LOCK_WAIT_S)):  # publish_night's own, waiting
+        done = publish_night(engine, as_of)
     return {
         "run_id": done.run_id, "as_of": f"{as_of}", "status": done.status,
         "content_hash": done.content_hash, "chain_hash": done.chain_hash,

@@ -22,12 +22,14 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.schema import CreateIndex
 
+from yiwang.anchor import append_head, expect_problems, head_problems, read_heads
 from yiwang.canonical import (
     RowHashes,
     canonical,
@@ -38,6 +40,7 @@ from yiwang.canonical import (
     unescaped,
 )
 from yiwang.db import is_postgres, qualified
+from yiwang.settings import ledger_heads
 from yiwang.tables import DATA_TABLES, KEYS, published
 
 LEDGER = published["publish_run"]
@@ -79,8 +82,22 @@ def ledger(conn: Connection) -> pd.DataFrame:
 
 
 def latest_run(conn: Connection) -> dict | None:
+    """The ledger's latest row: the snapshot the tables hold (after a withdrawal, the
+    withdrawal's, whose `as_of_date` is that of the last run still standing)."""
     row = conn.execute(select(LEDGER).order_by(LEDGER.c.seq.desc()).limit(1)).mappings().first()
     return dict(row) if row else None
+
+
+def withdraws(row: dict) -> str | None:
+    """The run a ledger row withdraws (`record_counts["withdraws"]`), None for a publication."""
+    return json.loads(row["record_counts"]).get("withdraws")
+
+
+def live_runs(runs: pd.DataFrame) -> list[dict]:
+    """The publications no later row withdrew, oldest first."""
+    rows = runs.to_dict("records")
+    gone = {withdraws(r) for r in rows}
+    return [r for r in rows if withdraws(r) is None and r["run_id"] not in gone]
 
 
 def read_table(conn: Connection, name: str) -> pd.DataFrame:
@@ -208,6 +225,7 @@ class Publication:
         row["row_hash"] = ledger_row_hash(row)
         conn.execute(LEDGER.insert().values(**row))
         self._transaction.commit()
+        append_head(ledger_heads(), row)  # after the commit: only heads the ledger holds
         return {**row, "changes": changes}
 
 
@@ -375,15 +393,21 @@ class Verdict:
     problems: list[str]
 
 
-def verify(engine: Engine) -> Verdict:
-    """Recompute the ledger's chain and row hashes, then the latest snapshot's rows and hash.
+def verify(engine: Engine, expect: str | None = None, heads: Path | None = None) -> Verdict:
+    """Recompute the ledger's chain and row hashes, then the latest snapshot's rows and hash;
+    with `expect`, check the ledger's head has that chain hash, with `heads`, that every head
+    written to that file (`yiwang.anchor`) is still in the ledger unchanged.
 
-    Names the first bad ledger link, every edited published row, and any table whose rows
-    were added or removed.
+    Names the first bad ledger link, every edited published row, any table whose rows were
+    added or removed, a ledger emptied under published rows, and each head that differs.
     """
     problems: list[str] = []
+    written = read_heads(heads) if heads else []
     with engine.connect() as conn, conn.begin():
         runs = ledger(conn)
+        if expect:
+            problems += expect_problems(runs, expect)
+        problems += head_problems(runs, written, str(heads))
         previous = None
         for row in runs.to_dict("records"):
             if ledger_row_hash(row) != row["row_hash"]:
@@ -397,7 +421,13 @@ def verify(engine: Engine) -> Verdict:
                 break
             previous = row["chain_hash"]
         if runs.empty:
-            return Verdict(True, 0, [])
+            held = [n for n in DATA_TABLES if conn.execute(select(published[n]).limit(1)).first()]
+            if held:
+                problems.append(
+                    f"the ledger is empty but {', '.join(held)} hold published rows: the ledger "
+                    "was deleted; restore it from a backup or publish a night again"
+                )
+            return Verdict(not problems, 0, problems)
         latest = runs.iloc[-1]
         counts = json.loads(latest["record_counts"]).get("tables", {})
         hashes = {}

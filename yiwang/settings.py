@@ -32,3 +32,13 @@ def gate_beside() -> bool:
     `YIWANG_GATE_BESIDE`, default `1`; `0` runs it in the night's own process, in turn.
     """
     return os.environ.get("YIWANG_GATE_BESIDE", "1").strip() not in ("0", "false", "no", "")
+
+
+def ledger_heads() -> Path | None:
+    """The file every publish and withdrawal appends its ledger head to (`yiwang.anchor`),
+    kept outside the database so `yiwang verify --heads` can tell a rewritten ledger.
+
+    `YIWANG_LEDGER_HEADS`, unset by default (no file written).
+    """
+    heads = os.environ.get("YIWANG_LEDGER_HEADS", "").strip()
+    return Path(heads).resolve() if heads else None

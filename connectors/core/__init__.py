@@ -1,5 +1,6 @@
 """The connector framework: declare streams, inherit auth, paging, retries, state and landing."""
 
+from connectors.core.answers import ContractAnswer
 from connectors.core.auth import HeaderKey, HmacSignature, OAuth2ClientCredentials, StaticBearer
 from connectors.core.connection import ConnectionConfigError, ConnectionSettings, from_env
 from connectors.core.errors import (
@@ -8,6 +9,7 @@ from connectors.core.errors import (
     GaveUpError,
     SourceError,
     TransientSourceError,
+    UnexpectedAnswerError,
 )
 from connectors.core.formats import BusinessCode, GbkCsv, JsonItems
 from connectors.core.http import RetryPolicy
@@ -19,9 +21,10 @@ from connectors.core.sync import StreamStats, SyncResult, replay, sync
 
 __all__ = [
     "AuthenticationError", "BusinessCode", "Checkpoint", "ConnectionConfigError",
-    "ConnectionSettings", "Connector", "Cursor", "DayPartitions", "FatalSourceError",
-    "GaveUpError", "GbkCsv", "HeaderKey", "HmacSignature", "JsonItems", "Landing", "LocalSink",
-    "OAuth2ClientCredentials", "Offset", "Page", "PageNumber", "RetryPolicy", "Sink",
-    "SourceError", "StaticBearer", "Stream", "StreamStats", "SyncResult", "TransientSourceError",
-    "from_env", "latest_versions", "replay", "sync",
+    "ConnectionSettings", "Connector", "ContractAnswer", "Cursor", "DayPartitions",
+    "FatalSourceError", "GaveUpError", "GbkCsv", "HeaderKey", "HmacSignature", "JsonItems",
+    "Landing", "LocalSink", "OAuth2ClientCredentials", "Offset", "Page", "PageNumber",
+    "RetryPolicy", "Sink", "SourceError", "StaticBearer", "Stream", "StreamStats", "SyncResult",
+    "TransientSourceError", "UnexpectedAnswerError", "from_env", "latest_versions", "replay",
+    "sync",
 ]  # fmt: skip

@@ -13,6 +13,7 @@ import time
 import requests
 from requests.auth import AuthBase
 
+from connectors.core.answers import SUCCESS, TRANSIENT_STATUSES, is_json, unexpected
 from connectors.core.connection import ConnectionSettings
 from connectors.core.errors import AuthenticationError, TransientSourceError
 
@@ -120,14 +121,16 @@ class OAuth2ClientCredentials(Auth):
                 f"(HTTP {response.status_code} {_error_code(response)}); check the connection's "
                 "login (client_id) and password (client_secret)"
             )
-        if response.status_code != 200:
+        if response.status_code in TRANSIENT_STATUSES:
             raise TransientSourceError(
                 f"{self.settings.conn_id}: token endpoint answered HTTP {response.status_code}",
                 retry_after=_retry_after(response),
             )
+        if response.status_code != SUCCESS or not is_json(response):  # e.g. a gateway's page
+            raise unexpected(response, self.settings.conn_id, expected="a token")
         try:
             return response.json()["access_token"]
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError):  # cut off in transit: asking again helps
             raise TransientSourceError(
                 f"{self.settings.conn_id}: token response was not the expected JSON"
             ) from None

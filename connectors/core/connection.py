@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 
 class ConnectionConfigError(Exception):
-    """A connection is missing or malformed."""
+    """A connection is missing or malformed (the message names its variable, never a secret)."""
 
 
 @dataclass(frozen=True)
@@ -42,40 +43,90 @@ def env_var(conn_id: str) -> str:
     return f"AIRFLOW_CONN_{conn_id.upper()}"
 
 
-def from_env(conn_id: str, environ: dict[str, str] | None = None) -> ConnectionSettings:
+def from_env(conn_id: str, environ: Mapping[str, str] | None = None) -> ConnectionSettings:
     """The connection `conn_id` from `AIRFLOW_CONN_<ID>`, in Airflow's JSON or URI form."""
     environ = os.environ if environ is None else environ
-    name = env_var(conn_id)
-    raw = environ.get(name, "").strip()
+    raw = environ.get(env_var(conn_id), "").strip()
     if not raw:
-        raise ConnectionConfigError(
-            f"connection {conn_id!r} is not configured: set {name} (Airflow JSON or URI form)"
-        )
+        raise ConnectionConfigError(_not_configured([conn_id]))
     settings = _from_json(conn_id, raw) if raw.startswith("{") else _from_uri(conn_id, raw)
     register_secrets(settings)
     return settings
 
 
+def from_env_all(
+    conn_ids: Iterable[str], environ: Mapping[str, str] | None = None
+) -> dict[str, ConnectionSettings]:
+    """Every connection of `conn_ids` (`from_env`), or one `ConnectionConfigError` naming each
+    that is malformed and all that are missing, so one attempt tells everything to fix."""
+    environ = os.environ if environ is None else environ
+    found, problems, missing = {}, [], []
+    for conn_id in conn_ids:
+        if not environ.get(env_var(conn_id), "").strip():
+            missing.append(conn_id)
+            continue
+        try:
+            found[conn_id] = from_env(conn_id, environ)
+        except ConnectionConfigError as exc:
+            problems.append(str(exc))
+    if missing:
+        problems.append(_not_configured(missing))
+    if problems:
+        raise ConnectionConfigError("; ".join(problems))
+    return found
+
+
+def _not_configured(conn_ids: list[str]) -> str:
+    names, variables = (", ".join(f(c) for c in conn_ids) for f in (repr, env_var))
+    plural = len(conn_ids) > 1
+    return (
+        f"connection{'s' * plural} {names} {'are' if plural else 'is'} not configured: "
+        f"set {variables} (Airflow JSON or URI form)"
+    )
+
+
+def _malformed(conn_id: str, problem: str) -> ConnectionConfigError:
+    # never the variable's value: it holds the password
+    return ConnectionConfigError(f"{env_var(conn_id)} (connection {conn_id!r}) {problem}")
+
+
+def _port(conn_id: str, value) -> int | None:
+    """A port from 1 to 65535, None when not given."""
+    if value in (None, "", 0):
+        return None
+    try:
+        port = int(value)
+    except (ValueError, TypeError):
+        port = 0
+    if not 0 < port < 65536:
+        raise _malformed(conn_id, f"has port {str(value)[:20]!r}, not a number from 1 to 65535")
+    return port
+
+
 def _from_json(conn_id: str, raw: str) -> ConnectionSettings:
     try:
         doc = json.loads(raw)
+        if not isinstance(doc, dict):
+            raise ValueError("not a JSON object")
         extra = doc.get("extra") or {}
         if isinstance(extra, str):
             extra = json.loads(extra) if extra.strip() else {}
-        return ConnectionSettings(
-            conn_id=conn_id,
-            host=doc["host"],
-            port=int(doc["port"]) if doc.get("port") else None,
-            scheme=doc.get("schema") or "http",
-            login=doc.get("login") or "",
-            password=doc.get("password") or "",
-            base_path=extra.get("base_path", ""),
-        )
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        # the message must not echo the variable: it holds the password
-        raise ConnectionConfigError(
-            f"{env_var(conn_id)} is not a valid Airflow connection JSON ({type(exc).__name__})"
-        ) from None
+        if not isinstance(extra, dict):
+            raise ValueError("its extra is not a JSON object")
+    except ValueError as exc:  # json's messages give a position, never the text
+        raise _malformed(conn_id, f"is not valid Airflow connection JSON ({exc})") from None
+    host = doc.get("host")
+    if not host or not isinstance(host, str):
+        raise _malformed(conn_id, "has no host")
+    return ConnectionSettings(
+        conn_id=conn_id,
+        host=host,
+        port=_port(conn_id, doc.get("port")),
+        scheme=doc.get("schema") or "http",
+        login=doc.get("login") or "",
+        password=doc.get("password") or "",
+        base_path=extra.get("base_path", ""),
+    )
 
 
 def _from_uri(conn_id: str, raw: str) -> ConnectionSettings:
@@ -85,22 +136,25 @@ def _from_uri(conn_id: str, raw: str) -> ConnectionSettings:
         query = dict(parse_qsl(parts.query))
         if "__extra__" in query:
             query = json.loads(query["__extra__"])
-        scheme = unquote(parts.path.lstrip("/")) or "http"
-        if not parts.hostname:
-            raise ValueError("no host")
-        return ConnectionSettings(
-            conn_id=conn_id,
-            host=unquote(parts.hostname),
-            port=parts.port,
-            scheme=scheme,
-            login=unquote(parts.username or ""),
-            password=unquote(parts.password or ""),
-            base_path=query.get("base_path", ""),
-        )
     except ValueError as exc:
-        raise ConnectionConfigError(
-            f"{env_var(conn_id)} is not a valid Airflow connection URI ({type(exc).__name__})"
+        raise _malformed(
+            conn_id, f"is not a valid Airflow connection URI ({type(exc).__name__})"
         ) from None
+    if not parts.hostname:
+        raise _malformed(conn_id, "has no host")
+    try:
+        port = parts.port or None
+    except ValueError:  # its message would echo the URI's port part
+        raise _malformed(conn_id, "has a port that is not a number from 1 to 65535") from None
+    return ConnectionSettings(
+        conn_id=conn_id,
+        host=unquote(parts.hostname),
+        port=port,
+        scheme=unquote(parts.path.lstrip("/")) or "http",
+        login=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        base_path=query.get("base_path", ""),
+    )
 
 
 def register_secrets(settings: ConnectionSettings) -> None:

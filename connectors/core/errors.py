@@ -15,6 +15,11 @@ class AuthenticationError(FatalSourceError):
     """The system rejected our credentials."""
 
 
+class UnexpectedAnswerError(FatalSourceError):
+    """An answer the contract does not give the request (a gateway's error page, a status or
+    content type of no meaning): never read as data, and asking again will not change it."""
+
+
 class TransientSourceError(SourceError):
     """The same request later succeeds (5xx, 429, busy codes, cut-off bodies, resets)."""
 

@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 import requests
 
-from connectors.core.errors import FatalSourceError, TransientSourceError
+from connectors.core.answers import describe, is_json, media_type, unexpected
+from connectors.core.errors import FatalSourceError, SourceError, TransientSourceError
 
 TZ = "Asia/Shanghai"
 MAX_EPOCH_MS = 9_000_000_000_000  # about year 2255: inside pandas' nanosecond range
@@ -73,10 +74,8 @@ class JsonItems:
         garbled = garbled or _has_nul(text)
         try:  # strict=False: a raw control character inside a string is the record's problem
             doc = json.loads(text, parse_float=Decimal, strict=False)
-        except ValueError:
-            raise TransientSourceError(
-                f"body of GET {response.request.path_url} is not complete JSON (cut off?)"
-            ) from None
+        except ValueError as exc:
+            raise _not_json(response, exc) from None
         except RecursionError:  # no record can be told from the rest: the page is refused
             raise FatalSourceError(
                 f"GET {response.request.path_url}: JSON nested deeper than the parser can "
@@ -100,11 +99,28 @@ class JsonItems:
         return node or [], "\ufffd" in text or _has_nul(text)
 
 
+def _not_json(response: requests.Response, exc: ValueError) -> SourceError:
+    """A 200 whose body does not parse: cut off in transit (JSON, or no content type said:
+    asking again helps), or some other page, e.g. a gateway's HTML (it will not)."""
+    if is_json(response) or not media_type(response):
+        at = getattr(exc, "pos", None)
+        return TransientSourceError(
+            f"GET {response.request.path_url}: the JSON body breaks off or is malformed at "
+            f"character {at}; got {describe(response)}"
+        )
+    return unexpected(response, expected="JSON")
+
+
 @dataclass(frozen=True)
 class GbkCsv:
-    """A GBK-encoded CSV file with a header row (treasury)."""
+    """A GBK-encoded CSV file with a header row (treasury), served as `content_type`: a page of
+    another kind (a gateway's HTML) would otherwise read as a CSV without rows."""
+
+    content_type: str = "text/csv"
 
     def decode(self, response: requests.Response) -> tuple[dict, pd.DataFrame, bool]:
+        if media_type(response) != self.content_type:
+            raise unexpected(response, expected=self.content_type)
         return {}, *self.parse(response.content)
 
     def parse(self, body: bytes) -> tuple[pd.DataFrame, bool]:
@@ -264,11 +280,3 @@ def _note(problems: pd.Series, bad: pd.Series, say) -> pd.Series:
     out = problems.copy()
     out[hit] = joined
     return out
-
-
-def expect_status(response: requests.Response, *allowed: int) -> None:
-    if response.status_code not in allowed:
-        text = response.content[:200].decode("utf-8", "replace").strip()
-        raise FatalSourceError(
-            f"HTTP {response.status_code} for GET {response.request.path_url}: {text}"
-        )

@@ -2,7 +2,9 @@
 exponential back-off and full jitter that honour `Retry-After`, within a bounded time.
 
 Transport failures, 429 and 5xx, and whatever a decoder calls transient (business codes inside
-HTTP 200, a body cut off mid-way) are retried; everything else fails the request at once.
+HTTP 200, a body cut off mid-way) are retried; everything else fails the request at once. Only
+HTTP 200, and the answers a paginator declares (`ContractAnswer`), reach the decoder: any
+other status is an error naming the request, never an empty page.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +28,13 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from connectors.core.answers import (
+    SUCCESS,
+    TRANSIENT_STATUSES,
+    ContractAnswer,
+    media_type,
+    unexpected,
+)
 from connectors.core.auth import Auth, _retry_after
 from connectors.core.connection import ConnectionSettings
 from connectors.core.errors import (
@@ -36,7 +45,6 @@ from connectors.core.errors import (
 
 log = logging.getLogger(__name__)
 
-TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 KEPT_HEADERS = ("Content-Type", "X-Total-Parts", "Retry-After", "Content-Length")
 
 
@@ -100,8 +108,18 @@ class HttpClient:
     def close(self) -> None:
         self.session.close()
 
-    def get(self, path: str, params: dict[str, Any] | None, decode: Decoder) -> Fetched:
-        """GET `path` (relative to the connection's base URL) and decode it, retrying."""
+    def get(
+        self,
+        path: str,
+        params: dict[str, Any] | None,
+        decode: Decoder,
+        answers: Sequence[ContractAnswer] = (),
+    ) -> Fetched:
+        """GET `path` (relative to the connection's base URL) and decode it, retrying.
+
+        `answers`: the non-success answers the contract gives this request a meaning; each
+        raises its own exception for the paginator. Any other status but 200 is an error.
+        """
         url = self.settings.base_url + path
         p = self.policy
         retrying = Retrying(
@@ -114,7 +132,7 @@ class HttpClient:
         try:
             for attempt in retrying:
                 with attempt:
-                    return self._once(url, params, decode)
+                    return self._once(url, params, decode, answers)
         except RetryError as exc:
             last = exc.last_attempt.exception()
             raise GaveUpError(
@@ -123,7 +141,9 @@ class HttpClient:
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _once(self, url: str, params: dict | None, decode: Decoder) -> Fetched:
+    def _once(
+        self, url: str, params: dict | None, decode: Decoder, answers: Sequence[ContractAnswer]
+    ) -> Fetched:
         self._take_slot()
         p = self.policy
         started = time.time()
@@ -138,7 +158,7 @@ class HttpClient:
                 self.counters.requests += 1
         with self._count_lock:
             self.counters.bytes += len(body)
-        self._raise_for_status(response)
+        self._raise_for_status(response, answers)
         fetched = Fetched(
             request=response.request.path_url,
             status=response.status_code,
@@ -151,11 +171,19 @@ class HttpClient:
         fetched.decode_s = time.thread_time() - t0
         return fetched
 
-    def _raise_for_status(self, response: requests.Response) -> None:
+    def _raise_for_status(
+        self, response: requests.Response, answers: Sequence[ContractAnswer]
+    ) -> None:
         status = response.status_code
+        if status == SUCCESS:
+            return
+        for answer in answers:
+            if answer.matches(response):
+                raise answer.raises()
         what = f"HTTP {status} for GET {response.request.path_url}"
         if status in TRANSIENT_STATUSES:
-            raise TransientSourceError(what, retry_after=_retry_after(response))
+            kind = media_type(response) or "no Content-Type"
+            raise TransientSourceError(f"{what} ({kind})", retry_after=_retry_after(response))
         if status == 401:
             if self.auth.invalidate():  # an expired or revoked token: fetch a new one
                 raise TransientSourceError(f"{what} (token rejected)", retry_after=0.0)
@@ -168,6 +196,8 @@ class HttpClient:
                 f"{self.settings.conn_id}: access refused ({what}: {_excerpt(response)}); check "
                 "the connection's login and password and this machine's clock"
             )
+        # a gateway's page (HTML 404, 410, 400 …) or a status the contract does not give
+        raise unexpected(response, self.settings.conn_id)
 
     def _take_slot(self) -> None:
         """Space request starts `1/rate_per_s` apart, across threads."""
@@ -200,4 +230,4 @@ class HttpClient:
 
 
 def _excerpt(response: requests.Response, limit: int = 200) -> str:
-    return response.content[:limit].decode("utf-8", "replace").strip()
+    return " ".join(response.content[:limit].decode("utf-8", "replace").split())  # one line

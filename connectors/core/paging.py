@@ -15,10 +15,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import requests
-
-from connectors.core.errors import FatalSourceError, RestartPaging
-from connectors.core.formats import dig, expect_status
+from connectors.core.answers import FIX, ContractAnswer
+from connectors.core.errors import FatalSourceError, RestartPaging, UnexpectedAnswerError
+from connectors.core.formats import dig
 from connectors.core.http import Fetched
 from connectors.core.stream import Checkpoint, Page
 
@@ -134,13 +133,29 @@ class DayPartitions:
             pool.shutdown(wait=True, cancel_futures=True)  # a failed run stops asking
 
     def _day(self, reader: StreamReader, day: dt.date) -> list[Fetched]:
+        # the contract's 404 (a part beyond the count) is never asked for: parts come from the
+        # count, so every 404 (a gateway's page for this day) fails the day, and the run
         part, parts, out = 1, 1, []
         while part <= parts:
             fetched = reader.request({self.date_param: day.isoformat(), self.part_param: part})
-            parts = int(fetched.headers.get(self.parts_header, "1"))
+            parts = self._parts(fetched)
             out.append(fetched)
             part += 1
         return out
+
+    def _parts(self, fetched: Fetched) -> int:
+        """The day's part count, which every answer of the contract carries."""
+        value = fetched.headers.get(self.parts_header, "")
+        if not value.isdigit() or int(value) < 1:
+            raise UnexpectedAnswerError(
+                f"GET {fetched.request} was answered without a valid {self.parts_header} header "
+                f"({value!r}), which every answer of the contract carries; {FIX}"
+            )
+        return int(value)
+
+
+# housing's answer to an expired or malformed cursor: its own JSON, not any 400
+INVALID_CURSOR = ContractAnswer(400, "error", "invalid_cursor", RestartPaging)
 
 
 @dataclass(frozen=True)
@@ -157,6 +172,7 @@ class Cursor:
     next_cursor: tuple[str, ...] = ("nextCursor",)
     limit: int = 1000
     max_restarts: int = 50
+    expired: ContractAnswer = INVALID_CURSOR
     # responses typed together as one frame: typing has a cost per frame (1,000-record pages
     # typed one by one took 3.2x as long as in 32s), so the state advances per batch
     batch_pages: int = 32
@@ -184,7 +200,7 @@ class Cursor:
             elif after is not None:
                 params[self.since_param] = after
             try:
-                fetched = reader.request(params, self._decode(reader))
+                fetched = reader.request(params, answers=(self.expired,))
             except RestartPaging:
                 restarts += 1
                 if restarts > self.max_restarts:
@@ -201,16 +217,6 @@ class Cursor:
                 yield from typed()
             if not cursor:
                 return
-
-    @staticmethod
-    def _decode(reader: StreamReader):
-        def decode(response: requests.Response):
-            if response.status_code == 400 and b"invalid_cursor" in response.content:
-                raise RestartPaging()
-            expect_status(response, 200)
-            return reader.stream.format.decode(response)
-
-        return decode
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 
+from connectors.core.answers import ContractAnswer
 from connectors.core.connection import ConnectionSettings
 from connectors.core.errors import SourceError
 from connectors.core.formats import record_frame
@@ -72,10 +73,16 @@ class StreamReader:
     def fetch(self, params: dict[str, Any], decode: Decoder | None = None) -> Page:
         return self.accept(self.request(params, decode))
 
-    def request(self, params: dict[str, Any], decode: Decoder | None = None) -> Fetched:
-        """The HTTP half of `fetch`: safe to call from several threads at once."""
+    def request(
+        self,
+        params: dict[str, Any],
+        decode: Decoder | None = None,
+        answers: Sequence[ContractAnswer] = (),
+    ) -> Fetched:
+        """The HTTP half of `fetch`: safe to call from several threads at once. `answers`: the
+        non-success answers the contract gives this request (any other status fails it)."""
         s = self.stream
-        return self.client.get(s.path, {**s.params, **params}, decode or s.format.decode)
+        return self.client.get(s.path, {**s.params, **params}, decode or s.format.decode, answers)
 
     def accept(self, fetched: Fetched) -> Page:
         """The bookkeeping half of `fetch` (numbering, typing, landing), in page order."""

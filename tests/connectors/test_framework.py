@@ -216,7 +216,7 @@ class _CursorReader:
     def __init__(self, pages: list[list[int]], expire_at: set[int]) -> None:
         self.pages, self.expire_at, self.asked, self.typed = pages, set(expire_at), [], []
 
-    def request(self, params, decode):
+    def request(self, params, decode=None, answers=()):
         self.asked.append(dict(params))
         at = int(params.get("cursor", 0)) if "cursor" in params else self._first(params)
         if at in self.expire_at and "cursor" in params:
