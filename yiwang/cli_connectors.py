@@ -81,8 +81,10 @@ def extract(
     from connectors.core import Landing, LocalSink, SourceError, from_env, sync
     from connectors.core.connection import ConnectionConfigError
     from connectors.registry import get
+    from yiwang.as_of import check_as_of
 
     day = parse_date(as_of)
+    check_as_of(day)  # a day still being written is not read as final (one line, exit 1)
     try:
         connector = get(source)
     except KeyError as exc:

@@ -38,3 +38,24 @@ def test_given_the_registry_when_listing_then_all_four_connectors_show():
     out = subprocess.run([YIWANG, "connectors", "list"], capture_output=True, text=True)
     for name in ("drc", "treasury", "housing", "audit"):
         assert name in out.stdout
+
+
+def test_given_a_day_not_yet_finished_in_beijing_when_extracting_then_nothing_is_read(tmp_path):
+    """A day still being written must not be read (and its state saved) as if it were final:
+    by the CLI, and by Airflow's extract task (a manual run with a typo'd `as_of`)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    import pytest
+
+    from yiwang.as_of import AsOfError
+    from yiwang.orchestration import extract_stream
+
+    # tomorrow: unfinished even if Beijing's midnight passes while the test runs
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date() + dt.timedelta(days=1)
+    out = run("extract", "audit", "--as-of", f"{today}", "--simulate", "tiny", tmp_path=tmp_path)
+    assert out.returncode == 1
+    assert out.stderr.strip().startswith(f"as-of {today} is not a finished day in Beijing")
+    assert not (tmp_path / "landing").exists() and not (tmp_path / "extract-state").exists()
+    with pytest.raises(AsOfError, match="not a finished day"):
+        extract_stream("audit", "findings", today)  # before any connection or database
