@@ -121,8 +121,9 @@ class DayPartitions:
                     # oldest first: pages are staged and checkpointed strictly day by day
                     done_day, future = ahead.popleft()
                     batch += future.result()
-                    if done_day >= days[-1] or len(batch) >= self.batch_pages:
-                        # many small days become one frame: typing is per batch, not per day
+                    # many small days become one frame (typing is per batch, not per day);
+                    # the last settled day ends one too, so its checkpoint is never skipped
+                    if done_day in (days[-1], settled) or len(batch) >= self.batch_pages:
                         yield reader.accept_many(batch)
                         batch = []
                         if done_day <= settled:

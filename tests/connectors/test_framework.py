@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import gzip
 import json
 from decimal import Decimal
@@ -14,6 +15,7 @@ from connectors.core import (
     Checkpoint,
     ConnectionConfigError,
     Cursor,
+    DayPartitions,
     FatalSourceError,
     GaveUpError,
     Landing,
@@ -257,3 +259,31 @@ def test_cursor_pages_are_typed_in_batches_and_a_restart_starts_below_all_that_w
     assert {"limit": 1000, "modifiedAfter": 44} in reader.asked
     got = [s for page in typed for s in page.frame["_version"]]
     assert got == [f"{s:015d}" for p in pages[:5] + pages[4:] for s in p]
+
+
+class _DayReader:
+    """A treasury-like source as of `as_of`: every day one part, each request noted."""
+
+    def __init__(self, as_of: dt.date) -> None:
+        self.as_of, self.asked = as_of, []
+
+    def request(self, params, decode=None, answers=()):
+        self.asked.append(params["pay_date"])
+        return Fetched("/", 200, {"X-Total-Parts": "1"}, b"", 0.0, None)
+
+    def accept_many(self, batch):
+        return Page(len(batch), batch[-1], None, pd.DataFrame())
+
+
+def test_given_a_long_read_of_days_then_the_state_reaches_the_last_settled_day():
+    """The last batch of a long read runs past the settled days; its settled part must still
+    be checkpointed, or the next night reads again every day since the previous batch."""
+    as_of = dt.date(2026, 11, 23)
+    paging = DayPartitions(start=dt.date(2026, 9, 1), settle_days=3, batch_pages=32)
+    out = list(paging.pages(_DayReader(as_of), None))
+    states = [o.state["final_through"] for o in out if isinstance(o, Checkpoint)]
+    assert states[-1] == "2026-11-20"  # as_of - settle_days
+    # the next night reads only the unsettled days and the new one
+    reader = _DayReader(as_of + dt.timedelta(days=1))
+    list(paging.pages(reader, {"final_through": states[-1]}))
+    assert reader.asked == ["2026-11-21", "2026-11-22", "2026-11-23", "2026-11-24"]
