@@ -106,17 +106,23 @@ def store_lock(
     if lock is None:
         yield
         return
-    deadline = time.monotonic() + (wait_s() if wait is None else wait)
     with lock:
-        while (holder := lock.enter(night, whole_night)) is not None:
-            if time.monotonic() >= deadline:
-                raise holder.busy()
-            time.sleep(POLL_S)
+        _enter(lock, night, whole_night, wait_s() if wait is None else wait)
         held[key] = night
         try:
             yield
         finally:
             del held[key]
+
+
+def _enter(lock: _PgLock | _FileLock, night: str, whole: bool, wait: float) -> None:
+    """Enter `lock` for `night`, polling while another night holds it, up to `wait` seconds
+    (then `StoreBusy`, naming the holder)."""
+    deadline = time.monotonic() + wait
+    while (holder := lock.enter(night, whole)) is not None:
+        if time.monotonic() >= deadline:
+            raise holder.busy()
+        time.sleep(POLL_S)
 
 
 @contextmanager
@@ -292,12 +298,8 @@ class HeldFromFirstWrite:
             if lock is None:
                 return
             lock.__enter__()
-            deadline = time.monotonic() + self.wait
             try:
-                while (holder := lock.enter(self.night, False)) is not None:
-                    if time.monotonic() >= deadline:
-                        raise holder.busy()
-                    time.sleep(POLL_S)
+                _enter(lock, self.night, False, self.wait)
             except BaseException:
                 lock.__exit__()
                 raise

@@ -407,7 +407,8 @@ def verify(engine: Engine, expect: str | None = None, heads: Path | None = None)
         runs = ledger(conn)
         if expect:
             problems += expect_problems(runs, expect)
-        problems += head_problems(runs, written, str(heads))
+        if heads:
+            problems += head_problems(runs, written, str(heads))
         previous = None
         for row in runs.to_dict("records"):
             if ledger_row_hash(row) != row["row_hash"]:
