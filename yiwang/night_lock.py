@@ -21,6 +21,7 @@ An in-memory SQLite database is one process's own: it needs no lock.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import hashlib
@@ -247,7 +248,11 @@ class _PgLock:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.conn.close()  # its advisory locks end with it
+        # released before closing: a closed session's locks go only when its server process
+        # has exited, after `close` returns, and the next night must not find them held
+        with contextlib.suppress(Exception):  # a session already lost holds nothing
+            self.conn.execute("SELECT pg_advisory_unlock_all()")
+        self.conn.close()
 
     def enter(self, night: str, whole: bool) -> Holder | None:
         conn, me = self.conn, _me(night, whole)
