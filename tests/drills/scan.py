@@ -9,7 +9,10 @@ from pathlib import Path
 
 
 def _contents(path: Path) -> bytes:
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:  # a SQLite -wal/-shm removed as its database closed: merged in it
+        return b""
     if path.name.endswith(".gz"):
         try:
             return data + gzip.decompress(data)
