@@ -32,8 +32,8 @@ PUBLISH_SIDE = STAGES[STAGES.index("read_staged") :]  # what `publish_night` tim
 # one night in a fresh process: its seconds per stage, wall and user CPU, as JSON
 NIGHT = """
 import datetime as dt, json, resource, sys, time
-from yiwang.db import engine_for
-from yiwang.night import publish_night
+from yiwang.store.db import engine_for
+from yiwang.night.run import publish_night
 started = time.perf_counter()
 night = publish_night(engine_for(sys.argv[1]), dt.date.fromisoformat(sys.argv[2]), sys.argv[3])
 seconds = dict(night.seconds, wall=time.perf_counter() - started)

@@ -42,11 +42,11 @@ from bench.connectors import start_simulators
 from bench.report import PhasePeaks, save
 from connectors.core import RetryPolicy, from_env, sync
 from connectors.registry import registry
-from yiwang.db import engine_for, migrate
-from yiwang.night import publish_night
-from yiwang.publish import Snapshot, copy_text, read_table
-from yiwang.staging import DbSink
-from yiwang.tables import DATA_TABLES
+from yiwang.night.run import publish_night
+from yiwang.store.db import engine_for, migrate
+from yiwang.store.publish import Snapshot, copy_text, read_table
+from yiwang.store.staging import DbSink
+from yiwang.store.tables import DATA_TABLES
 
 PG = os.environ.get("YIWANG_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 STAGES = (

@@ -21,7 +21,7 @@ from connectors.core import LocalSink
 from schemas.validate import validate
 from transforms.resolve import resolve
 from transforms.unify import project_table, spot_check_table, unit_scorecard
-from yiwang.pipeline import extract_all, record_streams
+from yiwang.night.steps import extract_all, record_streams
 
 
 def main() -> None:

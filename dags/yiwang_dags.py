@@ -1,5 +1,5 @@
 """Yiwang's DAGs: `sync_<source>` per registered connector, and `publish_unified`."""
 
-from yiwang.airflow_dags import build
+from yiwang.airflow.dags import build
 
 globals().update(build())

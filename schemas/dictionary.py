@@ -12,7 +12,7 @@ the models to it. Money is `Decimal` in 元 (NUMERIC(18,2)); dates are dates.
 
 Beyond the contract, every published table carries `row_hash` (SHA-256 of the row's canonical
 line, so `yiwang verify` can name an edited row) and `publish_run` carries `seq` (publication
-order); see yiwang/canonical.py.
+order); see yiwang/store/canonical.py.
 """
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import threading
 import time
 import uuid
@@ -15,6 +16,7 @@ import pytest
 
 from simulators.cluster import Cluster
 from simulators.world import World, generate_world
+from yiwang.store.db import engine_for
 
 AS_OF = dt.date(2026, 11, 23)
 PG_DSN = os.environ.get("YIWANG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -23,10 +25,10 @@ PG_DSN = os.environ.get("YIWANG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/
 # The longest files, started first: `bin/dev test` runs the suite on two xdist workers, a file
 # per worker at a time in this order, so these four run beside the many short ones, not after.
 LONGEST_FIRST = (
-    "tests/dags/test_airflow_e2e.py",
-    "tests/dags/test_backfill.py",
+    "tests/airflow/test_airflow_e2e.py",
+    "tests/airflow/test_backfill.py",
     "tests/drills/test_kills.py",
-    "tests/dags/test_celery_scale_out.py",
+    "tests/airflow/test_celery_scale_out.py",
 )
 
 
@@ -103,8 +105,8 @@ FAST = {"housing": {"rate_per_s": 1e9}}
 def night(url: str, world, as_of: dt.date, quality: Path, faults: float = 0.0):
     """One whole night of the simulated world into the store at `url`."""
     from tests.connectors.kit import FAST as POLICY
-    from yiwang.db import engine_for
-    from yiwang.night import run_night
+    from yiwang.night.run import run_night
+    from yiwang.store.db import engine_for
 
     engine = engine_for(url)
     with Cluster(world, as_of, fault_rate=faults, options=FAST) as cluster:
@@ -177,7 +179,7 @@ class SnapshotReader:
     (a partial snapshot cannot). `errors` lists what it saw wrong, `seen` the runs it saw."""
 
     def __init__(self, url: str) -> None:
-        from yiwang.db import engine_for, is_postgres
+        from yiwang.store.db import engine_for, is_postgres
 
         engine = engine_for(url)
         if is_postgres(engine):
@@ -187,7 +189,7 @@ class SnapshotReader:
         self._thread = threading.Thread(target=self._read, daemon=True)
 
     def _read(self) -> None:
-        from yiwang.db import qualified
+        from yiwang.store.db import qualified
 
         while not self._stop.is_set():
             try:
@@ -219,3 +221,26 @@ class SnapshotReader:
         self._stop.set()
         self._thread.join()
         self.engine.dispose()
+
+
+# ---- both backends, and private copies of a published store to change --------------------
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def store_copy(backend, published_small, tmp_path):
+    """A private copy of the published store (to tamper with, or to publish more into)."""
+    url, _ = published_small[backend]
+    if backend == "sqlite":
+        source = Path(url.removeprefix("sqlite:///"))
+        engine_for(url).dispose()
+        for suffix in ("", "-wal", "-shm"):
+            if Path(f"{source}{suffix}").exists():
+                shutil.copy(f"{source}{suffix}", tmp_path / f"copy.db{suffix}")
+        yield f"sqlite:///{tmp_path / 'copy.db'}"
+        return
+    copy = clone_database(url)
+    yield copy
+    drop_database(copy)

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from typer.testing import CliRunner
 
-from yiwang.cli import app
+from yiwang.cli.main import app
 
 COMPOSE = yaml.safe_load((Path(__file__).parents[1] / "docker" / "compose.yaml").read_text())
 AIRFLOW = (

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from yiwang.forked import Forked, ForkedError
+from yiwang.night.forked import Forked, ForkedError
 
 
 def _sum_of(frame_like: np.ndarray) -> int:
@@ -50,7 +50,7 @@ def test_the_child_dies_with_its_parent():
     import sys
 
     parent = subprocess.Popen(
-        [sys.executable, "-c", "import time\nfrom yiwang.forked import Forked\n"
+        [sys.executable, "-c", "import time\nfrom yiwang.night.forked import Forked\n"
          "child = Forked(time.sleep, 60)\nprint(child.pid, flush=True)\ntime.sleep(60)"],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip

@@ -15,7 +15,7 @@ def data_dir() -> Path:
 
 
 def kept_dir() -> Path:
-    """Where validated streams are kept between nights (`yiwang.validated`).
+    """Where validated streams are kept between nights (`yiwang.store.kept`).
 
     `YIWANG_KEPT_DIR`, default `<data dir>/validated`: a cache, safe to delete (the next
     night then validates every record again).
@@ -26,7 +26,7 @@ def kept_dir() -> Path:
 
 def gate_beside() -> bool:
     """Whether a night into a published store runs its quality gate in a process beside the
-    snapshot and publishing (`yiwang.night`): at `large` its incremental night took 25.2-26.6 s
+    snapshot and publishing (`yiwang.night.run`): at `large` its incremental night took 25.2-26.6 s
     beside and 26.8-29.2 s in turn, and peaked at 3.2 GB against 2.3 GB.
 
     `YIWANG_GATE_BESIDE`, default `1`; `0` runs it in the night's own process, in turn.
@@ -35,7 +35,7 @@ def gate_beside() -> bool:
 
 
 def ledger_heads() -> Path | None:
-    """The file every publish and withdrawal appends its ledger head to (`yiwang.anchor`),
+    """The file every publish and withdrawal appends its ledger head to (`yiwang.store.anchor`),
     kept outside the database so `yiwang verify --heads` can tell a rewritten ledger.
 
     `YIWANG_LEDGER_HEADS`, unset by default (no file written).

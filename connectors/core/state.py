@@ -1,6 +1,6 @@
 """Where staged records and incremental state go, always together.
 
-`Sink` is the interface the sync writes to; `yiwang.staging.DbSink` implements it with
+`Sink` is the interface the sync writes to; `yiwang.store.staging.DbSink` implements it with
 one database transaction per checkpoint. `LocalSink` is the file implementation: per stream,
 one file holds both the latest version of every record and the state that covers them,
 replaced atomically, so state is never ahead of its data.

@@ -18,7 +18,7 @@ from simulators.cluster import Cluster
 from simulators.expected import expected_records
 from simulators.world import World
 from simulators.world import calendar as cal
-from yiwang.pipeline import extract_all, live_records
+from yiwang.night.steps import extract_all, live_records
 
 # quick back-off: the suite injects faults and must not sleep through them
 FAST = RetryPolicy(backoff_base_s=0.005, backoff_max_s=0.05, max_attempts=20)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from connectors.core import Landing
 from tests.connectors.kit import FAST
-from yiwang.db import engine_for
-from yiwang.night import run_night
+from yiwang.night.run import run_night
+from yiwang.store.db import engine_for
 
 
 def main() -> None:

@@ -10,9 +10,9 @@ import pytest
 from simulators.cluster import Cluster
 from tests.conftest import AS_OF, FAST
 from tests.connectors.kit import FAST as POLICY
-from yiwang.db import engine_for
-from yiwang.night import run_night
-from yiwang.publish import read_table
+from yiwang.night.run import run_night
+from yiwang.store.db import engine_for
+from yiwang.store.publish import read_table
 
 # what each system's inventory calls the resources the hub reads, by (source, record type)
 SERVED = {

@@ -27,10 +27,10 @@ from schemas.validate import validate
 from tests.conftest import AS_OF, clone_database, drop_database
 from tests.schemas.wire import GOOD, STREAM_OF, fixed_credit_code
 from transforms.normalise import code
-from yiwang.db import engine_for, migrate
-from yiwang.night import publish_night
-from yiwang.publish import read_table, verify
-from yiwang.staging import DbSink
+from yiwang.night.run import publish_night
+from yiwang.store.db import engine_for, migrate
+from yiwang.store.publish import read_table, verify
+from yiwang.store.staging import DbSink
 
 SOURCE_OF = {"project": "drc", "voucher": "treasury", "finding": "audit"} | dict.fromkeys(
     ("permit", "progress_report", "inspection", "acceptance"), "housing"
@@ -266,8 +266,8 @@ def hostile_batch(draw) -> tuple[str, list[dict], list[int]]:
 @given(hostile_batch())
 def test_given_hostile_records_then_validating_some_again_apart_changes_nothing(staging, batch):
     """What validation makes of a record does not depend on the batch it came in: the kept
-    streams (`yiwang.validated`) merge a night's few records into what earlier nights made."""
-    from yiwang.validated import Part
+    streams (`yiwang.store.kept`) merge a night's few records into what earlier nights made."""
+    from yiwang.store.kept import Part
 
     record_type, records, again = batch
     source, stream = SOURCE_OF[record_type], STREAM_OF[record_type]

@@ -26,8 +26,8 @@ import pytest
 
 from simulators.cluster import Cluster
 from tests.conftest import AS_OF, FAST, SnapshotReader, clone_database, drop_database
-from yiwang.db import engine_for
-from yiwang.publish import ledger, verify
+from yiwang.store.db import engine_for
+from yiwang.store.publish import ledger, verify
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 ROOT = Path(__file__).resolve().parents[2]

@@ -56,12 +56,12 @@ from tests.conftest import (
     pg_admin,
 )
 from tests.connectors.gateway import Gateway
-from yiwang.api import create_app, digest
-from yiwang.canonical import canonical, chain_hash, content_hash, ledger_row_hash
-from yiwang.db import engine_for
-from yiwang.follow import CHANNEL
-from yiwang.publish import LEDGER, latest_run, ledger, read_table
-from yiwang.tables import DATA_TABLES
+from yiwang.api.app import create_app, digest
+from yiwang.api.follower import CHANNEL
+from yiwang.store.canonical import canonical, chain_hash, content_hash, ledger_row_hash
+from yiwang.store.db import engine_for
+from yiwang.store.publish import LEDGER, latest_run, ledger, read_table
+from yiwang.store.tables import DATA_TABLES
 
 pytestmark = pytest.mark.postgres
 
@@ -429,7 +429,7 @@ def test_given_wrong_as_of_dates_then_each_is_refused_or_withdrawn_and_nothing_i
         assert out.returncode == 0, out.stdout + out.stderr
         assert now.run_ids == [f"{D}", f"{D9}", f"{D9}.withdrawn", f"{D1}"]
         # The withdrawal reset staging, so this night extracted every source afresh as of D+1,
-        # where the reference went D → D+1 incrementally; the contract (yiwang/withdraw.py) is
+        # where the reference went D → D+1 incrementally; the contract (yiwang/night/withdraw.py) is
         # that the published tables are then exactly the direct store's, so the content hash
         # (over all five published tables) is equal; the chain hash is not (the ledger holds
         # the mistake and its withdrawal).
@@ -559,7 +559,7 @@ def test_given_forged_notifications_and_a_rewritten_ledger_then_neither_is_belie
     true_seq, true_run, true_content, true_chain = straight_d1.runs[-1]
     try:
         # given the API following the store
-        caplog.set_level(logging.WARNING, logger="yiwang.follow")
+        caplog.set_level(logging.WARNING, logger="yiwang.api.follower")
         engine = engine_for(url)
         app = create_app(engine, {digest(TOKEN)})
         with TestClient(app) as client:

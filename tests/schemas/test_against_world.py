@@ -8,7 +8,7 @@ from schemas.quarantine import carry_forward
 from schemas.validate import reconcile, validate
 from simulators.world import calendar as cal
 from tests.conftest import AS_OF
-from yiwang.pipeline import record_streams
+from yiwang.night.steps import record_streams
 
 pytestmark = pytest.mark.slow
 

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from yiwang.anchor import append_head
-from yiwang.canonical import canonical, chain_hash, content_hash, ledger_row_hash
-from yiwang.cli import app
-from yiwang.db import engine_for, qualified
-from yiwang.publish import LEDGER, latest_run, read_table, verify
-from yiwang.tables import DATA_TABLES
+from yiwang.cli.main import app
+from yiwang.store.anchor import append_head
+from yiwang.store.canonical import canonical, chain_hash, content_hash, ledger_row_hash
+from yiwang.store.db import engine_for, qualified
+from yiwang.store.publish import LEDGER, latest_run, read_table, verify
+from yiwang.store.tables import DATA_TABLES
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])  # the logic is the same on both
 
@@ -104,7 +104,7 @@ def test_given_an_intact_store_then_verify_with_its_anchor_passes_on_the_command
 def test_given_yiwang_ledger_heads_when_a_run_commits_then_its_head_is_appended(
     store_copy, tmp_path, monkeypatch
 ):
-    from yiwang.publish import Publication, Snapshot
+    from yiwang.store.publish import Publication, Snapshot
 
     heads = tmp_path / "heads.jsonl"
     monkeypatch.setenv("YIWANG_LEDGER_HEADS", str(heads))

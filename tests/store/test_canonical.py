@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yiwang.canonical import _escape, canonical, unescaped
-from yiwang.publish import among, words
-from yiwang.tables import SORT
+from yiwang.store.canonical import _escape, canonical, unescaped
+from yiwang.store.publish import among, words
+from yiwang.store.tables import SORT
 
 pieces = st.sampled_from(["\\", "\t", "\n", "\r", "\\N", "\\t", "N", "t", "中"]) | st.text(
     max_size=3
@@ -72,7 +72,7 @@ def test_a_column_of_keys_renders_as_a_column_of_repeated_values_would(monkeypat
     lines, order and hashes are those of the factorized path, nulls and repeats included."""
     import numpy as np
 
-    import yiwang.canonical as c
+    import yiwang.store.canonical as c
 
     n = c.SAMPLE + 2_000
     rng = np.random.default_rng(7)
@@ -107,7 +107,7 @@ def test_typed_columns_render_as_the_same_values_as_python_objects_do(data, n):
 
     from sqlalchemy import BigInteger, Date, Double
 
-    from yiwang.tables import Money, published
+    from yiwang.store.tables import Money, published
 
     def column(kind):
         if isinstance(kind, Money):
@@ -154,7 +154,7 @@ def test_the_content_hash_of_packed_digests_is_that_of_their_hex_lines(rows, blo
     import hashlib
     from unittest.mock import patch
 
-    import yiwang.canonical as c
+    import yiwang.store.canonical as c
 
     with patch.object(c, "HEX_BLOCK", block):
         packed = c.content_hash({"source_record": c.RowHashes(b"".join(rows))})

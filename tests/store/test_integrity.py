@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import AS_OF, SnapshotReader, night
-from yiwang.db import engine_for, qualified
-from yiwang.publish import ledger, verify
+from yiwang.store.db import engine_for, qualified
+from yiwang.store.publish import ledger, verify
 
 pytestmark = pytest.mark.postgres
 
@@ -63,7 +63,7 @@ def test_given_two_runs_when_an_old_content_hash_is_rewritten_then_the_chain_bre
         runs = ledger(conn)
         first = runs.iloc[0].to_dict()
         first["content_hash"] = "0" * 64
-        from yiwang.canonical import ledger_row_hash
+        from yiwang.store.canonical import ledger_row_hash
 
         forged = ledger_row_hash(first)
         conn.execute(
@@ -88,9 +88,9 @@ def test_given_a_reader_when_nights_publish_then_it_only_sees_whole_snapshots(
 
 PUBLISH_SLOWLY = """
 import sys, time, datetime as dt
-from yiwang.db import engine_for
-from yiwang.night import publish_night
-from yiwang.publish import Publication
+from yiwang.store.db import engine_for
+from yiwang.night.run import publish_night
+from yiwang.store.publish import Publication
 original = Publication.commit
 def slow(*args, **kwargs):
     def stage(name):
@@ -111,7 +111,7 @@ def test_given_a_publish_killed_midway_then_the_previous_snapshot_stays_and_a_re
     from simulators.cluster import Cluster
     from tests.conftest import FAST
     from tests.connectors.kit import FAST as POLICY
-    from yiwang.night import stage_source
+    from yiwang.night.run import stage_source
 
     engine = engine_for(store_copy)
     with Cluster(world, later, options=FAST) as cluster:
@@ -142,7 +142,7 @@ def test_given_a_publish_killed_midway_then_the_previous_snapshot_stays_and_a_re
             .all()
         )
     assert [str(d)[:10] for d in dates] == [f"{AS_OF}"]
-    from yiwang.night import publish_night
+    from yiwang.night.run import publish_night
 
     rerun = publish_night(engine, later, tmp_path / "q")
     uninterrupted = night(store_copy, world, later, tmp_path / "q2").published  # from scratch
@@ -180,8 +180,8 @@ def test_given_the_gate_fails_or_its_process_dies_then_nothing_is_published(
     """The gate runs in its own process beside the snapshot and publishing; until it passes,
     the night's writes stay uncommitted. A night it fails (or that loses it) publishes
     nothing, and the same staged night publishes once the gate passes."""
-    import yiwang.night as night_module
-    from yiwang.forked import ForkedError
+    import yiwang.night.run as night_module
+    from yiwang.night.forked import ForkedError
 
     later = AS_OF + dt.timedelta(days=1)
     engine = engine_for(store_copy)
@@ -206,7 +206,7 @@ def test_given_yiwang_gate_beside_then_the_gate_runs_beside_or_in_the_nights_pro
 ):
     """Beside (the default) the gate runs in a forked process; `YIWANG_GATE_BESIDE=0` keeps it
     in the night's own process, for less memory. Either way the night publishes."""
-    import yiwang.night as night_module
+    import yiwang.night.run as night_module
 
     gated_in: list[int] = []  # a forked process appends to its own copy, not to this one
     real = night_module.run_gate

@@ -7,8 +7,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from yiwang.db import engine_for, migrate
-from yiwang.tables import metadata
+from yiwang.store.db import engine_for, migrate
+from yiwang.store.tables import metadata
 
 pytestmark = pytest.mark.postgres
 

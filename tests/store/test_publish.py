@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import AS_OF, night
-from yiwang.canonical import chain_hash
-from yiwang.db import engine_for, qualified
-from yiwang.publish import ledger, read_table, verify
+from yiwang.store.canonical import chain_hash
+from yiwang.store.db import engine_for, qualified
+from yiwang.store.publish import ledger, read_table, verify
 
 pytestmark = pytest.mark.postgres
 
@@ -113,7 +113,7 @@ def test_given_an_older_night_when_published_after_a_newer_then_it_is_refused(
 ):
     import gc
 
-    from yiwang.publish import PublishError
+    from yiwang.store.publish import PublishError
 
     before = gc.get_threshold()
     gc.set_threshold(701, 11, 12)  # a worker process's own setting
@@ -131,7 +131,7 @@ def test_given_staged_state_when_a_commit_fails_then_neither_records_nor_state_a
 ):
     import pandas as pd
 
-    import yiwang.staging as staging
+    import yiwang.store.staging as staging
     from connectors.registry import get
 
     stream = get("audit").stream("findings")
@@ -159,7 +159,7 @@ def test_given_a_background_write_fails_then_no_later_write_lands_and_the_error_
 ):
     """Writes run in a thread while the sync reads on: a failed one must stop the later ones,
     whose state would otherwise skip past the records that were never stored."""
-    import yiwang.staging as staging
+    import yiwang.store.staging as staging
     from connectors.registry import get
 
     stream = get("audit").stream("findings")
@@ -193,7 +193,7 @@ def test_given_a_stream_that_checkpoints_only_at_its_end_then_its_buffer_stays_b
     """Records are written once `max_pending_rows` are buffered, without the state: the state
     stays where it was until the stream commits it."""
     from connectors.registry import get
-    from yiwang.staging import DbSink
+    from yiwang.store.staging import DbSink
 
     stream = get("audit").stream("findings")
     sink = DbSink(engine_for(store_copy), run_id="bounded", max_pending_rows=3)
@@ -216,7 +216,7 @@ def test_given_a_staged_record_when_an_older_version_arrives_then_the_newer_one_
     backend, store_copy
 ):
     from connectors.registry import get
-    from yiwang.staging import DbSink
+    from yiwang.store.staging import DbSink
 
     stream = get("housing").stream("permits")
     sink = DbSink(engine_for(store_copy), run_id="late")
@@ -255,7 +255,7 @@ def test_given_every_stream_when_staged_in_the_database_then_it_reads_back_as_th
 
     from connectors.registry import registry
     from tests.connectors.kit import stage_all
-    from yiwang.staging import DbSink
+    from yiwang.store.staging import DbSink
 
     files = stage_all(world, AS_OF, tmp_path / "files")
     db = DbSink(engine_for(published_small[backend][0]), run_id="read")
@@ -288,7 +288,7 @@ def test_given_a_landed_night_when_run_again_into_a_fresh_store_without_the_sour
     from connectors.core import Landing
     from simulators.cluster import Cluster
     from tests.conftest import FAST
-    from yiwang.night import run_night
+    from yiwang.night.run import run_night
 
     landing = Landing(tmp_path / "landing", f"{AS_OF}")
     with Cluster(world, AS_OF, options=FAST) as cluster:
@@ -310,7 +310,7 @@ def test_given_a_stream_longer_than_a_read_chunk_then_records_reads_it_whole_and
     """Staged records are read a chunk at a time to bound memory; the frame is the same."""
     import pandas as pd
 
-    import yiwang.staging as staging
+    import yiwang.store.staging as staging
 
     sink = staging.DbSink(engine_for(store_copy), run_id="chunks")
     whole = sink.records("treasury", "vouchers")

@@ -8,7 +8,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yiwang.staging import DECODE_CHUNK, _hook, _parsed, decode
+from yiwang.store.staging import DECODE_CHUNK, _hook, _parsed, decode
 
 money = st.decimals(allow_nan=False, allow_infinity=False, places=2).map(
     lambda d: {"$decimal": str(d)}

@@ -13,7 +13,7 @@ from tests.conftest import AS_OF
 from transforms.evaluate import link_scores
 from transforms.names import split_names
 from transforms.resolve import CodeBook, resolve
-from yiwang.pipeline import record_streams
+from yiwang.night.steps import record_streams
 
 
 @pytest.mark.slow

@@ -1,0 +1,121 @@
+"""Validated streams kept between nights (PostgreSQL): the next night reads and validates only
+what was staged since, and gets exactly what validating every staged record gives; parts that
+are not the store's own (a copy moved them on, other code, a lost file) are never taken."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import pandas as pd
+import pytest
+
+from connectors.registry import registry
+from simulators.cluster import Cluster
+from tests.conftest import AS_OF, FAST, clone_database, drop_database, night
+from tests.connectors.kit import FAST as POLICY
+from yiwang.night.run import stage_source
+from yiwang.night.steps import unify_night
+from yiwang.store import kept as validated
+from yiwang.store.db import engine_for
+from yiwang.store.staging import DbSink
+from yiwang.store.tables import DATA_TABLES
+
+pytestmark = pytest.mark.postgres
+
+EARLIER = AS_OF - dt.timedelta(days=9)
+
+
+class Reads:
+    """Every `DbSink.read` of a kept stream: since which write, and the record ids it got."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.calls: list[tuple[str, int | None, list]] = []
+        original = DbSink.read
+
+        def read(sink, source, stream, since=None, ids=False):
+            rows = original(sink, source, stream, since, ids)
+            if ids:
+                got = list(rows["_record_id"]) if len(rows) else []
+                self.calls.append((f"{source}.{stream}", since, got))
+            return rows
+
+        monkeypatch.setattr(DbSink, "read", read)
+
+    def clear(self) -> None:
+        self.calls.clear()
+
+
+@pytest.fixture
+def staged_twice(world, pg_database, tmp_path, monkeypatch):
+    """The night of EARLIER published (its streams kept under tmp_path/kept), then AS_OF's
+    records staged: the store a next night starts from."""
+    monkeypatch.setenv("YIWANG_KEPT_DIR", str(tmp_path / "kept"))
+    night(pg_database, world, EARLIER, tmp_path / "quality")
+    engine = engine_for(pg_database)
+    with Cluster(world, AS_OF, options=FAST) as cluster:
+        for name in registry():
+            stage_source(
+                engine, cluster.environment(), name, AS_OF, policy=POLICY, rate_limits=False
+            )
+    yield engine
+    engine.dispose()
+
+
+def _unify(engine):
+    return unify_night(DbSink(engine, run_id="test"), AS_OF)
+
+
+def test_given_kept_streams_when_the_next_night_validates_then_it_equals_validating_everything(
+    staged_twice, tmp_path, monkeypatch
+):
+    kept = tmp_path / "kept"
+    before = {rid for p in kept.rglob("base-*.pickle") for rid in validated._read_part(p).ids()}
+    reads = Reads(monkeypatch)
+    kept_night = _unify(staged_twice)
+
+    # it read only what was staged since the earlier night, and that held changed records
+    assert reads.calls and all(since is not None for _, since, _ in reads.calls)
+    changed = {rid for _, _, ids in reads.calls for rid in ids}
+    assert changed & before and changed - before  # records changed, and records new
+    shutil.rmtree(kept)  # nothing kept: every staged record read and validated
+    reads.clear()
+    full_night = _unify(staged_twice)
+    assert all(since is None for _, since, _ in reads.calls)
+    every = {rid for _, _, ids in reads.calls for rid in ids}
+    assert len(changed) < len(every) / 3
+
+    assert kept_night.received == full_night.received
+    for name in DATA_TABLES:
+        pd.testing.assert_frame_equal(kept_night.tables[name], full_night.tables[name])
+    assert len(full_night.tables["quarantine"]) > 0  # quarantined records were kept too
+
+
+def test_given_a_copy_of_the_store_moved_the_parts_on_when_the_original_validates_then_it_reads_everything(
+    staged_twice, pg_database, monkeypatch
+):
+    staged_twice.dispose()  # the copy is made from a database nobody is connected to
+    copy = clone_database(pg_database)
+    try:
+        copied = engine_for(copy)
+        _unify(copied)  # the copy takes the parts (its tokens are the original's) and moves on
+        copied.dispose()
+    finally:
+        drop_database(copy)
+    reads = Reads(monkeypatch)
+    _unify(staged_twice)
+    assert reads.calls and all(since is None for _, since, _ in reads.calls)
+
+
+@pytest.mark.parametrize("spoil", ["other code", "a lost part"])
+def test_given_stale_parts_when_a_night_validates_then_it_reads_everything(
+    staged_twice, tmp_path, monkeypatch, spoil
+):
+    if spoil == "other code":
+        monkeypatch.setattr(validated, "fingerprint", lambda: "other code")
+    else:
+        for part in (tmp_path / "kept").rglob("base-*.pickle"):
+            part.unlink()
+    reads = Reads(monkeypatch)
+    _unify(staged_twice)
+    assert reads.calls and all(since is None for _, since, _ in reads.calls)

@@ -1,0 +1,3 @@
+"""The read API: app factory, routes, response cache, the publication follower.
+
+Imports the store."""

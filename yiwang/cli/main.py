@@ -1,0 +1,272 @@
+"""The `yiwang` command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from typer import TyperException
+from typer.core import TyperGroup
+
+from yiwang.cli.connectors import connectors_app, extract
+from yiwang.cli.connectors import parse_date as _date
+from yiwang.cli.night import airflow_night, db_app, run, serve, verify, withdraw
+from yiwang.settings import data_dir
+
+
+class OneLineErrors(TyperGroup):
+    """The `yiwang` group: a command that fails with an exception prints one line naming the
+    cause and what to do (`yiwang.cli.operator_errors`) and exits 1; `--debug` shows the traceback.
+    Click's own errors and exits (usage errors, `typer.Exit`) pass through as they are."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException):
+            raise
+        except Exception as exc:
+            if ctx.params.get("debug"):
+                raise
+            from yiwang.cli.operator_errors import describe
+
+            line = describe(exc, night=ctx.invoked_subcommand in ("run", "demo"))
+            typer.secho(line, err=True, fg="red")
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    cls=OneLineErrors,
+    help="Yiwang (一张网): one dataset of every government-entrusted project.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,  # --debug: Python's traceback (rich's shows locals: secrets)
+)
+world_app = typer.Typer(
+    help="The simulated city behind the four departmental systems.", no_args_is_help=True
+)
+app.add_typer(world_app, name="world")
+app.add_typer(connectors_app, name="connectors")
+schemas_app = typer.Typer(help="The shared schemas.", no_args_is_help=True)
+app.add_typer(schemas_app, name="schemas")
+app.command("extract")(extract)
+app.command("run")(run)
+app.command("airflow-night")(airflow_night)
+app.command("verify")(verify)
+app.command("withdraw")(withdraw)
+app.command("serve")(serve)
+app.add_typer(db_app, name="db")
+console = Console()
+
+
+@app.callback()
+def global_options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="show the traceback of a failure, not one line")
+    ] = False,
+) -> None:
+    pass  # `OneLineErrors` reads --debug
+
+
+Scale = Annotated[str, typer.Option(help="tiny | small | medium | large")]
+Seed = Annotated[int, typer.Option(help="world seed: same seed and scale, same world")]
+AsOf = Annotated[str, typer.Option("--as-of", help="serve the world as at the end of this day")]
+
+
+def _world(scale: str, seed: int, cache: bool = True):
+    from simulators.world import SCALES
+    from simulators.world.cache import load_world
+
+    if scale not in SCALES:
+        raise typer.BadParameter(f"scale must be one of {', '.join(SCALES)}")
+    with console.status(f"building the {scale} world (seed {seed})…"):
+        started = time.perf_counter()
+        world = load_world(scale, seed, data_dir() / "worlds" if cache else None)
+    console.print(
+        f"[dim]{scale} world, seed {seed}: {world.record_count():,} source records "
+        f"over all days, ready in {time.perf_counter() - started:.1f} s[/dim]"
+    )
+    return world
+
+
+def _inventory_table(cluster) -> Table:
+    table = Table(title=f"What the four systems serve as of {cluster.as_of}")
+    for col in ("system", "connection", "url", "resource", "records"):
+        table.add_column(col, justify="right" if col == "records" else "left")
+    from simulators.cluster import CONN_IDS
+
+    for system, server in cluster.servers.items():
+        for i, (resource, count) in enumerate(server.inventory().items()):
+            table.add_row(
+                system if i == 0 else "",
+                CONN_IDS[system] if i == 0 else "",
+                server.url if i == 0 else "",
+                resource,
+                f"{count:,}",
+            )
+    return table
+
+
+@app.command()
+def simulate(
+    scale: Scale = "small",
+    seed: Seed = 7,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="serve the world as at the end of this day")
+    ] = None,
+    faults: Annotated[float, typer.Option(help="share of requests that fail")] = 0.0,
+    fault_seed: Annotated[int, typer.Option(help="seed of the fault draws")] = 0,
+    port: Annotated[int, typer.Option(help="first port (four in a row); 0: any free")] = 0,
+    base_path: Annotated[str, typer.Option(help="path prefix, e.g. /gw")] = "",
+    duration: Annotated[float, typer.Option(help="stop after seconds; 0: until Ctrl-C")] = 0,
+    housing_rate: Annotated[
+        float, typer.Option(help="housing requests/s per client (the contract says 10)")
+    ] = 10,
+    host: Annotated[str, typer.Option(help="listen address (0.0.0.0 in a container)")] = (
+        "127.0.0.1"
+    ),
+    advertise_host: Annotated[
+        str | None, typer.Option(help="the host name the printed connections use")
+    ] = None,
+    env_file: Annotated[
+        Path | None, typer.Option(help="also write the connections here (KEY='value' lines)")
+    ] = None,
+) -> None:
+    """Start all four departmental simulators and print the connections to export."""
+    from simulators.cluster import Cluster
+
+    # a simulator (not the hub) may default to the wall clock: it serves "yesterday"
+    day = _date(as_of) if as_of else dt.date.today() - dt.timedelta(days=1)
+    cluster = Cluster(
+        _world(scale, seed),
+        day,
+        fault_rate=faults,
+        fault_seed=fault_seed,
+        base_path=base_path,
+        port=port,
+        options={"housing": {"rate_per_s": housing_rate}},
+        host=host,
+        advertise=advertise_host,
+    ).start()
+    try:  # from here on: a Ctrl-C while the connections print still stops the servers
+        lines = [f"{name}='{value}'" for name, value in cluster.environment().items()]
+        for line in lines:
+            print(f"export {line}", flush=True)
+        if env_file:
+            env_file.parent.mkdir(parents=True, exist_ok=True)
+            env_file.write_text("".join(f"{line}\n" for line in lines))
+        console.print(_inventory_table(cluster))
+        console.print("[dim]serving; Ctrl-C stops[/dim]")
+        deadline = time.monotonic() + duration if duration else None
+        while deadline is None or time.monotonic() < deadline:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        cluster.stop()
+
+
+@app.command()
+def demo(
+    scale: Scale = "small",
+    seed: Seed = 7,
+    as_of: AsOf = "2026-11-23",
+    database_url: Annotated[
+        str | None, typer.Option(help="default $YIWANG_DATABASE_URL, else data/yiwang.store.db")
+    ] = None,
+) -> None:
+    """The main job: a night's sync of the four simulated systems into the store (embedded
+    SQLite by default), and a summary of what was published."""
+    run(as_of=as_of, simulate=scale, seed=seed, database_url=database_url)
+
+
+@app.command()
+def evaluate(
+    scale: Scale = "medium",
+    seed: Seed = 3,
+    as_of: AsOf = "2026-11-23",
+) -> None:
+    """Run a night in-process against the simulators and score its links and money against
+    the world's ground truth: precision, recall and paid amounts to the fen."""
+    import tempfile
+
+    from connectors.core import LocalSink
+    from simulators.cluster import Cluster
+    from transforms.evaluate import money, scores
+    from yiwang.night.steps import extract_all, unify_night
+
+    day = _date(as_of)
+    world = _world(scale, seed)
+    started = time.perf_counter()
+    # the evaluation is about links, not the housing rate limit: lift it on both sides
+    with Cluster(world, day, options={"housing": {"rate_per_s": 1e9}}) as cluster:
+        sink = LocalSink(Path(tempfile.mkdtemp(prefix="yiwang-eval-")), commit_every_s=600)
+        with console.status("extracting the four systems…"):
+            extract_all(cluster.environment(), day, sink, f"evaluate-{day}", rate_limits=False)
+    with console.status("validating, resolving, unifying…"):
+        night = unify_night(sink, day)
+    truth = world.ground_truth((day - dt.date(1970, 1, 1)).days)
+    links, projects = night.tables["source_record"], night.tables["project"]
+    table = Table(title=f"Links against the ground truth ({scale}, seed {seed}, as of {day})")
+    for col in ("record type", "links", "correct", "precision", "recall", "unlinked but linkable"):
+        table.add_column(col, justify="left" if col == "record type" else "right")
+    for name, row in scores(links, truth).iterrows():
+        table.add_row(
+            str(name), f"{int(row['links']):,}", f"{int(row['correct']):,}",
+            f"{row['precision']:.4%}", f"{row['recall']:.4%}",
+            f"{int(row['unlinked_but_linkable']):,}",
+        )  # fmt: skip
+    console.print(table)
+    m = money(projects, links, truth, world.money_truth((day - dt.date(1970, 1, 1)).days))
+    console.print(
+        f"paid_amount: {m['exact_to_the_fen']:,} of {m['correctly_linked']:,} correctly linked "
+        f"projects exact to the fen ({m['projects_with_payments']:,} projects with payments; "
+        f"{m['unattributed_yuan']} 元 not attributed); differences: {m['differences'] or 'none'}"
+    )
+    console.print(f"[dim]{time.perf_counter() - started:.1f} s[/dim]")
+
+
+@schemas_app.command("dictionary")
+def schemas_dictionary(
+    out: Annotated[Path, typer.Option(help="Markdown file to write")] = Path(
+        "docs/data-dictionary.md"
+    ),
+) -> None:
+    """Render the data dictionary of the unified dataset from the schemas."""
+    from schemas.dictionary import render
+
+    out.write_text(render())
+    console.print(f"data dictionary → {out}")
+
+
+@world_app.command("truth")
+def world_truth(
+    out: Annotated[Path, typer.Option(help="CSV file to write")],
+    scale: Scale = "small",
+    seed: Seed = 7,
+    as_of: AsOf = "2026-11-23",
+) -> None:
+    """Export the ground truth: the project every live source record truly belongs to."""
+    truth = _world(scale, seed).ground_truth((_date(as_of) - dt.date(1970, 1, 1)).days)
+    truth.to_csv(out, index=False)
+    console.print(f"{len(truth):,} records → {out}")
+
+
+@world_app.command("dump")
+def world_dump(
+    out: Annotated[Path, typer.Option(help="directory to write the tables to")],
+    scale: Scale = "small",
+    seed: Seed = 7,
+) -> None:
+    """Write every table of the world (all versions) as CSV and print their SHA-256."""
+    digests = _world(scale, seed, cache=False).dump(out)
+    print(json.dumps(digests, indent=2))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,293 @@
+"""`yiwang run`, `verify`, `serve` and `db`: the night against the store, and reading it."""
+
+from __future__ import annotations
+
+import os
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from yiwang.cli.connectors import parse_date
+from yiwang.settings import data_dir
+
+console = Console()
+db_app = typer.Typer(help="The store: migrations.", no_args_is_help=True)
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(help="SQLAlchemy URL (default $YIWANG_DATABASE_URL, else data/yiwang.store.db)"),
+]
+
+
+def run(
+    as_of: Annotated[str, typer.Option("--as-of", help="the business date of the night")],
+    simulate: Annotated[
+        str | None, typer.Option(help="start the simulators at this scale (tiny…large)")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="simulated world seed")] = 7,
+    faults: Annotated[float, typer.Option(help="simulated transport fault rate")] = 0.0,
+    database_url: DatabaseUrl = None,
+    fast: Annotated[
+        bool, typer.Option(help="simulated housing without its 10 requests/s limit")
+    ] = False,
+) -> None:
+    """One whole night in-process: extract all → validate → stage → unify → gate → publish."""
+    from connectors.core import Landing, SourceError
+    from yiwang.night.run import run_night
+    from yiwang.store.publish import PublishError
+
+    day = parse_date(as_of)
+    _runnable(day)
+    if not simulate:
+        _configured(day)
+    engine = _engine(database_url)
+    with ExitStack() as stack:
+        environ = dict(os.environ)
+        if simulate:
+            environ |= _simulators(stack, simulate, seed, day, faults, fast)
+        progress = stack.enter_context(
+            Progress(
+                SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                console=console, transient=True,
+            )
+        )  # fmt: skip
+        task = progress.add_task("starting", total=None)
+        try:
+            result = run_night(
+                engine, environ, day, Landing(data_dir() / "landing", f"{day}"),
+                rate_limits=not (simulate and fast),
+                progress=lambda what: progress.update(task, description=what),
+            )  # fmt: skip
+        except (SourceError, PublishError) as exc:
+            progress.stop()
+            console.print(
+                f"[red]the night of {day} did not publish[/red] (the store is as it was, "
+                f"its latest snapshot, if any, still served): {escape(str(exc))}",
+                soft_wrap=True,
+            )
+            raise typer.Exit(1) from None
+    print_summary(result, engine)
+
+
+def _runnable(day) -> None:
+    """A night whose as-of date cannot run is refused before anything starts."""
+    from yiwang.night.as_of import AsOfError, check_as_of
+
+    try:
+        check_as_of(day)
+    except AsOfError as exc:
+        console.print(f"[red]the night of {day} cannot run:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def _configured(day) -> None:
+    """Every source's connection is set and well-formed, or one line names all that are not,
+    before anything starts."""
+    from connectors.core.connection import ConnectionConfigError, from_env_all
+    from connectors.registry import registry
+
+    try:
+        from_env_all(c.conn_id for c in registry().values())
+    except ConnectionConfigError as exc:
+        console.print(
+            f"[red]the night of {day} cannot run:[/red] {escape(str(exc))}; or pass "
+            "--simulate tiny to run against the simulators",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2) from None
+
+
+def _engine(database_url: str | None):
+    """The store's engine; its errors name its database, for the line an operator reads."""
+    from sqlalchemy import event
+
+    from yiwang.cli.operator_errors import name_the_database
+    from yiwang.store.db import engine_for
+
+    engine = engine_for(database_url)
+    event.listen(engine, "handle_error", name_the_database)
+    return engine
+
+
+def _simulators(stack: ExitStack, scale: str, seed: int, day, faults: float, fast: bool):
+    from simulators.cluster import Cluster
+    from simulators.world.cache import load_world
+
+    with console.status(f"building the {scale} world…"):
+        world = load_world(scale, seed, data_dir() / "worlds")
+    options = {"housing": {"rate_per_s": 1e9 if fast else 10}}
+    cluster = stack.enter_context(Cluster(world, day, fault_rate=faults, options=options))
+    return cluster.environment()
+
+
+def print_summary(result, engine) -> None:
+    p = result.published
+    table = Table(title=f"The night of {p.as_of}: {p.status} as run {p.run_id}")
+    for col in ("source", "record type", "received", "accepted", "quarantined", "linked"):
+        table.add_column(col, justify="right" if col not in ("source", "record type") else "left")
+    for stream, c in sorted(p.counts.items()):
+        source, record_type = stream.split("/")
+        table.add_row(
+            source, record_type, f"{c['received']:,}", f"{c['accepted']:,}",
+            f"{c['quarantined']:,}", f"{c['linked']:,}",
+        )  # fmt: skip
+    console.print(table)
+    extracted = ", ".join(
+        f"{name} {r.records:,} records/{r.requests:,} requests/{r.retries} retries"
+        for name, r in result.extracted.items()
+    )
+    console.print(f"extracted: {extracted}")
+    risks = ", ".join(f"{k} {v:,}" for k, v in p.risks.items()) or "none"
+    console.print(f"{p.projects:,} projects; risks: {risks}")
+    if p.changes:
+        touched = sum(c["inserted"] + c["deleted"] for c in p.changes.values())
+        kept = sum(c["kept"] for c in p.changes.values())
+        console.print(f"published rows: {touched:,} inserted or deleted, {kept:,} unchanged")
+    console.print(f"content_hash {p.content_hash}\nchain_hash   {p.chain_hash}")
+    console.print(f"{result.seconds:.1f} s in all")
+    url = engine.url.render_as_string(hide_password=True)
+    console.print(f"\n[bold]Where to look next[/bold]\n  the dataset: {url}")
+    if p.gate and p.gate.docs:
+        console.print(f"  quality report (Data Docs): {p.gate.docs}")
+    console.print("  the read API: yiwang serve  (then /docs, /projects, /ledger)")
+    console.print("  the ledger's proof: yiwang verify")
+
+
+def verify(
+    database_url: DatabaseUrl = None,
+    expect: Annotated[
+        str | None,
+        typer.Option(help="the chain_hash the ledger's latest row must have (kept elsewhere)"),
+    ] = None,
+    heads: Annotated[
+        Path | None,
+        typer.Option(help="a file of published heads (YIWANG_LEDGER_HEADS): each must be intact"),
+    ] = None,
+) -> None:
+    """Recompute the ledger's hash chain and the latest snapshot's hashes; name what broke.
+    With --expect or --heads, also compare the ledger's head with one kept outside it."""
+    from yiwang.store.publish import verify as check
+
+    if heads and not heads.is_file():
+        console.print(
+            f"[red]✗[/red] no heads file at {heads}; give the YIWANG_LEDGER_HEADS path",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+    try:
+        verdict = check(_engine(database_url), expect=expect, heads=heads)
+    except ValueError as exc:  # a heads file that is not one
+        console.print(f"[red]✗[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    if verdict.ok:
+        anchored = " and anchored head" if expect or heads else ""
+        console.print(
+            f"[green]ok[/green]: {verdict.runs} runs, chain{anchored} and latest snapshot intact"
+        )
+        return
+    for problem in verdict.problems:
+        console.print(f"[red]✗[/red] {problem}", soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def withdraw(
+    run_id: Annotated[str, typer.Argument(help="the latest published run, e.g. 2026-12-05")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Withdraw the latest snapshot of a mistaken night, recorded in the ledger: the published
+    tables are emptied (earlier months' draws stay) and staging is reset, so the right night
+    extracts afresh and publishes next."""
+    from yiwang.night.withdraw import WithdrawError
+    from yiwang.night.withdraw import withdraw as withdraw_run
+    from yiwang.settings import kept_dir
+
+    try:
+        row = withdraw_run(_engine(database_url), run_id, kept_dir())
+    except WithdrawError as exc:
+        console.print(f"[red]✗[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    console.print(
+        f"withdrew run {run_id} as {row['run_id']} (seq {row['seq']}); chain_hash "
+        f"{row['chain_hash']}. Staging is reset: the next night may be of {row['as_of_date']} "
+        "or later and extracts every source afresh"
+    )
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+    database_url: DatabaseUrl = None,
+    workers: Annotated[int, typer.Option(help="server processes (one per core)")] = 1,
+    access_log: Annotated[bool, typer.Option(help="log every request")] = True,
+) -> None:
+    """The read-only HTTP API over the published dataset (tokens: YIWANG_API_TOKEN_SHA256)."""
+    import uvicorn
+
+    if database_url:
+        os.environ["YIWANG_DATABASE_URL"] = database_url  # the workers build their own app
+    uvicorn.run(
+        "yiwang.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+        log_level="info", access_log=access_log,
+    )  # fmt: skip
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseUrl = None) -> None:
+    """Create or migrate the store's tables (Alembic `upgrade head`); on PostgreSQL, give the
+    reader role the password in YIWANG_READER_PASSWORD when it is set."""
+    from yiwang.store.db import is_postgres, migrate, set_reader_password
+
+    engine = _engine(database_url)
+    started = time.perf_counter()
+    migrate(engine)
+    reader_password = os.environ.get("YIWANG_READER_PASSWORD")
+    if reader_password and is_postgres(engine):
+        set_reader_password(engine, reader_password)
+    console.print(
+        f"{engine.url.render_as_string(hide_password=True)} is at the newest schema "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
+
+
+def airflow_night(
+    as_of: Annotated[str, typer.Option("--as-of", help="the business date of the night")],
+    scale: Annotated[
+        str, typer.Option(help="simulated world: tiny | small | medium | large")
+    ] = "small",
+    seed: Annotated[int, typer.Option(help="simulated world seed")] = 7,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """The same night as `run`, run by Airflow: `airflow dags test` of every sync DAG and of
+    publish_unified, against the simulators (Airflow's own database under data/airflow)."""
+    from yiwang.airflow.local import AirflowRunFailed, airflow_env, dags_test_night
+    from yiwang.store.db import database_url as default_url
+    from yiwang.store.publish import latest_run
+
+    day = parse_date(as_of)
+    url = database_url or default_url()
+    started = time.perf_counter()
+    with ExitStack() as stack:
+        environ = _simulators(stack, scale, seed, day, 0.0, fast=False)
+        with console.status("migrating Airflow's metadata database…"):
+            env = airflow_env(data_dir() / "airflow", {**environ, "YIWANG_DATABASE_URL": url})
+        status = stack.enter_context(console.status("starting"))
+        try:
+            dags_test_night(env, day, lambda dag: status.update(f"airflow dags test {dag} {day}"))
+        except AirflowRunFailed as exc:
+            status.stop()
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from None
+    with _engine(url).connect() as conn:
+        run = latest_run(conn)
+    console.print(
+        f"Airflow ran the night of {day}: run {run['run_id']}, content_hash {run['content_hash']}"
+        f" ({time.perf_counter() - started:.0f} s). `yiwang verify` checks it; task logs are in "
+        f"{data_dir() / 'airflow' / 'logs'}"
+    )
