@@ -35,7 +35,7 @@ def test_demo_publishes_a_night_and_verify_agrees_until_a_row_is_edited(tmp_path
     assert runner.invoke(app, ["verify"]).exit_code == 0
     import sqlite3
 
-    with sqlite3.connect(tmp_path / "yiwang.store.db") as db:
+    with sqlite3.connect(tmp_path / "yiwang.db") as db:
         db.execute("UPDATE project SET project_name = 'forged' WHERE rowid = 1")
     verdict = runner.invoke(app, ["verify"], env={"COLUMNS": "200"})
     assert verdict.exit_code == 1

@@ -120,9 +120,9 @@ def test_given_a_data_directory_that_cannot_be_written_when_running_then_one_lin
 
 
 def test_given_a_data_directory_sqlite_cannot_write_when_verifying_then_one_line_says_so():
-    # /sys/kernel exists, but no file can be made in it: SQLite cannot open yiwang.store.db there
+    # /sys/kernel exists, but no file can be made in it: SQLite cannot open yiwang.db there
     line = the_one_line(yiwang("verify", data_dir="/sys/kernel"))
-    assert "cannot open the SQLite database /sys/kernel/yiwang.store.db" in line, line
+    assert "cannot open the SQLite database /sys/kernel/yiwang.db" in line, line
     assert "YIWANG_DATA_DIR" in line, line
 
 

@@ -177,7 +177,7 @@ def demo(
     seed: Seed = 7,
     as_of: AsOf = "2026-11-23",
     database_url: Annotated[
-        str | None, typer.Option(help="default $YIWANG_DATABASE_URL, else data/yiwang.store.db")
+        str | None, typer.Option(help="default $YIWANG_DATABASE_URL, else data/yiwang.db")
     ] = None,
 ) -> None:
     """The main job: a night's sync of the four simulated systems into the store (embedded

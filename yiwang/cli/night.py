@@ -22,7 +22,7 @@ db_app = typer.Typer(help="The store: migrations.", no_args_is_help=True)
 
 DatabaseUrl = Annotated[
     str | None,
-    typer.Option(help="SQLAlchemy URL (default $YIWANG_DATABASE_URL, else data/yiwang.store.db)"),
+    typer.Option(help="SQLAlchemy URL (default $YIWANG_DATABASE_URL, else data/yiwang.db)"),
 ]
 
 

@@ -23,7 +23,7 @@ def database_url() -> str:
     url = os.environ.get("YIWANG_DATABASE_URL")
     if url:
         return url
-    path = data_dir() / "yiwang.store.db"
+    path = data_dir() / "yiwang.db"
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path}"
 
