@@ -29,13 +29,21 @@ from bench.night import STAGES
 
 PUBLISH_SIDE = STAGES[STAGES.index("read_staged") :]  # what `publish_night` times
 
-# one night in a fresh process: its seconds per stage, wall and user CPU, as JSON
+# one night in a fresh process: its seconds per stage, wall and user CPU, as JSON. A commit
+# whose night takes its settings as an argument gets this environment's; an older one reads
+# them itself.
 NIGHT = """
-import datetime as dt, json, resource, sys, time
+import datetime as dt, inspect, json, resource, sys, time
 from yiwang.store.db import engine_for
 from yiwang.night.run import publish_night
+given = {}
+if "options" in inspect.signature(publish_night).parameters:
+    from yiwang.settings import from_environment
+    given["options"] = from_environment().night_options()
 started = time.perf_counter()
-night = publish_night(engine_for(sys.argv[1]), dt.date.fromisoformat(sys.argv[2]), sys.argv[3])
+night = publish_night(
+    engine_for(sys.argv[1]), dt.date.fromisoformat(sys.argv[2]), sys.argv[3], **given
+)
 seconds = dict(night.seconds, wall=time.perf_counter() - started)
 seconds["user_cpu"] = resource.getrusage(resource.RUSAGE_SELF).ru_utime
 print(json.dumps(seconds))

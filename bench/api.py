@@ -29,7 +29,7 @@ import psycopg
 import requests
 
 from bench.report import save
-from yiwang.api.app import digest
+from yiwang.api.auth import digest
 
 
 def ensure_wrk() -> str:

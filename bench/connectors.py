@@ -12,7 +12,6 @@ bench/results/connectors-<scale>.json.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import subprocess
 import sys
@@ -21,8 +20,10 @@ import time
 from pathlib import Path
 
 from bench.report import peak_rss_mb, save, world_args
-from connectors.core import Landing, LocalSink, from_env, replay, sync
-from connectors.registry import registry
+from connectors.core import Landing, LocalSink, from_env, replay
+from departments.registry import registry
+from yiwang.night.extract import extract_source
+from yiwang.night.run_ids import run_id_for
 
 
 def start_simulators(scale: str, seed: int, as_of: str, housing_rate: float) -> tuple:
@@ -51,12 +52,13 @@ def main() -> None:
     for label, connector, rate in runs:
         proc, env = start_simulators(args.scale, args.seed, args.as_of, rate or 1e9)
         try:
-            if not rate:
-                connector = dataclasses.replace(connector, rate_per_s=None)
             landing = Landing(work / "landing", label.split()[0] + str(rate))
             settings = from_env(connector.conn_id, env)
             sink = LocalSink(work / f"sink-{label.split()[0]}-{rate}", commit_every_s=30)
-            result = sync(connector, settings, sink, as_of, "bench", landing)
+            result = extract_source(
+                connector, settings, sink, as_of, run_id_for(as_of, "bench"), landing,
+                rate_limits=bool(rate),
+            )  # fmt: skip
         finally:
             proc.terminate()
             proc.wait()

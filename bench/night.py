@@ -35,14 +35,18 @@ import shutil
 import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import psycopg
 
 from bench.connectors import start_simulators
 from bench.report import PhasePeaks, save
-from connectors.core import RetryPolicy, from_env, sync
-from connectors.registry import registry
+from connectors.core import RetryPolicy, from_env
+from departments.registry import registry
+from yiwang.night.extract import extract_source
 from yiwang.night.run import publish_night
+from yiwang.night.run_ids import run_id_for
+from yiwang.settings import from_environment
 from yiwang.store.db import engine_for, migrate
 from yiwang.store.publish import Snapshot, copy_text, read_table
 from yiwang.store.staging import DbSink
@@ -64,13 +68,15 @@ def extract_night(url: str, args, as_of: dt.date) -> tuple[dict, int, float]:
     seconds = dict.fromkeys(("extract", "parse", "stage"), 0.0)
     try:
         migrate(engine)
-        sink = DbSink(engine, run_id=f"{as_of}")
+        run_id = run_id_for(as_of)
+        sink = DbSink(engine, run_id=run_id)
         policy = RetryPolicy(backoff_base_s=0.01, backoff_max_s=0.5)
         records = 0
         for connector in registry().values():
-            connector = dataclasses.replace(connector, rate_per_s=None)
-            result = sync(connector, from_env(connector.conn_id, env), sink, as_of, f"{as_of}",
-                          None, policy)  # fmt: skip
+            settings = from_env(connector.conn_id, env)
+            result = extract_source(
+                connector, settings, sink, as_of, run_id, None, policy, rate_limits=False
+            )
             for stats in result.streams.values():
                 seconds["parse"] += stats.parse_s
                 seconds["stage"] += stats.stage_s
@@ -99,25 +105,27 @@ def profiled(label: str, args, work):
     return result
 
 
-def _night(label: str, url: str, args, as_of: dt.date, quality_dir) -> dict:
-    return profiled(label, args, lambda: run(url, args, as_of, quality_dir))
+def _night(label: str, url: str, args, as_of: dt.date, quality_dir, kept: Path) -> dict:
+    return profiled(label, args, lambda: run(url, args, as_of, quality_dir, kept))
 
 
-def in_own_process(label: str, url: str, args, as_of: dt.date, quality_dir) -> dict:
+def in_own_process(label: str, url: str, args, as_of: dt.date, quality_dir, kept: Path) -> dict:
     """One night in a fresh process, as the CLI and Airflow run it: its memory figures are
     its own, not what an earlier night in the same process left allocated."""
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=spawn) as pool:
-        return pool.submit(_night, label, url, args, as_of, quality_dir).result()
+        return pool.submit(_night, label, url, args, as_of, quality_dir, kept).result()
 
 
-def run(url: str, args, as_of: dt.date, quality_dir) -> dict:
+def run(url: str, args, as_of: dt.date, quality_dir, kept: Path) -> dict:
     started = time.perf_counter()
     phases = PhasePeaks()
     phases("extract")
     seconds, received, serving = extract_night(url, args, as_of)
     engine = engine_for(url)
-    published = publish_night(engine, as_of, quality_dir, progress=phases)
+    # the environment's settings (YIWANG_GATE_BESIDE…), the streams kept in the bench's folder
+    options = dataclasses.replace(from_environment().night_options(), kept=kept)
+    published = publish_night(engine, as_of, quality_dir, progress=phases, options=options)
     phases.close()
     engine.dispose()
     wall = time.perf_counter() - started - serving
@@ -220,11 +228,10 @@ def main() -> None:
     admin.execute(f'CREATE DATABASE "{name}"')
     url = PG.rsplit("/", 1)[0] + f"/{name}"
     quality = os.path.join("bench", "results", f"quality-{name}")
-    kept = os.path.abspath(os.path.join("bench", "results", f"validated-{name}"))
-    os.environ["YIWANG_KEPT_DIR"] = kept  # the nights' own processes inherit it
+    kept = Path("bench", "results", f"validated-{name}").resolve()
     try:
         full_as_of = as_of - dt.timedelta(days=args.gap_days)
-        full = in_own_process("full", url, args, full_as_of, quality)
+        full = in_own_process("full", url, args, full_as_of, quality, kept)
         show("full", full)
         bare_s, bare_rows = bare_copy(url)
         publish_s = full["stages"]["publish"]["seconds"]
@@ -237,7 +244,7 @@ def main() -> None:
         ratio = floor["publish_over_bare_copy"]
         print(f"  bare COPY of the {bare_rows:,} published rows: {bare_s:.2f} s = "
               f"{floor['rows_per_s']:,} rows/s; publish/bare = {ratio}×")  # fmt: skip
-        incremental = in_own_process("incremental", url, args, as_of, quality)
+        incremental = in_own_process("incremental", url, args, as_of, quality, kept)
         share = incremental["records_extracted"] / max(full["records_extracted"], 1)
         incremental["share_of_full_extracted"] = round(share, 4)
         show("incremental", incremental)

@@ -20,11 +20,11 @@ import pandas as pd
 
 from bench.report import peak_rss_mb, save
 from connectors.core.formats import record_frame
-from connectors.registry import get
+from departments.registry import get, record
 from schemas.validate import validate
 from simulators.world import calendar as cal
 from simulators.world.cache import load_world
-from yiwang.settings import data_dir
+from yiwang.settings import from_environment
 
 
 def _repeat(frame: pd.DataFrame, rows: int, key: str, amount: str | None) -> pd.DataFrame:
@@ -48,7 +48,7 @@ def _shift(text: str, fen: int) -> str:
 
 
 def batches(rows: int) -> dict[str, pd.DataFrame]:
-    world = load_world("medium", 3, data_dir() / "worlds")
+    world = load_world("medium", 3, from_environment().data_dir / "worlds")
     day = cal.day(dt.date(2026, 11, 23))
     vouchers = world.as_of("vouchers", day)
     vouchers = vouchers.assign(_pay_date=vouchers["支付日期"])
@@ -76,7 +76,7 @@ def main() -> None:
     results = {"rows": args.rows, "schemas": {}}
     for record_type, frame in batches(args.rows).items():
         t0 = time.perf_counter()
-        result = validate("bench", record_type, frame)
+        result = validate("bench", record(record_type), frame)
         seconds = time.perf_counter() - t0
         row = {
             "rows": len(frame),

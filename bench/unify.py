@@ -18,9 +18,11 @@ from pathlib import Path
 from bench.connectors import start_simulators
 from bench.report import peak_rss_mb, save, world_args
 from connectors.core import LocalSink
+from departments.registry import linking, record
 from schemas.validate import validate
 from transforms.resolve import resolve
 from transforms.unify import project_table, spot_check_table, unit_scorecard
+from yiwang.night.run_ids import run_id_for
 from yiwang.night.steps import extract_all, record_streams
 
 
@@ -30,7 +32,7 @@ def main() -> None:
     sink = LocalSink(Path(tempfile.mkdtemp(prefix="yiwang-bench-")), commit_every_s=600)
     try:
         t0 = time.perf_counter()
-        extract_all(env, as_of, sink, "bench", rate_limits=False)
+        extract_all(env, as_of, sink, run_id_for(as_of, "bench"), rate_limits=False)
         extract_s = time.perf_counter() - t0
     finally:
         proc.terminate()
@@ -39,12 +41,12 @@ def main() -> None:
     received, accepted = {}, {}
     for name, s, rows in record_streams(sink):
         received[s.record_type] = rows
-        accepted[s.record_type] = validate(name, s.record_type, rows).accepted
+        accepted[s.record_type] = validate(name, record(s.record_type), rows).accepted
     validate_s = time.perf_counter() - t0
     records = sum(len(f) for f in accepted.values())
     rss_before = peak_rss_mb()
     t0 = time.perf_counter()
-    links = resolve(accepted, received["project"])
+    links = resolve(accepted, linking(), received["project"])
     resolve_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     projects = project_table(accepted, links, as_of)

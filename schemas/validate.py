@@ -19,7 +19,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from schemas.checks import WORDS, words
-from schemas.sources import MODELS, PARSERS, SENSITIVE, field_names, required_fields
+from schemas.records import RecordType
 from transforms import normalise as n
 
 QUARANTINE_COLUMNS = ["source_system", "record_type", "record_key", "reasons", "payload"]
@@ -41,11 +41,6 @@ _PARSE = {
     "epoch": (lambda s: (s.astype(f"datetime64[us, {n.TZ}]"), None), ""),
 }  # fmt: skip
 
-DATAFRAME_CHECK_WORDS = {
-    "not_before": "jhjgsj (planned completion) is before jhkgsj (planned start)",
-    "pay_date_matches": "支付日期 differs from the pay_date the file was requested for",
-}
-
 
 class SchemaDriftError(Exception):
     """A required field is missing from a whole batch: the source changed its interface."""
@@ -60,38 +55,38 @@ class Validated:
     received: int
 
 
-def validate(source: str, record_type: str, frame: pd.DataFrame) -> Validated:
+def validate(source: str, record: RecordType, frame: pd.DataFrame) -> Validated:
     """Split a batch (latest version per key) into typed accepted rows and quarantine rows."""
+    record_type = record.name
     frame = frame.reset_index(drop=True)
     if frame.empty:
         return Validated(source, record_type, frame, _quarantine_frame([]), 0)
-    missing = [f for f in required_fields(record_type) if f not in frame.columns]
+    missing = [f for f in record.required_fields if f not in frame.columns]
     if missing:
         raise SchemaDriftError(
             f"{source}/{record_type}: required field(s) {', '.join(missing)} missing from every "
             f"one of the {len(frame):,} records of this batch; the source changed its interface, "
             "so nothing of this stream is published until the contract is updated"
         )
-    typed, reasons = _typed(record_type, frame)
-    _add_schema_failures(record_type, typed, reasons)
+    typed, reasons = _typed(record, frame)
+    _add_schema_failures(record, typed, reasons)
     for i, problem in frame["_problems"].items() if "_problems" in frame.columns else ():
         if problem:
             reasons[i].insert(0, problem)
     bad = pd.Series(False, index=frame.index)
     bad[list(reasons)] = True
-    quarantine = _quarantine_rows(source, record_type, frame[bad], reasons)
+    quarantine = _quarantine_rows(source, record, frame[bad], reasons)
     # only what the night reads on: the wire's other columns (version, problems, extras) are
     # let go with the batch
-    kept = [c for c in ("_key", *field_names(record_type)) if c in typed.columns]
+    kept = [c for c in ("_key", *record.field_names) if c in typed.columns]
     return Validated(source, record_type, typed.loc[~bad, kept], quarantine, len(frame))
 
 
-def _typed(record_type: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[str]]]:
+def _typed(record: RecordType, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, list[str]]]:
     typed = frame.copy(deep=False)  # copy-on-write: the columns replaced below are new
     reasons: dict[int, list[str]] = defaultdict(list)
-    parsers = PARSERS[record_type]
-    key = _key_field(record_type)
-    for field in field_names(record_type):
+    parsers, key = record.parsers, record.key
+    for field in record.field_names:
         if field not in frame.columns:
             typed[field] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
         kind = "key" if field == key and "_key" in frame.columns else parsers.get(field, "text")
@@ -103,18 +98,10 @@ def _typed(record_type: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[in
     return typed, reasons
 
 
-@cache
-def _key_field(record_type: str) -> str:
-    """The field the connectors declare as this record type's key."""
-    from connectors.registry import registry
-
-    keys = {s.record_type: s.key for c in registry().values() for s in c.streams}
-    return keys[record_type]
-
-
-def _add_schema_failures(record_type: str, typed: pd.DataFrame, reasons: dict) -> None:
+def _add_schema_failures(record: RecordType, typed: pd.DataFrame, reasons: dict) -> None:
+    record_type = record.name
     try:
-        MODELS[record_type].validate(typed, lazy=True)
+        record.model.validate(typed, lazy=True)
         return
     except pa.errors.SchemaErrors as errors:
         cases = errors.failure_cases
@@ -124,7 +111,7 @@ def _add_schema_failures(record_type: str, typed: pd.DataFrame, reasons: dict) -
     cases = cases[cases["index"].notna()]
     # each record's reasons in the model's field order: pandera lists failures in an order
     # that depends on the rest of the batch, and a record's reasons must not
-    order = {c: i for i, c in enumerate(field_names(record_type))}
+    order = {c: i for i, c in enumerate(record.field_names)}
     cases = cases.assign(
         _at=cases["column"].map(order).fillna(len(order)), _check=cases["check"].astype(str)
     ).sort_values(["_at", "_check"], kind="stable")
@@ -134,8 +121,8 @@ def _add_schema_failures(record_type: str, typed: pd.DataFrame, reasons: dict) -
     ].itertuples(index=False):
         i = int(index)
         name = str(check).split("(", 1)[0]
-        if name in DATAFRAME_CHECK_WORDS:  # a whole-row check, reported once per row
-            said = DATAFRAME_CHECK_WORDS.get(name, f"fails {name}")
+        if name in record.check_words:  # a whole-row check, reported once per row
+            said = record.check_words[name]
             if said not in reasons[i]:
                 reasons[i].append(said)
             continue
@@ -144,17 +131,17 @@ def _add_schema_failures(record_type: str, typed: pd.DataFrame, reasons: dict) -
         if name == "not_nullable":
             reasons[i].append(f"{column} {WORDS[name]}")
         else:
-            reasons[i].append(f"{column} {_show(value)} {_words(record_type, column, name)}")
+            reasons[i].append(f"{column} {_show(value)} {_words(record, column, name)}")
 
 
 @cache
-def _checks(record_type: str) -> dict[tuple[str, str], object]:
-    columns = MODELS[record_type].to_schema().columns
+def _checks(record: RecordType) -> dict[tuple[str, str], object]:
+    columns = record.model.to_schema().columns
     return {(col, c.name): c for col, column in columns.items() for c in column.checks}
 
 
-def _words(record_type: str, column: str, name: str) -> str:
-    check = _checks(record_type).get((column, name))
+def _words(record: RecordType, column: str, name: str) -> str:
+    check = _checks(record).get((column, name))
     return words(check) if check is not None else WORDS.get(name, f"fails {name}")
 
 
@@ -176,31 +163,31 @@ def _quarantine_frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def _quarantine_rows(
-    source: str, record_type: str, wire: pd.DataFrame, reasons: dict
+    source: str, record: RecordType, wire: pd.DataFrame, reasons: dict
 ) -> pd.DataFrame:
     # a record's payload is its own: every field of its type (null when it lacks one) and each
     # other field it carries, whatever the rest of its batch holds (kept parts depend on it)
-    fields = field_names(record_type)
+    fields = record.field_names
     extra = [c for c in wire.columns if not c.startswith("_") and c not in fields]
     masked = wire.reindex(columns=[*wire.columns, *(f for f in fields if f not in wire.columns)])
-    for field in SENSITIVE.get(record_type, ()):
+    for field in record.sensitive:
         if field in masked.columns:
             masked[field] = n.mask_account(masked[field])
     keys = masked["_key"] if "_key" in masked.columns else pd.Series(None, index=masked.index)
     rows = []
-    for i, key, record in zip(
+    for i, key, row in zip(
         masked.index, keys.tolist(), masked[fields + extra].to_dict("records"), strict=True
     ):
         for name in extra:
-            if _absent(record[name]):
-                del record[name]
+            if _absent(row[name]):
+                del row[name]
         rows.append(
             {
                 "source_system": source,
-                "record_type": record_type,
+                "record_type": record.name,
                 "record_key": key,
                 "reasons": _storable("; ".join(dict.fromkeys(reasons[i]))),
-                "payload": _storable(_payload(record, record_type)),
+                "payload": _storable(_payload(row, record.payload)),
             }
         )
     return _quarantine_frame(rows)
@@ -211,8 +198,8 @@ def _storable(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
 
-def _payload(record: dict, record_type: str) -> str:
-    if record_type == "voucher":  # as the CSV line it came in
+def _payload(record: dict, form: str) -> str:
+    if form == "csv":  # as the CSV line it came in
         out = io.StringIO()
         csv.writer(out, lineterminator="").writerow(
             ["" if _absent(v) else v for v in record.values()]

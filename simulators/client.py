@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import requests
 
-from simulators.servers.treasury import sign
+from departments.treasury.simulator import sign
 
 
 class SimClient:

@@ -1,4 +1,4 @@
-"""All four departmental systems at once, on ephemeral loopback ports."""
+"""Every registered department's simulator at once, on ephemeral loopback ports."""
 
 from __future__ import annotations
 
@@ -7,28 +7,11 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from simulators.servers.audit import AuditServer
+from connectors.core.connection import env_var
+from departments.registry import all_departments, extend_world
 from simulators.servers.base import SimServer
-from simulators.servers.drc import DrcServer
 from simulators.servers.faults import FaultPlan
-from simulators.servers.housing import HousingServer
-from simulators.servers.treasury import TreasuryServer
 from simulators.world import World
-
-CONN_IDS = {
-    "drc": "drc_api",
-    "treasury": "treasury_api",
-    "housing": "housing_api",
-    "audit": "audit_api",
-}
-
-# system -> (server, the credentials it is constructed with)
-SERVERS: dict[str, tuple[type[SimServer], tuple[str, ...]]] = {
-    "drc": (DrcServer, ("key",)),
-    "treasury": (TreasuryServer, ("appid", "secret")),
-    "housing": (HousingServer, ("client", "secret")),
-    "audit": (AuditServer, ("token",)),
-}
 
 
 def credential(seed: int, system: str, what: str) -> str:
@@ -62,18 +45,20 @@ class Cluster:
         def port(i: int) -> int:
             return self.port + i if self.port else 0
 
+        extend_world(self.world)
+        simulated = [(n, d.simulator) for n, d in all_departments().items() if d.simulator]
         self.servers = {
-            system: server_class(
+            system: sim.server(
                 self.world,
                 self.as_of,
-                *(credential(seed, system, what) for what in secrets),
+                *(credential(seed, system, what) for what in sim.credentials),
                 faults=plan(i),
                 port=port(i),
                 host=self.host,
                 **common,
                 **self.options.get(system, {}),
             )
-            for i, (system, (server_class, secrets)) in enumerate(SERVERS.items())
+            for i, (system, sim) in enumerate(simulated)
         }
         for server in self.servers.values():
             server.start()
@@ -90,11 +75,10 @@ class Cluster:
         self.stop()
 
     def environment(self) -> dict[str, str]:
-        """`AIRFLOW_CONN_*` variables (Airflow's JSON form) that reach the four systems."""
+        """`AIRFLOW_CONN_*` variables (Airflow's JSON form) that reach the systems."""
         named = {"host": self.advertise} if self.advertise else {}
+        conn_ids = {n: d.connector.conn_id for n, d in all_departments().items()}
         return {
-            f"AIRFLOW_CONN_{CONN_IDS[s].upper()}": json.dumps(
-                srv.connection() | named, ensure_ascii=False
-            )
+            env_var(conn_ids[s]): json.dumps(srv.connection() | named, ensure_ascii=False)
             for s, srv in self.servers.items()
         }

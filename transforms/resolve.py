@@ -14,11 +14,34 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from functools import cached_property
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache, cached_property
 
 import numpy as np
 import pandas as pd
 
+from transforms.links import (
+    CODE_IN_TEXT,
+    CODE_IN_TEXT_REPAIRED,
+    NAME_UNIT,
+    NAME_UNIT_PAYEE,
+    PROJECT_CODE,
+    PROJECT_CODE_MALFORMED,
+    PROJECT_CODE_REPAIRED,
+    REGISTRY,
+    UNLINKED,
+    UNREGISTERED,
+    CodeInText,
+    Evidence,
+    Follows,
+    LinkMethod,
+    NameWithinUnit,
+    ProjectCode,
+    Registry,
+    Unregistered,
+    follows,
+)
 from transforms.names import split_names
 from transforms.normalise import code as fold_code
 from transforms.normalise import spread, text
@@ -32,7 +55,7 @@ LINK_COLUMNS = [
     "link_confidence",
 ]
 FORMAT = re.compile(r"\d{4}-\d{6}-\d{2}-0[123]-\d{6}")
-CODE_IN_TEXT = re.compile(r"\d{4}-\d{6}-\d{2}-\d{2}-\d{6}")
+CODE_WRITTEN = re.compile(r"\d{4}-\d{6}-\d{2}-\d{2}-\d{6}")
 
 
 # ---- codes ------------------------------------------------------------------------------------
@@ -44,16 +67,16 @@ class CodeBook:
         # the registry's own malformed keys (a hyphen lost) still name a project
         self._digits = {re.sub(r"\D", "", c): c for c in self.codes if not FORMAT.fullmatch(c)}
 
-    def match(self, code: str | None) -> tuple[str | None, str | None]:
+    def match(self, code: str | None) -> tuple[str | None, LinkMethod | None]:
         """(registry code, method) for a written code; (None, None) when it proves nothing."""
         if not isinstance(code, str):
             return None, None
         if code in self.codes:
-            return code, "project_code"
+            return code, PROJECT_CODE
         if FORMAT.fullmatch(code) and re.sub(r"\D", "", code) in self._digits:
-            return code, "project_code (registry record malformed)"
+            return code, PROJECT_CODE_MALFORMED
         near = {c for c in self._sharing_two_thirds(code) if _one_digit_apart(c, code)}
-        return (near.pop(), "project_code_repaired") if len(near) == 1 else (None, None)
+        return (near.pop(), PROJECT_CODE_REPAIRED) if len(near) == 1 else (None, None)
 
     def _sharing_two_thirds(self, code: str) -> set[str]:
         """Registry codes of `code`'s length that agree with it in two of the three sets of
@@ -93,7 +116,7 @@ def _codes(values: pd.Series, book: CodeBook) -> pd.DataFrame:
     return pd.DataFrame(
         {
             column: spread([f[i] for f in found], codes)
-            for i, column in enumerate(("project_id", "link_method"))
+            for i, column in enumerate(("project_id", "method"))
         },
         index=values.index,
     )
@@ -138,13 +161,13 @@ def _by_name(
 ) -> pd.DataFrame:
     """Each record's project by its name (`parts`: the names split) within its block."""
 
-    def link(blk, base, phase, who) -> tuple[str | None, str | None]:
+    def link(blk, base, phase, who) -> tuple[str | None, LinkMethod | None]:
         found = index.candidates(blk, base, phase)
         if len(found) > 1 and contractor_of is not None and isinstance(who, str):
             found = [pid for pid in found if who in contractor_of.get(pid, ())]
             if len(found) == 1:
-                return found[0], "name+unit+payee"
-        return (found[0], "name+unit") if len(found) == 1 else (None, None)
+                return found[0], NAME_UNIT_PAYEE
+        return (found[0], NAME_UNIT) if len(found) == 1 else (None, None)
 
     settled: dict[tuple, tuple[str | None, str | None]] = {}  # a project's payments repeat
     out = []
@@ -158,115 +181,185 @@ def _by_name(
         if (found := settled.get(evidence)) is None:
             found = settled[evidence] = link(*evidence)
         out.append(found)
-    return pd.DataFrame(out, index=records.index, columns=["project_id", "link_method"])
+    return pd.DataFrame(out, index=records.index, columns=["project_id", "method"])
 
 
 # ---- the whole resolution ---------------------------------------------------------------------
-CONFIDENCE = {
-    "project_code": 1.0, "registry": 1.0, "project_code (registry record malformed)": 0.95, "permit": 0.99, "project_code_repaired": 0.95,
-    "code_in_text": 0.97, "code_in_text_repaired": 0.93, "name+unit+payee": 0.9, "name+unit": 0.85,
-    "unregistered_permit": 0.8,
-}  # fmt: skip
+@dataclass(frozen=True)
+class Linking:
+    """One record type's evidence, as its department declares it, strongest first."""
+
+    system: str
+    record_type: str
+    key: str
+    evidence: tuple[Evidence, ...]
+
+
+# the registry's fields, by the roles resolution knows them under
+_ROLES = ("code", "name", "owner_name", "owner_code", "entrusted_name", "entrusted_code")
+_CODE_IN_TEXT = {PROJECT_CODE: CODE_IN_TEXT, PROJECT_CODE_REPAIRED: CODE_IN_TEXT_REPAIRED}
 
 
 def resolve(
-    accepted: dict[str, pd.DataFrame], registry_served: pd.DataFrame | None = None
+    accepted: dict[str, pd.DataFrame],
+    linking: Sequence[Linking],
+    registry_served: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per valid live record: the project it belongs to (or None) and why.
 
-    `registry_served`: every record the registry served (`xmdm`, `xmmc`, `xmdwdm` as received),
-    quarantined ones included. Their fields cannot be trusted for the project's figures, but
-    they show which projects the registry knows: a code it issued still names its project,
-    and works it knows are never taken for unregistered ones.
+    `linking`: every record type's declared evidence; exactly one offers the `Registry`.
+    `registry_served`: every record the registry served as received, quarantined ones
+    included. Their fields cannot be trusted for the project's figures, but they show which
+    projects the registry knows: a code it issued still names its project, and works it knows
+    are never taken for unregistered ones.
     """
-    projects = accepted["project"]
+    backbone = _backbone(linking)
+    registry = next(e for e in backbone.evidence if isinstance(e, Registry))
+    projects = accepted[backbone.record_type]
+    fields = {role: getattr(registry, role) for role in _ROLES}
     served = projects if registry_served is None else registry_served
     served = pd.DataFrame(
         {
-            c: (fold_code(served[c]) if c.endswith("dm") else text(served[c])).astype(object)
-            for c in ("xmdm", "xmmc", "xmdw", "xmdwdm", "tgdw", "tgdwdm")
+            role: (fold_code(served[f]) if role.endswith("code") else text(served[f])).astype(
+                object
+            )
+            for role, f in fields.items()
         }
     )
-    book = CodeBook(pd.concat([projects["xmdm"], served["xmdm"]]).dropna().drop_duplicates())
-    # names index over everything the registry served with a well-formed code: a rejected
+    book = CodeBook(pd.concat([projects[registry.code], served["code"]]).dropna().drop_duplicates())
+    names_split: dict = {}  # every name split once
+    served = served.assign(**split_names(served["name"], names_split))
+    # the names index holds everything the registry served with a well-formed code: a rejected
     # record's name and owner still say which project a permit or payment names
     well_formed = served[
-        served["xmdm"].map(lambda c: isinstance(c, str) and bool(FORMAT.fullmatch(c)))
+        served["code"].map(lambda c: isinstance(c, str) and bool(FORMAT.fullmatch(c)))
     ]
-    names_split: dict = {}  # every name split once
-    served_names = split_names(served["xmmc"], names_split)
-    registry = well_formed.assign(
-        project_id=well_formed["xmdm"], **served_names.loc[well_formed.index]
+    state = _State(
+        accepted,
+        book,
+        names_split,
+        served,
+        known=well_formed.assign(project_id=well_formed["code"]),
     )
-
-    permits = accepted["permit"]
-    permit_link = _codes(permits["projectCode"], book)
-    owners = NameIndex(registry, ["xmdwdm", "xmdw"])
-    unlinked = permit_link["project_id"].isna()
-    permit_names = split_names(permits["projectName"], names_split)  # once, for three uses
-    by_code, by_name = (
-        _by_name(permits[unlinked], permit_names[unlinked], owners, block)
-        for block in ("buildUnitCreditCode", "buildUnit")
+    keys = projects[registry.code]
+    state.done[backbone.record_type] = _frame(
+        backbone.system, backbone.record_type, keys, keys, REGISTRY
     )
-    permit_link.loc[unlinked] = by_code.where(by_code["project_id"].notna(), by_name).to_numpy()
-    permit_link, unregistered = _unregistered_permits(
-        permits, permit_link, served.assign(**served_names), permit_names
-    )
-
-    # everything projects are known by: registry projects and the X- projects just formed
-    contractor_of: dict[str, set[str]] = defaultdict(set)
-    for pid, code in zip(permit_link["project_id"], permits["contractorCreditCode"], strict=True):
-        if isinstance(pid, str):
-            contractor_of[pid].add(code)
-    known = pd.concat(
-        [
-            registry[["project_id", "xmdw", "xmdwdm", "tgdw", "tgdwdm", "base", "phase"]],
-            unregistered,
-        ],
-        ignore_index=True,
-    )
-
-    links = [_frame("drc", "project", projects["xmdm"], projects["xmdm"], "registry")]
-    links.append(
-        _frame(
-            "housing",
-            "permit",
-            permits["permitNo"],
-            permit_link["project_id"],
-            permit_link["link_method"],
-        )
-    )
-    permit_nos = pd.Index(permits["permitNo"].to_numpy(dtype=object))
-    permit_projects = permit_link["project_id"].to_numpy(dtype=object)
-    for record_type, key in (
-        ("progress_report", "reportId"),
-        ("inspection", "inspectionId"),
-        ("acceptance", "filingNo"),
-    ):
-        rows = accepted[record_type]
-        at = permit_nos.get_indexer(rows["permitNo"].to_numpy(dtype=object))
-        pid = pd.Series(np.where(at >= 0, permit_projects[at], None), index=rows.index)
-        links.append(
-            _frame(
-                "housing",
-                record_type,
-                rows[key],
-                pid,
-                pd.Series("permit", index=rows.index).where(pid.notna()),
-            )
-        )
-
-    links.append(_vouchers(accepted["voucher"], book, known, contractor_of, names_split))
-    links.append(_findings(accepted["finding"], book, known, names_split))
-    out = pd.concat(links, ignore_index=True)
-    codes, methods = pd.factorize(out["link_method"].to_numpy(dtype=object))
-    out["link_confidence"] = np.array([*(CONFIDENCE.get(m, 0.0) for m in methods), 0.0])[codes]
-    out["link_method"] = out["link_method"].fillna("unlinked: no evidence singles out one project")
+    # works the registry does not know become X- projects first: later evidence names them too
+    rest = [lk for lk in linking if lk is not backbone and lk.record_type in accepted]
+    anchoring = [lk for lk in rest if any(isinstance(e, Unregistered) for e in lk.evidence)]
+    for lk in anchoring:
+        state.link(lk)
+    state.known = pd.concat([state.known, *state.unregistered], ignore_index=True)
+    todo = [lk for lk in rest if lk not in anchoring]
+    while todo:
+        ready = [lk for lk in todo if all(d in state.done for d in _depends_on(lk))]
+        if not ready:
+            raise ValueError(f"evidence names record types no department serves: {todo}")
+        for lk in ready:
+            state.link(lk)
+        todo = [lk for lk in todo if lk not in ready]
+    out = pd.concat(state.done.values(), ignore_index=True)
+    method = out.pop("method").to_numpy(dtype=object)
+    out["link_method"] = [m.label if m is not None else UNLINKED.label for m in method]
+    out["link_confidence"] = [m.confidence if m is not None else 0.0 for m in method]
     return out[LINK_COLUMNS]
 
 
+_follows = cache(follows)
+
+
+def _backbone(linking: Sequence[Linking]) -> Linking:
+    found = [lk for lk in linking if any(isinstance(e, Registry) for e in lk.evidence)]
+    if len(found) != 1:
+        raise ValueError(f"exactly one record type must offer the Registry; found {len(found)}")
+    return found[0]
+
+
+def _depends_on(lk: Linking) -> set[str]:
+    deps = {e.record_type for e in lk.evidence if isinstance(e, Follows)}
+    deps |= {
+        e.tie_break.record_type
+        for e in lk.evidence
+        if isinstance(e, NameWithinUnit) and e.tie_break is not None
+    }
+    return deps - {lk.record_type}
+
+
+@dataclass
+class _State:
+    accepted: dict[str, pd.DataFrame]
+    book: CodeBook
+    names_split: dict
+    served: pd.DataFrame  # everything the registry served, by role, names split
+    known: pd.DataFrame  # the projects names are compared with: project_id, roles, base, phase
+    done: dict[str, pd.DataFrame] = field(default_factory=dict)  # record type -> its links
+    unregistered: list[pd.DataFrame] = field(default_factory=list)
+
+    def link(self, lk: Linking) -> None:
+        rows = self.accepted[lk.record_type]
+        link = pd.DataFrame({"project_id": None, "method": None}, index=rows.index, dtype=object)
+        for evidence in lk.evidence:
+            todo = link["project_id"].isna()
+            if isinstance(evidence, ProjectCode):
+                link.loc[todo] = _codes(rows.loc[todo, evidence.field], self.book).to_numpy()
+            elif isinstance(evidence, CodeInText):
+                refs = fold_code(rows.loc[todo, evidence.field]).astype(object)
+                written = refs.map(
+                    lambda r: (CODE_WRITTEN.search(r) or [None])[0] if isinstance(r, str) else None
+                )
+                found = _codes(written, self.book)
+                found["method"] = found["method"].map(lambda m: _CODE_IN_TEXT.get(m))
+                link.loc[todo] = found.to_numpy()
+            elif isinstance(evidence, Follows):
+                link.loc[todo] = self._follow(rows.loc[todo, evidence.field], evidence).to_numpy()
+            elif isinstance(evidence, NameWithinUnit):
+                self._by_names(rows, link, evidence)
+            elif isinstance(evidence, Unregistered):
+                self._unregistered(rows, link, evidence, lk.key)
+        self.done[lk.record_type] = _frame(
+            lk.system, lk.record_type, rows[lk.key], link["project_id"], link["method"]
+        )
+
+    def _follow(self, named: pd.Series, evidence: Follows) -> pd.DataFrame:
+        target = self.done[evidence.record_type]
+        keys = pd.Index(target["record_key"].to_numpy(dtype=object))
+        projects = target["project_id"].to_numpy(dtype=object)
+        at = keys.get_indexer(named.to_numpy(dtype=object))
+        pid = np.where(at >= 0, projects[at], None)
+        method = np.where(pd.notna(pid), _follows(evidence.record_type), None)
+        return pd.DataFrame({"project_id": pid, "method": method}, index=named.index)
+
+    def _by_names(self, rows: pd.DataFrame, link: pd.DataFrame, evidence: NameWithinUnit) -> None:
+        index = NameIndex(self.known, list(evidence.roles))
+        party_of = self._parties(evidence.tie_break) if evidence.tie_break else None
+        payee = evidence.tie_break.field if evidence.tie_break else None
+        for block in evidence.blocks:
+            todo = link["project_id"].isna()
+            names = split_names(rows.loc[todo, evidence.name], self.names_split)
+            link.loc[todo] = _by_name(rows[todo], names, index, block, party_of, payee).to_numpy()
+
+    def _parties(self, tie_break) -> dict[str, set[str]]:
+        """Each project's parties in `tie_break.role` over its linked records."""
+        links = self.done[tie_break.record_type]
+        rows = self.accepted[tie_break.record_type]
+        party_of: dict[str, set[str]] = defaultdict(set)
+        for pid, who in zip(links["project_id"], rows[tie_break.role], strict=True):
+            if isinstance(pid, str):
+                party_of[pid].add(who)
+        return party_of
+
+    def _unregistered(
+        self, rows: pd.DataFrame, link: pd.DataFrame, e: Unregistered, key: str
+    ) -> None:
+        names = split_names(rows[e.name], self.names_split)
+        found, works = _unregistered(rows, link, self.served, names, e, key)
+        link.loc[:, :] = found.to_numpy()
+        self.unregistered.append(works)
+
+
 def _frame(system: str, record_type: str, keys: pd.Series, pid: pd.Series, method) -> pd.DataFrame:
-    method = pd.Series(method, index=keys.index) if isinstance(method, str) else method
+    method = pd.Series(method, index=keys.index) if isinstance(method, LinkMethod) else method
     pid = pid.where(pid.notna(), None)
     return pd.DataFrame(
         {
@@ -274,26 +367,27 @@ def _frame(system: str, record_type: str, keys: pd.Series, pid: pd.Series, metho
             "record_type": record_type,
             "record_key": keys.to_numpy(dtype=object),
             "project_id": pid.to_numpy(dtype=object),
-            "link_method": method.where(pid.notna(), None).to_numpy(dtype=object),
+            "method": method.where(pid.notna(), None).to_numpy(dtype=object),
         }
     )
 
 
-def _unregistered_permits(
-    permits: pd.DataFrame, link: pd.DataFrame, registry: pd.DataFrame, names: pd.DataFrame
-):
-    """Permits with no code and no registry name anywhere under their owner: 未批先建 works.
-    `names`: the permits' names split.
+def _unregistered(
+    rows: pd.DataFrame, link: pd.DataFrame, registry: pd.DataFrame, names: pd.DataFrame,
+    e: Unregistered, key: str,
+):  # fmt: skip
+    """Records with no code and no registry name anywhere under their owner: 未批先建 works.
+    `names`: the records' names split.
 
-    Permits of one such work share owner, base and phase; the work is `X-` + its smallest
-    permit number, so the id stays while that permit lives.
+    Records of one such work share owner, base and phase; the work is `X-` + its smallest
+    key, so the id stays while that record lives.
     """
-    owned = set(zip(registry["xmdwdm"], registry["base"], strict=True)) | set(
-        zip(registry["xmdw"], registry["base"], strict=True)
+    owned = set(zip(registry["owner_code"], registry["base"], strict=True)) | set(
+        zip(registry["owner_name"], registry["base"], strict=True)
     )
     # an owner with a registry record whose name cannot be read might own this very work
-    unnamed = set(registry.loc[registry["base"].isna(), "xmdwdm"]) | set(
-        registry.loc[registry["base"].isna(), "xmdw"]
+    unnamed = set(registry.loc[registry["base"].isna(), "owner_code"]) | set(
+        registry.loc[registry["base"].isna(), "owner_name"]
     )
     unknown_name = pd.Series(
         [
@@ -302,63 +396,28 @@ def _unregistered_permits(
             and code not in unnamed
             and name not in unnamed
             for code, name, base in zip(
-                permits["buildUnitCreditCode"], permits["buildUnit"], names["base"], strict=True
+                rows[e.owner_code], rows[e.owner_name], names["base"], strict=True
             )
         ],
-        index=permits.index,
+        index=rows.index,
     )
     lone = link["project_id"].isna() & unknown_name & names["base"].notna()
-    groups = permits[lone].assign(base=names["base"], phase=names["phase"].fillna(""))
-    # one work's permits may or may not write its phase: group by owner and base only
-    anchor = groups.groupby(["buildUnitCreditCode", "base"])["permitNo"].transform("min")
+    groups = rows[lone].assign(base=names["base"], phase=names["phase"].fillna(""))
+    # one work's records may or may not write its phase: group by owner and base only
+    anchor = groups.groupby([e.owner_code, "base"])[key].transform("min")
     link = link.copy()
     link.loc[lone, "project_id"] = "X-" + anchor
-    link.loc[lone, "link_method"] = "unregistered_permit"
-    first = groups[groups["permitNo"] == anchor]
-    unregistered = pd.DataFrame(
+    link.loc[lone, "method"] = UNREGISTERED
+    first = groups[groups[key] == anchor]
+    works = pd.DataFrame(
         {
-            "project_id": "X-" + first["permitNo"],
-            "xmdw": first["buildUnit"],
-            "xmdwdm": first["buildUnitCreditCode"],
-            "tgdw": None,
-            "tgdwdm": None,
+            "project_id": "X-" + first[key],
+            "owner_name": first[e.owner_name],
+            "owner_code": first[e.owner_code],
+            "entrusted_name": None,
+            "entrusted_code": None,
             "base": first["base"],
             "phase": first["phase"].replace("", None),
         }
     )
-    return link, unregistered
-
-
-def _vouchers(
-    vouchers: pd.DataFrame, book: CodeBook, known: pd.DataFrame, contractor_of: dict, memo: dict
-) -> pd.DataFrame:
-    link = _codes(vouchers["项目代码"], book)
-    todo = link["project_id"].isna()
-    index = NameIndex(known, ["xmdw", "tgdw"])
-    names = split_names(vouchers.loc[todo, "项目名称"], memo)
-    link.loc[todo] = _by_name(
-        vouchers[todo], names, index, "预算单位", contractor_of, "收款人统一社会信用代码"
-    ).to_numpy()
-    return _frame(
-        "treasury", "voucher", vouchers["凭证号"], link["project_id"], link["link_method"]
-    )
-
-
-def _findings(
-    findings: pd.DataFrame, book: CodeBook, known: pd.DataFrame, memo: dict
-) -> pd.DataFrame:
-    refs = fold_code(findings["projectRef"]).astype(object)
-    written = refs.map(
-        lambda r: (CODE_IN_TEXT.search(r) or [None])[0] if isinstance(r, str) else None
-    )
-    link = _codes(written, book)
-    link["link_method"] = link["link_method"].map(
-        {"project_code": "code_in_text", "project_code_repaired": "code_in_text_repaired"}
-    )
-    todo = link["project_id"].isna()
-    index = NameIndex(known, ["xmdwdm", "tgdwdm"])
-    names = split_names(findings.loc[todo, "projectRef"], memo)
-    link.loc[todo] = _by_name(findings[todo], names, index, "auditedEntityCode").to_numpy()
-    return _frame(
-        "audit", "finding", findings["findingId"], link["project_id"], link["link_method"]
-    )
+    return link, works

@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from yiwang.night.options import NightOptions
+
 
 class Settings(BaseSettings):
     """Every `YIWANG_*` variable the runtime reads, typed and described."""
@@ -69,7 +71,10 @@ class Settings(BaseSettings):
     def _absolute(cls, path: Path | None) -> Path | None:
         return path.resolve() if path is not None else None
 
-    @field_validator("kept_dir", "ledger_heads", "database_url", "worker_name", mode="before")
+    @field_validator(
+        "kept_dir", "ledger_heads", "database_url", "worker_name", "night_lock_wait_s",
+        mode="before",
+    )  # fmt: skip
     @classmethod
     def _blank_is_unset(cls, value):
         return None if isinstance(value, str) and not value.strip() else value
@@ -82,6 +87,30 @@ class Settings(BaseSettings):
     @property
     def kept(self) -> Path:
         return self.kept_dir or self.data_dir / "validated"
+
+    @property
+    def quality_dir(self) -> Path:
+        """Where the quality gate writes its Data Docs, which the CLI and the API point to."""
+        return self.data_dir / "quality"
+
+    @property
+    def landing_dir(self) -> Path:
+        """Where pages land raw, a folder per run."""
+        return self.data_dir / "landing"
+
+    def lock_wait_s(self, default: float = 0.0) -> float:
+        """`night_lock_wait_s`, else the caller's `default` (0 for the CLI, an hour for
+        Airflow's tasks)."""
+        return default if self.night_lock_wait_s is None else self.night_lock_wait_s
+
+    def night_options(self, lock_wait_s: float = 0.0) -> NightOptions:
+        """What a night takes of these settings; `lock_wait_s` as for `lock_wait_s()`."""
+        return NightOptions(
+            kept=self.kept,
+            gate_beside=self.gate_beside,
+            ledger_heads=self.ledger_heads,
+            lock_wait_s=self.lock_wait_s(lock_wait_s),
+        )
 
     @property
     def store_url(self) -> str:
@@ -101,20 +130,3 @@ class Settings(BaseSettings):
 def from_environment() -> Settings:
     """The settings as the environment gives them: call at the edge only."""
     return Settings()
-
-
-# ---- until every caller takes a Settings (removed by the settings change) --------------------
-def data_dir() -> Path:
-    return Settings().data_dir
-
-
-def kept_dir() -> Path:
-    return Settings().kept
-
-
-def gate_beside() -> bool:
-    return Settings().gate_beside
-
-
-def ledger_heads() -> Path | None:
-    return Settings().ledger_heads

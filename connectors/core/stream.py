@@ -70,7 +70,6 @@ class Connector:
     auth: Callable[[ConnectionSettings], Auth]
     streams: tuple[Stream, ...]
     rate_per_s: float | None = None  # the system's published request rate limit
-    simulator: str | None = None  # the simulators/ system the conformance kit runs against
 
     def stream(self, name: str) -> Stream:
         for s in self.streams:

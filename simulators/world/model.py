@@ -39,8 +39,12 @@ class World:
         return set(live["key"])
 
     # ---- ground truth -------------------------------------------------------------------
-    def ground_truth(self, day_number: int) -> pd.DataFrame:
+    def truth(
+        self, day_number: int, served: list[tuple[str, str, str, str | None]]
+    ) -> pd.DataFrame:
         """For every source record live at the end of the day: the project it belongs to.
+        `served`: (table, source system, record type, tombstone resource or None) per stream
+        (the departments' simulators declare them: `departments.registry.ground_truth`).
 
         Columns: source_system, record_type, record_key, project_id (registry code, the
         contract's `X-<permitNo>` id for unregistered projects, or None), valid (False when
@@ -48,10 +52,10 @@ class World:
         money the record carries in 元, treasury only).
         """
         frames = []
-        for table, system, rtype in _TRUTH_SOURCES:
+        for table, system, rtype, resource in served:
             df = self.as_of(table, day_number)
-            if system == "housing":
-                df = df[~df["_key"].isin(self.deleted_keys(_RESOURCE_OF[table], day_number))]
+            if resource is not None:
+                df = df[~df["_key"].isin(self.deleted_keys(resource, day_number))]
             frames.append(
                 pd.DataFrame(
                     {
@@ -87,7 +91,7 @@ class World:
 
     def money_truth(self, day_number: int) -> pd.DataFrame:
         """True net paid amount (元, exact) per project over valid live vouchers."""
-        t = self.ground_truth(day_number)
+        t = self.truth(day_number, [("vouchers", "treasury", "voucher", None)])
         v = t[(t["record_type"] == "voucher") & t["valid"] & t["project_id"].notna()]
         sums = v.groupby("project_id")["money_fen"].sum()
         return pd.DataFrame(
@@ -110,7 +114,7 @@ class World:
 
     def record_count(self) -> int:
         """Distinct source records (keys) in the whole world, all days."""
-        return sum(self.tables[t]["_key"].nunique() for t, _, _ in _TRUTH_SOURCES)
+        return sum(df["_key"].nunique() for t, df in self.tables.items() if t != "deleted")
 
 
 def _fen_to_yuan(fen: int) -> str:
@@ -118,21 +122,5 @@ def _fen_to_yuan(fen: int) -> str:
     fen = abs(fen)
     return f"{sign}{fen // 100}.{fen % 100:02d}"
 
-
-_TRUTH_SOURCES = [
-    ("drc", "drc", "project"),
-    ("vouchers", "treasury", "voucher"),
-    ("permits", "housing", "permit"),
-    ("reports", "housing", "progress_report"),
-    ("inspections", "housing", "inspection"),
-    ("acceptances", "housing", "acceptance"),
-    ("findings", "audit", "finding"),
-]
-_RESOURCE_OF = {
-    "permits": "permits",
-    "reports": "progress-reports",
-    "inspections": "inspections",
-    "acceptances": "acceptances",
-}
 
 __all__ = ["World"]

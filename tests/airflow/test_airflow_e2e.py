@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from departments.registry import ground_truth
 from simulators.cluster import Cluster
 from simulators.world import calendar as cal
 from tests.conftest import night
@@ -71,7 +72,7 @@ def test_given_two_nights_through_airflow_on_sqlite_then_the_snapshots_match_the
     first = snapshot(url)
     in_process = night(f"sqlite:///{tmp_path / 'in-process.db'}", world, NIGHT_1, tmp_path / "q")
     assert first["ledger"]["content_hash"].tolist() == [in_process.published.content_hash]
-    truth = world.ground_truth(cal.day(NIGHT_1))
+    truth = ground_truth(world, cal.day(NIGHT_1))
     scores = link_scores(first["source_record"], truth)
     assert scores["precision"] >= 0.995 and scores["recall"] >= 0.95, scores
     paid = money(
@@ -84,14 +85,14 @@ def test_given_two_nights_through_airflow_on_sqlite_then_the_snapshots_match_the
     assert second["ledger"]["run_id"].tolist() == [f"{NIGHT_1}", f"{NIGHT_2}"]
     assert verify(engine_for(url)).ok
     # every record live at the end of the day is published or quarantined, and only those
-    want = keys(world.ground_truth(cal.day(NIGHT_2)))
+    want = keys(ground_truth(world, cal.day(NIGHT_2)))
     before = keys(first["source_record"]) | keys(first["quarantine"])
     after = keys(second["source_record"]) | keys(second["quarantine"])
     assert after == want
     deleted = {k for k in before - want if k[1] == "permit"}
     assert deleted, "no permit was deleted between the nights: the test would prove nothing"
     late = {k for k in want - before if k[1] == "voucher"} & keys(
-        world.ground_truth(cal.day(NIGHT_2))
+        ground_truth(world, cal.day(NIGHT_2))
     )
     vouchers = world.tables["vouchers"].set_index("_key")["_pay_day"]
     assert any(vouchers[k[2]] <= cal.day(NIGHT_1) for k in late), "no late voucher arrived"

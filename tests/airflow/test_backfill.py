@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from connectors.core import Landing
-from connectors.registry import registry
+from departments.registry import registry
 from simulators.cluster import Cluster
 from tests.airflow.stack import AIRFLOW, airflow_env, dag_runs, deployment, start_airflow, wait
 from tests.conftest import FAST

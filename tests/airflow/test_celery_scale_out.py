@@ -12,7 +12,7 @@ import subprocess
 import psycopg
 import pytest
 
-from connectors.registry import registry
+from departments.registry import registry
 from simulators.cluster import Cluster
 from tests.airflow.stack import (
     AIRFLOW,

@@ -16,7 +16,7 @@ DAG_FILES = sorted((ROOT / "dags").glob("*.py"))
 
 
 def test_given_the_registry_then_every_connector_has_a_sync_dag_and_one_publish_dag_exists():
-    from connectors.registry import registry
+    from departments.registry import registry
     from yiwang.airflow.dags import build
 
     assert set(build()) == {f"sync_{name}" for name in registry()} | {"publish_unified"}

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
 from tests.conftest import eventually
-from yiwang.api.app import create_app, digest
+from yiwang.api.app import create_app
+from yiwang.api.auth import digest
 from yiwang.store.db import engine_for
 
 TOKEN = "s3cret-reader-token"

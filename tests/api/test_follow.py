@@ -17,7 +17,8 @@ from sqlalchemy import Engine, event
 
 from tests.api.test_api import AUTH, TOKEN, _publish_renamed
 from tests.conftest import clone_database, drop_database, eventually, pg_admin
-from yiwang.api.app import create_app, digest
+from yiwang.api.app import create_app
+from yiwang.api.auth import digest
 from yiwang.api.follower import APPLICATION, CHANNEL, Follower
 from yiwang.store.db import engine_for
 

@@ -208,3 +208,11 @@ def test_given_an_unexpected_error_then_one_line_says_internal_error_without_sec
         "internal error: ZeroDivisionError: boom at postgresql://postgres:***@db/yiwang …; "
         "re-run with --debug for the traceback"
     )
+
+
+def test_given_settings_that_are_not_valid_then_one_line_names_each_variable(tmp_path):
+    bad = {"YIWANG_NIGHT_LOCK_WAIT_S": "soon", "YIWANG_GATE_BESIDE": "maybe"}
+    line = the_one_line(yiwang("verify", data_dir=tmp_path, **bad))
+    assert line.startswith("YIWANG_GATE_BESIDE='maybe' is not valid (input should be"), line
+    assert "; YIWANG_NIGHT_LOCK_WAIT_S='soon' is not valid (input should be a valid number" in line
+    assert line.endswith("; fix or unset them"), line

@@ -1,7 +1,8 @@
 """The connector conformance kit: helpers shared by the suite every registered connector runs.
 
-A connector joins by registering with `simulator` set to a system of `simulators/`; the kit
-then reads it from that simulator and compares what it stored with the world's own records.
+A department joins by declaring a simulator (`departments/<name>/__init__.py`); the kit then
+reads its connector from that simulator and compares what it stored with the world's own
+records, stream by stream, as the simulator's `Served` declarations say.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def run(
 ) -> SyncResult:
     # the suite lifts published rate limits (server and client alike) to run in seconds;
     # test_housing_stays_under_the_rate_limit keeps the real one
-    options = {connector.simulator: {"rate_per_s": 10_000}} if connector.rate_per_s else {}
+    options = {connector.name: {"rate_per_s": 10_000}} if connector.rate_per_s else {}
     connector = dataclasses.replace(connector, rate_per_s=None)
     with Cluster(
         world, as_of, fault_rate=fault_rate, fault_seed=fault_seed, options=options
@@ -58,7 +59,7 @@ def run(
         result = sync(connector, settings, sink, as_of, f"run-{as_of}", landing, FAST)
         # the faults the server drew, so a test can tell that it tested something
         result.faults_drawn = [
-            f for f in cluster.servers[connector.simulator].faults.log if f != "-"
+            f for f in cluster.servers[connector.name].faults.log if f != "-"
         ]
         return result
 
@@ -70,7 +71,7 @@ def pairs(frame: pd.DataFrame) -> set[tuple[str, str]]:
 
 
 def expected_pairs(world: World, connector: Connector, stream: str, as_of: dt.date) -> set:
-    return pairs(expected_records(world, connector.simulator, stream, cal.day(as_of)))
+    return pairs(expected_records(world, connector.name, stream, cal.day(as_of)))
 
 
 def mismatches(sink: LocalSink, connector: Connector, world: World, as_of: dt.date) -> dict:

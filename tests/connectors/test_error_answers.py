@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from connectors.core import Connector, FatalSourceError, LocalSink, from_env, sync
-from connectors.registry import get
+from departments.registry import get
 from simulators.cluster import Cluster
 from simulators.world import World
 from simulators.world import calendar as cal

@@ -30,12 +30,12 @@ from connectors.core.auth import HeaderKey
 from connectors.core.errors import RestartPaging
 from connectors.core.formats import GbkCsv, record_frame
 from connectors.core.http import Fetched, HttpClient
-from connectors.registry import get, registry
+from departments.drc.simulator import DrcServer
+from departments.housing.simulator import HousingServer
+from departments.registry import get, registry
+from departments.treasury.simulator import TreasuryServer
 from simulators.cluster import Cluster
-from simulators.servers.drc import DrcServer
 from simulators.servers.faults import FaultPlan
-from simulators.servers.housing import HousingServer
-from simulators.servers.treasury import TreasuryServer
 from tests.conftest import AS_OF
 from tests.connectors.kit import FAST, small_pages
 

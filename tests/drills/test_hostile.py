@@ -23,6 +23,7 @@ from connectors.core.errors import FatalSourceError
 from connectors.core.formats import GbkCsv, JsonItems, record_frame
 from connectors.core.record_json import encode
 from connectors.core.state import latest_versions
+from departments.registry import record as record_type_of
 from schemas.validate import validate
 from tests.conftest import AS_OF, clone_database, drop_database
 from tests.schemas.wire import GOOD, STREAM_OF, fixed_credit_code
@@ -131,7 +132,7 @@ def test_given_hostile_pages_then_every_record_is_staged_and_accepted_or_quarant
     sink.commit(source, stream, None, final=True)
     staged = sink.records(source, stream.name)
     assert len(staged) == len(latest_versions([frame]))  # one per key (hostile keys may repeat)
-    result = validate(source, record_type, staged)
+    result = validate(source, record_type_of(record_type), staged)
     assert len(result.accepted) + len(result.quarantine) == len(staged)
     assert (result.quarantine["reasons"].str.len() > 0).all()
     for money in ("ztz", "金额", "contractAmount", "amount"):
@@ -180,7 +181,7 @@ def test_given_a_nul_in_a_version_stamp_then_the_record_is_staged_and_quarantine
     assert f"{s.version} holds a NUL character" in frame["_problems"][0]
     staged = staged_on(pg_database, record_type, [frame])
     assert staged["_key"].tolist() == ["NUL-STAMP"]
-    result = validate(SOURCE_OF[record_type], record_type, staged)
+    result = validate(SOURCE_OF[record_type], record_type_of(record_type), staged)
     assert result.accepted.empty and len(result.quarantine) == 1
     assert "holds a NUL character" in result.quarantine["reasons"][0]
 
@@ -281,7 +282,7 @@ def test_given_hostile_records_then_validating_some_again_apart_changes_nothing(
     alone = staged[ids.isin(set(ids.iloc[[i % len(ids) for i in again]]))].reset_index(drop=True)
 
     merged = Part.of(source, record_type, staged).updated_by(Part.of(source, record_type, alone))
-    whole = validate(source, record_type, staged.drop(columns="_record_id"))
+    whole = validate(source, record_type_of(record_type), staged.drop(columns="_record_id"))
     kept = merged.live(source, record_type, set())
     pd.testing.assert_frame_equal(kept.accepted, whole.accepted)
     pd.testing.assert_frame_equal(kept.quarantine, whole.quarantine)

@@ -56,7 +56,8 @@ from tests.conftest import (
     pg_admin,
 )
 from tests.connectors.gateway import Gateway
-from yiwang.api.app import create_app, digest
+from yiwang.api.app import create_app
+from yiwang.api.auth import digest
 from yiwang.api.follower import CHANNEL
 from yiwang.store.canonical import canonical, chain_hash, content_hash, ledger_row_hash
 from yiwang.store.db import engine_for

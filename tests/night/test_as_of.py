@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, inspect
 from typer.testing import CliRunner
 
-from connectors.registry import get
+from departments.registry import get
 from yiwang.cli.main import app
 from yiwang.night.as_of import AsOfError, check_as_of, sources_first_day
 
@@ -57,7 +57,7 @@ def test_given_an_unrunnable_as_of_when_a_night_starts_then_nothing_is_done(tmp_
 
     engine = create_engine(f"sqlite:///{tmp_path / 'store.db'}")
     for start in (
-        lambda: run_night(engine, {}, as_of),
+        lambda: run_night(engine, {}, as_of, quality_dir=tmp_path / "q"),
         lambda: stage_source(engine, {}, "drc", as_of),
         lambda: publish_night(engine, as_of, tmp_path / "q"),
     ):

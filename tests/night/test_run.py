@@ -9,6 +9,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
+from departments.registry import ground_truth, linking
 from schemas.quarantine import carry_forward
 from schemas.unified import Project, Quarantine, SourceRecord, SpotCheck, UnitScorecard
 from simulators.world import calendar as cal
@@ -64,7 +65,7 @@ def test_given_correctly_linked_projects_then_paid_amount_is_exact_to_the_fen(ni
     m = money(
         night.tables["project"],
         night.tables["source_record"],
-        medium_world.ground_truth(day),
+        ground_truth(medium_world, day),
         medium_world.money_truth(day),
     )
     assert m["correctly_linked"] >= 0.95 * m["projects_with_payments"]
@@ -97,7 +98,7 @@ def test_given_links_in_another_order_then_the_unified_tables_are_the_same(mediu
     for _, stream, checked, received in validated_streams(now):
         accepted[stream.record_type] = checked.accepted
         served = received if stream.record_type == "project" else served
-    links = resolve(accepted, served)
+    links = resolve(accepted, linking(), served)
     shuffled = links.sample(frac=1, random_state=7).reset_index(drop=True)
     projects = project_table(accepted, links, AS_OF)
     pd.testing.assert_frame_equal(project_table(accepted, shuffled, AS_OF), projects)

@@ -15,11 +15,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from tests.conftest import AS_OF, clone_database, drop_database, night
-from yiwang.api.app import create_app, digest
+from tests.conftest import AS_OF, clone_database, drop_database
+from tests.night.nights import night
+from yiwang.api.app import create_app
+from yiwang.api.auth import digest
 from yiwang.cli.main import app
+from yiwang.night.options import NightOptions
 from yiwang.night.withdraw import WithdrawError, withdraw
-from yiwang.settings import kept_dir
 from yiwang.store.canonical import canonical
 from yiwang.store.db import engine_for, is_postgres
 from yiwang.store.lock import StoreBusy, store_lock
@@ -59,13 +61,14 @@ def _count(engine, table) -> int:
 
 
 def test_given_a_mistaken_night_when_withdrawn_then_the_right_night_publishes_unmixed(
-    backend, store_copy, world, tmp_path, monkeypatch
+    backend, store_copy, world, tmp_path
 ):
     heads = tmp_path / "heads.jsonl"
-    monkeypatch.setenv("YIWANG_LEDGER_HEADS", str(heads))
+    options = NightOptions(kept=tmp_path / "kept", ledger_heads=heads)
     direct = _copy(store_copy, tmp_path)  # the same store, where the mistake never happened
     try:
-        night(direct, world, RIGHT, tmp_path / "q-direct")
+        apart = NightOptions(kept=tmp_path / "kept-direct", ledger_heads=heads)
+        night(direct, world, RIGHT, tmp_path / "q-direct", apart)
         want = _lines(direct)
     finally:
         if backend == "postgres":
@@ -74,16 +77,16 @@ def test_given_a_mistaken_night_when_withdrawn_then_the_right_night_publishes_un
     engine = engine_for(store_copy)
     with engine.connect() as conn:
         draws_before = read_table(conn, "spot_check")
-    night(store_copy, world, MISTAKE, tmp_path / "q")
+    night(store_copy, world, MISTAKE, tmp_path / "q", options)
     with engine.connect() as conn:
         assert f"{MISTAKE:%Y-%m}" in set(read_table(conn, "spot_check")["period"])
     with pytest.raises(PublishError, match="back in time"):
-        night(store_copy, world, RIGHT, tmp_path / "q")
+        night(store_copy, world, RIGHT, tmp_path / "q", options)
     api = TestClient(create_app(engine, {digest("token")}))
     auth = {"Authorization": "Bearer token"}
     assert api.get("/projects", headers=auth).json()["items"]  # the mistake, served and cached
 
-    row = withdraw(engine, f"{MISTAKE}", kept_dir())
+    row = withdraw(engine, f"{MISTAKE}", options)
 
     assert (row["run_id"], row["as_of_date"]) == (f"{MISTAKE}.withdrawn", AS_OF)
     assert json.loads(row["record_counts"])["withdraws"] == f"{MISTAKE}"
@@ -104,7 +107,7 @@ def test_given_a_mistaken_night_when_withdrawn_then_the_right_night_publishes_un
     assert api.get("/health").json()["latest"]["run_id"] == f"{MISTAKE}.withdrawn"
     assert api.get("/projects", headers=auth).json()["items"] == []  # never the withdrawn one
 
-    right = night(store_copy, world, RIGHT, tmp_path / "q").published
+    right = night(store_copy, world, RIGHT, tmp_path / "q", options).published
 
     assert (right.status, right.run_id) == ("published", f"{RIGHT}")
     with engine.connect() as conn:
@@ -141,7 +144,7 @@ def test_given_an_older_run_when_withdrawn_then_it_is_refused_naming_the_latest(
     store_copy, world, tmp_path
 ):
     engine = engine_for(store_copy)
-    night(store_copy, world, RIGHT, tmp_path / "q")
+    night(store_copy, world, RIGHT, tmp_path / "q", NightOptions())
     with pytest.raises(WithdrawError, match=f"'{RIGHT}' is\\): only the latest"):
         withdraw(engine, f"{AS_OF}")
     with engine.connect() as conn:

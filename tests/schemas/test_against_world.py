@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from departments.registry import ground_truth, record
 from schemas.quarantine import carry_forward
 from schemas.validate import reconcile, validate
 from simulators.world import calendar as cal
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 def _nightly(sink):
     return {
-        (name, s.record_type): (rows, validate(name, s.record_type, rows))
+        (name, s.record_type): (rows, validate(name, record(s.record_type), rows))
         for name, s, rows in record_streams(sink)
     }
 
@@ -24,7 +25,7 @@ def test_given_the_medium_world_then_exactly_the_truly_bad_records_are_quarantin
     medium_world, medium_staged
 ):
     _, now = medium_staged
-    truth = medium_world.ground_truth(cal.day(AS_OF))
+    truth = ground_truth(medium_world, cal.day(AS_OF))
     for (source, record_type), (rows, result) in _nightly(now).items():
         t = truth[(truth.source_system == source) & (truth.record_type == record_type)]
         assert set(result.quarantine["record_key"]) == set(t[~t.valid].record_key), record_type

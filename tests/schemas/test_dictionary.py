@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from schemas.dictionary import render
+from departments.registry import dictionary as render
 from schemas.unified import TABLES
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"

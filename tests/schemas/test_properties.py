@@ -7,7 +7,7 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schemas.sources import required_fields
+from departments.registry import record
 from schemas.validate import validate
 from tests.schemas.wire import GOOD, STREAM_OF, wire
 
@@ -31,7 +31,7 @@ any_value = st.one_of(
 
 def _breaking(record_type: str):
     """(field, value) pairs that must be rejected: required fields emptied, typed fields garbled."""
-    required = [f for f in required_fields(record_type) if f != STREAM_OF[record_type].key]
+    required = [f for f in record(record_type).required_fields if f != STREAM_OF[record_type].key]
     typed_fields = {
         "project": ["ztz", "jhkgsj", "xmdwdm", "szqh", "xmlx"],
         "voucher": ["金额", "支付日期", "预算单位编码", "支付方式"],
@@ -60,7 +60,7 @@ def broken_batches(draw):
 @given(broken_batches())
 def test_given_records_with_a_broken_field_then_each_is_quarantined_naming_the_field(case):
     record_type, breaks = case
-    result = validate("test", record_type, wire(record_type, *({f: v} for f, v in breaks)))
+    result = validate("test", record(record_type), wire(record_type, *({f: v} for f, v in breaks)))
     assert result.accepted.empty
     assert len(result.quarantine) == len(breaks)
     for (field, _value), reason in zip(breaks, result.quarantine["reasons"], strict=True):
@@ -82,7 +82,7 @@ def test_given_hostile_records_when_validated_then_nothing_raises_and_nothing_is
     fields = set(GOOD[record_type])
     changes = [{k: v for k, v in c.items() if k in fields} for c in changes]
     frame = wire(record_type, *changes)
-    result = validate("test", record_type, frame)
+    result = validate("test", record(record_type), frame)
     assert len(result.accepted) + len(result.quarantine) == len(frame)
     assert (result.quarantine["reasons"].str.len() > 0).all()
     for money_field in ("ztz", "金额", "contractAmount", "amount"):

@@ -7,12 +7,13 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
+from departments.registry import record
 from schemas.validate import SchemaDriftError, validate
 from tests.schemas.wire import wire
 
 
 def reasons_of(record_type: str, *changes: dict) -> list[str]:
-    result = validate("test", record_type, wire(record_type, *changes))
+    result = validate("test", record(record_type), wire(record_type, *changes))
     assert len(result.accepted) + len(result.quarantine) == max(1, len(changes))
     by_key = dict(zip(result.quarantine["record_key"], result.quarantine["reasons"], strict=True))
     keys = list(wire(record_type, *changes)["_key"])
@@ -80,7 +81,7 @@ def test_given_a_broken_rule_when_validated_then_quarantined_saying_which(
 def test_given_a_quirk_the_contract_allows_when_validated_then_normalised_not_rejected(
     record_type, change, field, typed
 ):
-    result = validate("test", record_type, wire(record_type, change))
+    result = validate("test", record(record_type), wire(record_type, change))
     assert result.quarantine.empty, result.quarantine["reasons"].tolist()
     value = result.accepted[field].iloc[0]
     assert pd.isna(value) if typed is None else value == typed
@@ -94,7 +95,7 @@ def test_given_several_broken_rules_when_validated_then_every_one_is_listed():
 
 
 def test_given_a_voucher_in_quarantine_then_its_payload_is_the_csv_line_with_the_account_masked():
-    result = validate("treasury", "voucher", wire("voucher", {"金额": "1,2O0.00"}))
+    result = validate("treasury", record("voucher"), wire("voucher", {"金额": "1,2O0.00"}))
     payload = result.quarantine["payload"].iloc[0]
     assert payload.startswith("ZF20261102000123,2026-11-02,")
     assert "6222021234567890" not in payload and "************7890" in payload
@@ -102,7 +103,7 @@ def test_given_a_voucher_in_quarantine_then_its_payload_is_the_csv_line_with_the
 
 
 def test_given_a_json_record_in_quarantine_then_its_payload_keeps_numbers_and_epoch_ms_exact():
-    result = validate("housing", "permit", wire("permit", {"contractAmount": 0}))
+    result = validate("housing", record("permit"), wire("permit", {"contractAmount": 0}))
     payload = result.quarantine["payload"].iloc[0]
     assert '"contractAmount":0' in payload and '"area":15000.5' in payload
     assert '"issueDate":1700000000000' in payload
@@ -111,12 +112,12 @@ def test_given_a_json_record_in_quarantine_then_its_payload_keeps_numbers_and_ep
 def test_given_a_batch_without_a_required_field_when_validated_then_the_stream_fails_loudly():
     frame = wire("voucher", {}, {}).drop(columns=["金额"])
     with pytest.raises(SchemaDriftError, match="金额 missing from every one of the 2 records"):
-        validate("treasury", "voucher", frame)
+        validate("treasury", record("voucher"), frame)
 
 
 def test_given_an_unknown_extra_field_when_validated_then_it_is_not_an_error():
     frame = wire("acceptance").assign(newField="x")
-    assert validate("housing", "acceptance", frame).quarantine.empty
+    assert validate("housing", record("acceptance"), frame).quarantine.empty
 
 
 def test_given_a_record_the_connector_could_not_read_when_validated_then_that_is_a_reason():
@@ -126,4 +127,4 @@ def test_given_a_record_the_connector_could_not_read_when_validated_then_that_is
 
 
 def reasons_of_frame(frame: pd.DataFrame) -> list[str]:
-    return validate("housing", "acceptance", frame).quarantine["reasons"].tolist()
+    return validate("housing", record("acceptance"), frame).quarantine["reasons"].tolist()

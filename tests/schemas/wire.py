@@ -7,7 +7,7 @@ from decimal import Decimal
 import pandas as pd
 
 from connectors.core.formats import record_frame
-from connectors.registry import registry
+from departments.registry import registry
 
 MS = 1_700_000_000_000  # 2023-11-15 06:13:20 +08:00
 

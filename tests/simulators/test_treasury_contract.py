@@ -10,10 +10,10 @@ import time
 import pytest
 import requests
 
+from departments.treasury.simulator import sign
 from simulators.client import SimClient
 from simulators.cluster import Cluster
 from simulators.servers.faults import FaultPlan
-from simulators.servers.treasury import sign
 from simulators.world import calendar as cal
 from tests.conftest import AS_OF
 

@@ -7,6 +7,7 @@ import re
 
 from stdnum.cn import uscc
 
+from departments.registry import ground_truth
 from simulators.world import calendar as cal
 from simulators.world import generate_world
 from simulators.world.build import QuirkRates
@@ -38,7 +39,7 @@ def test_given_other_seed_then_world_differs(tmp_path):
 
 
 def test_ground_truth_names_a_project_for_every_live_record(world):
-    truth = world.ground_truth(DAY)
+    truth = ground_truth(world, DAY)
     assert truth.duplicated(["source_system", "record_type", "record_key"]).sum() == 0
     projects = truth[truth["record_type"] != "voucher"]
     assert projects["project_id"].notna().all()  # only spending can be no project's
@@ -54,7 +55,7 @@ def test_ground_truth_names_a_project_for_every_live_record(world):
 
 def test_every_record_type_has_about_two_percent_bad_records(medium_world):
     world = medium_world
-    truth = world.ground_truth(cal.day(cal.WORLD_END))
+    truth = ground_truth(world, cal.day(cal.WORLD_END))
     share = truth.groupby("record_type")["valid"].apply(lambda v: 1 - v.mean())
     assert ((share > 0.01) & (share < 0.04)).all(), share
 
@@ -106,7 +107,7 @@ def test_quirk_rates_are_configurable():
         5,
         QuirkRates(bad=0.0, voucher_no_code=0.0, legacy_code=0.0, code_typo=0.0, full_width=0.0),
     )
-    truth = calm.ground_truth(cal.day(cal.WORLD_END))
+    truth = ground_truth(calm, cal.day(cal.WORLD_END))
     assert truth["valid"].all()
     v = calm.tables["vouchers"]
     registered = v[v["_project"].str.len() == 24]
@@ -117,7 +118,7 @@ def test_money_truth_is_exact_fen(world):
     money = world.money_truth(DAY)
     assert money["paid_amount"].str.fullmatch(r"-?\d+\.\d{2}").all()
     total = sum(int(a.replace(".", "")) for a in money["paid_amount"])
-    truth = world.ground_truth(DAY)
+    truth = ground_truth(world, DAY)
     valid = truth[
         (truth["record_type"] == "voucher") & truth["valid"] & truth["project_id"].notna()
     ]

@@ -102,17 +102,16 @@ def test_given_an_intact_store_then_verify_with_its_anchor_passes_on_the_command
 
 
 def test_given_yiwang_ledger_heads_when_a_run_commits_then_its_head_is_appended(
-    store_copy, tmp_path, monkeypatch
+    store_copy, tmp_path
 ):
     from yiwang.store.publish import Publication, Snapshot
 
-    heads = tmp_path / "heads.jsonl"
-    monkeypatch.setenv("YIWANG_LEDGER_HEADS", str(heads))
+    heads = tmp_path / "heads.jsonl"  # YIWANG_LEDGER_HEADS, as the edge passes it down
     engine = engine_for(store_copy)
     with engine.connect() as conn:
         tables = {name: read_table(conn, name) for name in DATA_TABLES}
         first = latest_run(conn)
-    with Publication(engine) as publication:  # the same tables again, as a later night
+    with Publication(engine, heads) as publication:  # the same tables again, as a later night
         row = publication.commit(Snapshot.of(tables), "again", first["as_of_date"], {})
     written = [json.loads(line) for line in heads.read_text().splitlines()]
     assert written == [

@@ -98,7 +98,7 @@ def slow(*args, **kwargs):
         time.sleep(0.5)
     return original(*args, **kwargs, on_stage=stage)
 Publication.commit = slow
-publish_night(engine_for(sys.argv[1]), dt.date.fromisoformat(sys.argv[2]), quality_dir=None)
+publish_night(engine_for(sys.argv[1]), dt.date.fromisoformat(sys.argv[2]), sys.argv[3])
 print("done", flush=True)
 """
 
@@ -121,7 +121,7 @@ def test_given_a_publish_killed_midway_then_the_previous_snapshot_stays_and_a_re
             )
     env = {**os.environ, "YIWANG_DATA_DIR": str(tmp_path)}
     proc = subprocess.Popen(
-        [sys.executable, "-c", PUBLISH_SLOWLY, store_copy, str(later)],
+        [sys.executable, "-c", PUBLISH_SLOWLY, store_copy, str(later), str(tmp_path / "quality")],
         stdout=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     for line in proc.stdout:
@@ -207,6 +207,8 @@ def test_given_yiwang_gate_beside_then_the_gate_runs_beside_or_in_the_nights_pro
     """Beside (the default) the gate runs in a forked process; `YIWANG_GATE_BESIDE=0` keeps it
     in the night's own process, for less memory. Either way the night publishes."""
     import yiwang.night.run as night_module
+    from tests.night.nights import night as night_with
+    from yiwang.settings import from_environment
 
     gated_in: list[int] = []  # a forked process appends to its own copy, not to this one
     real = night_module.run_gate
@@ -216,8 +218,9 @@ def test_given_yiwang_gate_beside_then_the_gate_runs_beside_or_in_the_nights_pro
         return real(*args)
 
     monkeypatch.setenv("YIWANG_GATE_BESIDE", setting)
+    options = from_environment().night_options()  # as the CLI and Airflow pass it down
     monkeypatch.setattr(night_module, "run_gate", recorded)
-    result = night(store_copy, world, AS_OF + dt.timedelta(days=1), tmp_path / "q")
+    result = night_with(store_copy, world, AS_OF + dt.timedelta(days=1), tmp_path / "q", options)
     assert result.published.status == "published" and result.published.gate.success
     assert gated_in == ([os.getpid()] if in_the_night else [])
 

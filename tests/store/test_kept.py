@@ -10,10 +10,12 @@ import shutil
 import pandas as pd
 import pytest
 
-from connectors.registry import registry
+from departments.registry import registry
 from simulators.cluster import Cluster
-from tests.conftest import AS_OF, FAST, clone_database, drop_database, night
+from tests.conftest import AS_OF, FAST, clone_database, drop_database
 from tests.connectors.kit import FAST as POLICY
+from tests.night.nights import night
+from yiwang.night.options import NightOptions
 from yiwang.night.run import stage_source
 from yiwang.night.steps import unify_night
 from yiwang.store import kept as validated
@@ -47,11 +49,10 @@ class Reads:
 
 
 @pytest.fixture
-def staged_twice(world, pg_database, tmp_path, monkeypatch):
+def staged_twice(world, pg_database, tmp_path):
     """The night of EARLIER published (its streams kept under tmp_path/kept), then AS_OF's
     records staged: the store a next night starts from."""
-    monkeypatch.setenv("YIWANG_KEPT_DIR", str(tmp_path / "kept"))
-    night(pg_database, world, EARLIER, tmp_path / "quality")
+    night(pg_database, world, EARLIER, tmp_path / "quality", NightOptions(kept=tmp_path / "kept"))
     engine = engine_for(pg_database)
     with Cluster(world, AS_OF, options=FAST) as cluster:
         for name in registry():
@@ -62,8 +63,8 @@ def staged_twice(world, pg_database, tmp_path, monkeypatch):
     engine.dispose()
 
 
-def _unify(engine):
-    return unify_night(DbSink(engine, run_id="test"), AS_OF)
+def _unify(engine, kept):
+    return unify_night(DbSink(engine, run_id="test"), AS_OF, kept=kept)
 
 
 def test_given_kept_streams_when_the_next_night_validates_then_it_equals_validating_everything(
@@ -72,7 +73,7 @@ def test_given_kept_streams_when_the_next_night_validates_then_it_equals_validat
     kept = tmp_path / "kept"
     before = {rid for p in kept.rglob("base-*.pickle") for rid in validated._read_part(p).ids()}
     reads = Reads(monkeypatch)
-    kept_night = _unify(staged_twice)
+    kept_night = _unify(staged_twice, kept)
 
     # it read only what was staged since the earlier night, and that held changed records
     assert reads.calls and all(since is not None for _, since, _ in reads.calls)
@@ -80,7 +81,7 @@ def test_given_kept_streams_when_the_next_night_validates_then_it_equals_validat
     assert changed & before and changed - before  # records changed, and records new
     shutil.rmtree(kept)  # nothing kept: every staged record read and validated
     reads.clear()
-    full_night = _unify(staged_twice)
+    full_night = _unify(staged_twice, kept)
     assert all(since is None for _, since, _ in reads.calls)
     every = {rid for _, _, ids in reads.calls for rid in ids}
     assert len(changed) < len(every) / 3
@@ -92,18 +93,19 @@ def test_given_kept_streams_when_the_next_night_validates_then_it_equals_validat
 
 
 def test_given_a_copy_of_the_store_moved_the_parts_on_when_the_original_validates_then_it_reads_everything(
-    staged_twice, pg_database, monkeypatch
+    staged_twice, pg_database, tmp_path, monkeypatch
 ):
     staged_twice.dispose()  # the copy is made from a database nobody is connected to
     copy = clone_database(pg_database)
     try:
         copied = engine_for(copy)
-        _unify(copied)  # the copy takes the parts (its tokens are the original's) and moves on
+        # the copy takes the parts (its tokens are the original's) and moves on
+        _unify(copied, tmp_path / "kept")
         copied.dispose()
     finally:
         drop_database(copy)
     reads = Reads(monkeypatch)
-    _unify(staged_twice)
+    _unify(staged_twice, tmp_path / "kept")
     assert reads.calls and all(since is None for _, since, _ in reads.calls)
 
 
@@ -117,5 +119,5 @@ def test_given_stale_parts_when_a_night_validates_then_it_reads_everything(
         for part in (tmp_path / "kept").rglob("base-*.pickle"):
             part.unlink()
     reads = Reads(monkeypatch)
-    _unify(staged_twice)
+    _unify(staged_twice, tmp_path / "kept")
     assert reads.calls and all(since is None for _, since, _ in reads.calls)

@@ -126,7 +126,7 @@ def _night_paused_before_unifying(url: str, world, quality: Path, paused, resume
 
 
 def _stage_all(url: str, world, as_of: dt.date) -> None:
-    from connectors.registry import registry
+    from departments.registry import registry
     from yiwang.night.run import stage_source
 
     engine = engine_for(url)
@@ -174,7 +174,7 @@ def test_given_the_next_night_staged_ahead_when_a_night_publishes_then_it_is_ref
 ):
     """Airflow's shape: every source staged for D, then one source's sync of D+1 ran before
     D's publish task; publishing D now would put D+1's records into D's snapshot."""
-    from connectors.registry import registry
+    from departments.registry import registry
     from yiwang.night.run import publish_night, stage_source
     from yiwang.store.db import migrate
     from yiwang.store.publish import PublishError
@@ -198,7 +198,7 @@ def test_given_an_airflow_step_then_it_holds_the_store_from_its_first_staged_wri
     """A sync task whose source does not answer (retried for minutes, then failed) must not
     keep another night's steps waiting: it holds the store only once it stages something,
     and then until it ends, so no other night's publish runs beside its writes."""
-    from connectors.registry import registry
+    from departments.registry import registry
     from yiwang.store.db import migrate
     from yiwang.store.lock import HeldFromFirstWrite, NightSink, StoreBusy, store_lock
 

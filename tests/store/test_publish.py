@@ -132,7 +132,7 @@ def test_given_staged_state_when_a_commit_fails_then_neither_records_nor_state_a
     import pandas as pd
 
     import yiwang.store.staging as staging
-    from connectors.registry import get
+    from departments.registry import get
 
     stream = get("audit").stream("findings")
     sink = staging.DbSink(engine_for(store_copy), run_id="crash")
@@ -160,7 +160,7 @@ def test_given_a_background_write_fails_then_no_later_write_lands_and_the_error_
     """Writes run in a thread while the sync reads on: a failed one must stop the later ones,
     whose state would otherwise skip past the records that were never stored."""
     import yiwang.store.staging as staging
-    from connectors.registry import get
+    from departments.registry import get
 
     stream = get("audit").stream("findings")
     sink = staging.DbSink(engine_for(store_copy), run_id="crash", commit_every_s=0)
@@ -192,7 +192,7 @@ def test_given_a_stream_that_checkpoints_only_at_its_end_then_its_buffer_stays_b
 ):
     """Records are written once `max_pending_rows` are buffered, without the state: the state
     stays where it was until the stream commits it."""
-    from connectors.registry import get
+    from departments.registry import get
     from yiwang.store.staging import DbSink
 
     stream = get("audit").stream("findings")
@@ -215,7 +215,7 @@ def test_given_a_stream_that_checkpoints_only_at_its_end_then_its_buffer_stays_b
 def test_given_a_staged_record_when_an_older_version_arrives_then_the_newer_one_stays(
     backend, store_copy
 ):
-    from connectors.registry import get
+    from departments.registry import get
     from yiwang.store.staging import DbSink
 
     stream = get("housing").stream("permits")
@@ -253,7 +253,7 @@ def test_given_every_stream_when_staged_in_the_database_then_it_reads_back_as_th
     and types (money Decimal, epoch fields as Beijing times) as the file sink keeps them."""
     import pandas as pd
 
-    from connectors.registry import registry
+    from departments.registry import registry
     from tests.connectors.kit import stage_all
     from yiwang.store.staging import DbSink
 

@@ -60,7 +60,7 @@ def test_repeated_text_is_held_once_and_other_values_are_never_merged():
     """Decoded cells share one object per distinct string (the night holds every stream at
     once); a column that is not all text keeps its cells as decoded: 1, 1.0 and True are
     equal in Python but different values."""
-    from connectors.registry import get
+    from departments.registry import get
 
     texts = [
         '{"unit":"市政局","n":1,"m":"x"}',

@@ -7,10 +7,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from departments.registry import ground_truth, linking, record
 from schemas.validate import validate
 from simulators.world import calendar as cal
 from tests.conftest import AS_OF
 from transforms.evaluate import link_scores
+from transforms.links import PROJECT_CODE, PROJECT_CODE_REPAIRED
 from transforms.names import split_names
 from transforms.resolve import CodeBook, resolve
 from yiwang.night.steps import record_streams
@@ -23,11 +25,11 @@ def test_given_the_medium_world_with_quirks_then_links_are_precise_and_nearly_co
     _, now = medium_staged
     accepted, served = {}, None
     for source, stream, rows in record_streams(now):
-        accepted[stream.record_type] = validate(source, stream.record_type, rows).accepted
+        accepted[stream.record_type] = validate(source, record(stream.record_type), rows).accepted
         if stream.record_type == "project":
             served = rows
-    links = resolve(accepted, served)
-    scores = link_scores(links, medium_world.ground_truth(cal.day(AS_OF)))
+    links = resolve(accepted, linking(), served)
+    scores = link_scores(links, ground_truth(medium_world, cal.day(AS_OF)))
     assert scores["precision"] >= 0.995, scores
     assert scores["recall"] >= 0.97, scores
     assert links.groupby(["source_system", "record_type", "record_key"]).size().max() == 1
@@ -69,10 +71,10 @@ def test_given_a_division_prefix_then_the_longest_one_is_dropped_once():
 
 def test_given_a_code_one_digit_off_then_it_is_repaired_only_when_unambiguous():
     book = CodeBook(pd.Series(["2023-320506-48-01-000123", "2023-320506-48-01-000124"]))
-    assert book.match("2023-320506-48-01-000123") == ("2023-320506-48-01-000123", "project_code")
+    assert book.match("2023-320506-48-01-000123") == ("2023-320506-48-01-000123", PROJECT_CODE)
     assert book.match("2023-320506-48-01-900123") == (
         "2023-320506-48-01-000123",
-        "project_code_repaired",
+        PROJECT_CODE_REPAIRED,
     )
     assert book.match("2023-320506-48-01-000125") == (None, None)  # one off from both
     assert book.match("SZJS-2021-0087") == (None, None)
@@ -94,8 +96,8 @@ def test_a_code_is_repaired_to_the_one_registry_code_a_single_digit_away(registr
     found, method = book.match(written)
     near = [c for c in registry if _one_digit_apart(c, written)]
     if written in registry:
-        assert (found, method) == (written, "project_code")
+        assert (found, method) == (written, PROJECT_CODE)
     elif len(near) == 1:
-        assert (found, method) == (near[0], "project_code_repaired")
+        assert (found, method) == (near[0], PROJECT_CODE_REPAIRED)
     else:
-        assert method != "project_code_repaired"
+        assert method != PROJECT_CODE_REPAIRED

@@ -8,6 +8,7 @@ import random
 import pandas as pd
 import pytest
 
+from departments.registry import linking, record
 from schemas.unified import Project, SpotCheck, UnitScorecard
 from schemas.validate import validate
 from tests.schemas.wire import GOOD, fixed_credit_code, wire
@@ -42,14 +43,14 @@ def night(**changes) -> dict[str, pd.DataFrame]:
     out = {}
     for record_type, change in base.items():
         frame = wire(record_type, {**change, **changes.get(record_type, {})})
-        result = validate("t", record_type, frame)
+        result = validate("t", record(record_type), frame)
         assert result.quarantine.empty, result.quarantine["reasons"].tolist()
         out[record_type] = result.accepted
     return out
 
 
 def flags(records, as_of: dt.date) -> set[str]:
-    table = project_table(records, resolve(records), as_of)
+    table = project_table(records, resolve(records, linking()), as_of)
     Project.validate(table)
     row = table.set_index("project_id").loc[CODE]
     return set(filter(None, row["risk_flags"].split(",")))
@@ -109,7 +110,7 @@ def test_stop_work_open_until_rectified():
 
 def test_no_approval_for_permits_the_registry_does_not_know():
     records = night(permit={"projectCode": None, "projectName": "苏州市无名新建工程"})
-    table = project_table(records, resolve(records), dt.date(2026, 1, 1))
+    table = project_table(records, resolve(records, linking()), dt.date(2026, 1, 1))
     x = table[table["project_id"].str.startswith("X-")]
     assert len(x) == 1 and x["risk_flags"].iloc[0] == "NO_APPROVAL"
     assert x["project_name"].iloc[0] == "苏州市无名新建工程"
@@ -118,7 +119,7 @@ def test_no_approval_for_permits_the_registry_does_not_know():
 def test_completion_date_needs_every_live_permit_accepted():
     assert flags(night(), dt.date(2026, 1, 1)) >= {"SCHEDULE_SLIP"}  # 不合格: not complete
     records = night(acceptance={"result": "合格"})
-    table = project_table(records, resolve(records), dt.date(2026, 1, 1))
+    table = project_table(records, resolve(records, linking()), dt.date(2026, 1, 1))
     assert table["completion_date"].iloc[0] == pd.Timestamp("2025-01-01")
 
 
@@ -132,7 +133,7 @@ def test_black_list_for_a_stop_work_order_open_more_than_30_days(days_open, blac
             "inspectDate": ms(as_of - dt.timedelta(days=days_open)),
         }
     )
-    links = resolve(records)
+    links = resolve(records, linking())
     card = unit_scorecard(records, links, project_table(records, links, as_of), as_of)
     UnitScorecard.validate(card)
     contractor = card.set_index("unit_code").loc[UNIT]
@@ -153,7 +154,7 @@ def test_a_spot_check_draw_is_re_derivable_from_its_published_seed_and_never_cha
 
 
 def _scorecard(records, as_of: dt.date) -> pd.DataFrame:
-    links = resolve(records)
+    links = resolve(records, linking())
     card = unit_scorecard(records, links, project_table(records, links, as_of), as_of)
     UnitScorecard.validate(card)
     return card.set_index("unit_code")
@@ -199,7 +200,7 @@ def _two_clean_projects(count: int) -> dict[str, pd.DataFrame]:
     }
     records = night()
     for record_type, rows in changes.items():
-        records[record_type] = validate("t", record_type, wire(record_type, *rows)).accepted
+        records[record_type] = validate("t", record(record_type), wire(record_type, *rows)).accepted
     for record_type in ("voucher", "finding", "acceptance"):
         records[record_type] = records[record_type].iloc[0:0]
     return records

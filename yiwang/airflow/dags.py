@@ -2,24 +2,23 @@
 scheduled on every source's staged asset. Wiring only; the work is in `yiwang.airflow.tasks`.
 
 A new connector gets its DAG by registering. Parsing this file does no I/O: connectors are
-declarations, and every setting is read when a task runs.
+declarations, and every setting but the sync DAGs' schedule is read when a task runs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 from airflow.sdk import Asset, Param, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from connectors.registry import registry
+from yiwang.settings import from_environment
 
 
-def nightly():
-    """01:00 Beijing time; `YIWANG_SYNC_SCHEDULE` may name another cron, or `none` where the
-    syncs are triggered from outside (the publish DAG still follows their assets)."""
-    cron = os.environ.get("YIWANG_SYNC_SCHEDULE", "0 1 * * *")
+def nightly(cron: str):
+    """01:00 Beijing time by default; `YIWANG_SYNC_SCHEDULE` may name another cron, or `none`
+    where the syncs are triggered from outside (the publish DAG still follows their assets)."""
     return None if cron == "none" else CronDataIntervalTimetable(cron, timezone="Asia/Shanghai")
 
 
@@ -39,13 +38,13 @@ def staged(source: str) -> Asset:
     return Asset(name=f"yiwang_staged_{source}", uri=f"yiwang://staged/{source}")
 
 
-def sync_dag(source: str):
+def sync_dag(source: str, cron: str):
     connector = registry()[source]
 
     @dag(
         dag_id=f"sync_{source}",
         description=f"Nightly sync of {connector.title} into staging",
-        schedule=nightly(),
+        schedule=nightly(cron),
         start_date=START,
         catchup=False,
         max_active_runs=1,  # incremental state: nights of one source run in order
@@ -127,6 +126,7 @@ def _all_of(assets: list[Asset]):
 
 
 def build() -> dict[str, object]:
-    dags = {f"sync_{name}": sync_dag(name) for name in registry()}
+    cron = from_environment().sync_schedule  # the one setting read when the file is parsed
+    dags = {f"sync_{name}": sync_dag(name, cron) for name in registry()}
     dags["publish_unified"] = publish_dag()
     return dags

@@ -1,9 +1,10 @@
 """What the Airflow tasks do, as plain functions (testable without a scheduler).
 
-Every task reads its settings at the edge: the store from `YIWANG_DATABASE_URL`, the
-departmental systems from `AIRFLOW_CONN_*` (Airflow Connections), the data directory from
-`YIWANG_DATA_DIR`. They take and return only references and small counts, never data, so that
-nothing but those passes through XCom. "Today" is the run's as-of date.
+Every task is an edge: it builds the settings (`yiwang.settings`: the store from
+`YIWANG_DATABASE_URL`, the data directory from `YIWANG_DATA_DIR`, …) and reads the departmental
+systems from `AIRFLOW_CONN_*` (Airflow Connections) when it runs, and passes them down. They
+take and return only references and small counts, never data, so that nothing but those passes
+through XCom. "Today" is the run's as-of date.
 """
 
 from __future__ import annotations
@@ -15,15 +16,17 @@ from typing import Any
 import pendulum
 from sqlalchemy import func, select
 
-from connectors.core import Landing, from_env, sync
-from connectors.registry import get
+from connectors.core import Landing, from_env
+from departments.registry import get, record
 from schemas.validate import validate
 from yiwang.night.as_of import check_as_of
+from yiwang.night.extract import extract_source
 from yiwang.night.run import publish_night
+from yiwang.night.run_ids import run_id_for
 from yiwang.night.steps import live_records
-from yiwang.settings import data_dir
+from yiwang.settings import from_environment
 from yiwang.store.db import engine_for, migrate
-from yiwang.store.lock import HeldFromFirstWrite, NightSink, store_lock, wait_s
+from yiwang.store.lock import HeldFromFirstWrite, NightSink, store_lock
 from yiwang.store.publish import latest_run
 from yiwang.store.staging import DbSink
 from yiwang.store.tables import stream_state
@@ -60,11 +63,12 @@ def earlier_nights_published(as_of: dt.date) -> bool:
     Nights publish in order, one snapshot each; a source running ahead (a backfill, a late
     night) would otherwise put two nights' records into one snapshot.
     """
-    engine = engine_for()
+    engine = engine_for(from_environment().store_url)
     migrate(engine)
+    night = run_id_for(as_of)  # a night's run id is its date: earlier nights sort before
     with engine.connect() as conn:
         staged = conn.execute(
-            select(func.max(stream_state.c.run_id)).where(stream_state.c.run_id < f"{as_of}")
+            select(func.max(stream_state.c.run_id)).where(stream_state.c.run_id < night)
         ).scalar()
         last = latest_run(conn)
     return staged is None or (last is not None and f"{last['as_of_date']}" >= staged)
@@ -73,16 +77,18 @@ def earlier_nights_published(as_of: dt.date) -> bool:
 def extract_stream(source: str, stream: str, as_of: dt.date) -> dict[str, Any]:
     """Read one stream incrementally; pages land raw, records and state commit together."""
     check_as_of(as_of)  # a manual run of a day still being written stages nothing
+    settings = from_environment()
     connector = get(source)
-    engine = engine_for()
+    engine = engine_for(settings.store_url)
     migrate(engine)
-    settings = from_env(connector.conn_id, dict(os.environ))
-    landing = Landing(data_dir() / "landing", f"{as_of}")
+    connection = from_env(connector.conn_id, dict(os.environ))
+    run_id = run_id_for(as_of)
+    landing = Landing(settings.landing_dir, run_id)
     # not beside another night's staging or publish, from the first record staged on
-    hold = HeldFromFirstWrite(engine, as_of, wait_s(LOCK_WAIT_S))
+    hold = HeldFromFirstWrite(engine, as_of, settings.lock_wait_s(LOCK_WAIT_S))
     try:
-        result = sync(
-            connector, settings, NightSink(engine, f"{as_of}", hold=hold), as_of, f"{as_of}",
+        result = extract_source(
+            connector, connection, NightSink(engine, run_id, hold=hold), as_of, run_id,
             landing, streams=[stream],
         )  # fmt: skip
     finally:
@@ -100,8 +106,9 @@ def validate_stream(source: str, stream: str, as_of: dt.date) -> dict[str, Any]:
     spec = get(source).stream(stream)
     if spec.deletes:  # tombstones carry keys only; they are applied, not validated
         return {"source": source, "stream": stream, "as_of": f"{as_of}", "tombstones": True}
-    rows = live_records(DbSink(engine_for(), f"{as_of}"), source, stream)
-    checked = validate(source, spec.record_type, rows)
+    engine = engine_for(from_environment().store_url)
+    rows = live_records(DbSink(engine, run_id_for(as_of)), source, stream)
+    checked = validate(source, record(spec.record_type), rows)
     return {
         "source": source, "stream": stream, "as_of": f"{as_of}", "received": checked.received,
         "accepted": len(checked.accepted), "quarantined": len(checked.quarantine),
@@ -110,9 +117,11 @@ def validate_stream(source: str, stream: str, as_of: dt.date) -> dict[str, Any]:
 
 def publish(as_of: dt.date) -> dict[str, Any]:
     """Unify what is staged, gate it, publish it; the ledger row's references come back."""
-    engine = engine_for()
-    with store_lock(engine, as_of, wait=wait_s(LOCK_WAIT_S)):  # publish_night's own, waiting
-        done = publish_night(engine, as_of)
+    settings = from_environment()
+    options = settings.night_options(LOCK_WAIT_S)
+    engine = engine_for(settings.store_url)
+    with store_lock(engine, as_of, wait=options.lock_wait_s):  # publish_night's own, waiting
+        done = publish_night(engine, as_of, settings.quality_dir, options=options)
     return {
         "run_id": done.run_id, "as_of": f"{as_of}", "status": done.status,
         "content_hash": done.content_hash, "chain_hash": done.chain_hash,
@@ -124,4 +133,4 @@ def worker_name() -> str:
     on one machine, told apart), else the machine's name."""
     import socket
 
-    return os.environ.get("YIWANG_WORKER_NAME") or socket.getfqdn()
+    return from_environment().worker_name or socket.getfqdn()

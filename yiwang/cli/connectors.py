@@ -15,8 +15,6 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from yiwang.settings import data_dir
-
 connectors_app = typer.Typer(help="The registered departmental connectors.", no_args_is_help=True)
 console = Console()
 
@@ -78,10 +76,13 @@ def extract(
     run_id: Annotated[str | None, typer.Option(help="landing folder name")] = None,
 ) -> None:
     """Run one source: read every stream incrementally, land its pages, print what came."""
-    from connectors.core import Landing, LocalSink, SourceError, from_env, sync
+    from connectors.core import Landing, LocalSink, SourceError, from_env
     from connectors.core.connection import ConnectionConfigError
     from connectors.registry import get
     from yiwang.night.as_of import check_as_of
+    from yiwang.night.extract import extract_source
+    from yiwang.night.run_ids import run_id_for
+    from yiwang.settings import from_environment
 
     day = parse_date(as_of)
     check_as_of(day)  # a day still being written is not read as final (one line, exit 1)
@@ -89,8 +90,9 @@ def extract(
         connector = get(source)
     except KeyError as exc:
         raise typer.BadParameter(str(exc.args[0])) from None
-    run_id = run_id or f"extract-{source}-{day:%Y%m%d}-{dt.datetime.now():%H%M%S}"
-    root = data_dir()
+    # told apart by the moment it started: a folder name, not the night's "today"
+    run_id = run_id or run_id_for(day, "extract", source=source, at=dt.datetime.now())
+    root = from_environment().data_dir
     state_root = root / "extract-state"
     if full:
         (state_root / source).mkdir(parents=True, exist_ok=True)
@@ -132,7 +134,7 @@ def extract(
             progress.update(tasks[stream.name], completed=stats.records)
 
         try:
-            result = sync(
+            result = extract_source(
                 connector, settings, LocalSink(state_root), day, run_id, landing, progress=hook
             )
         except SourceError as exc:

@@ -17,7 +17,6 @@ from typer.core import TyperGroup
 from yiwang.cli.connectors import connectors_app, extract
 from yiwang.cli.connectors import parse_date as _date
 from yiwang.cli.night import airflow_night, db_app, run, serve, verify, withdraw
-from yiwang.settings import data_dir
 
 
 class OneLineErrors(TyperGroup):
@@ -81,12 +80,14 @@ AsOf = Annotated[str, typer.Option("--as-of", help="serve the world as at the en
 def _world(scale: str, seed: int, cache: bool = True):
     from simulators.world import SCALES
     from simulators.world.cache import load_world
+    from yiwang.settings import from_environment
 
     if scale not in SCALES:
         raise typer.BadParameter(f"scale must be one of {', '.join(SCALES)}")
+    worlds = from_environment().data_dir / "worlds" if cache else None
     with console.status(f"building the {scale} world (seed {seed})…"):
         started = time.perf_counter()
-        world = load_world(scale, seed, data_dir() / "worlds" if cache else None)
+        world = load_world(scale, seed, worlds)
     console.print(
         f"[dim]{scale} world, seed {seed}: {world.record_count():,} source records "
         f"over all days, ready in {time.perf_counter() - started:.1f} s[/dim]"
@@ -198,6 +199,7 @@ def evaluate(
     from connectors.core import LocalSink
     from simulators.cluster import Cluster
     from transforms.evaluate import money, scores
+    from yiwang.night.run_ids import run_id_for
     from yiwang.night.steps import extract_all, unify_night
 
     day = _date(as_of)
@@ -207,7 +209,8 @@ def evaluate(
     with Cluster(world, day, options={"housing": {"rate_per_s": 1e9}}) as cluster:
         sink = LocalSink(Path(tempfile.mkdtemp(prefix="yiwang-eval-")), commit_every_s=600)
         with console.status("extracting the four systems…"):
-            extract_all(cluster.environment(), day, sink, f"evaluate-{day}", rate_limits=False)
+            run_id = run_id_for(day, "evaluate")
+            extract_all(cluster.environment(), day, sink, run_id, rate_limits=False)
     with console.status("validating, resolving, unifying…"):
         night = unify_night(sink, day)
     truth = world.ground_truth((day - dt.date(1970, 1, 1)).days)

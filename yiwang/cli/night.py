@@ -15,7 +15,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from yiwang.cli.connectors import parse_date
-from yiwang.settings import data_dir
+from yiwang.settings import Settings, from_environment
 
 console = Console()
 db_app = typer.Typer(help="The store: migrations.", no_args_is_help=True)
@@ -41,17 +41,19 @@ def run(
     """One whole night in-process: extract all → validate → stage → unify → gate → publish."""
     from connectors.core import Landing, SourceError
     from yiwang.night.run import run_night
+    from yiwang.night.run_ids import run_id_for
     from yiwang.store.publish import PublishError
 
     day = parse_date(as_of)
     _runnable(day)
     if not simulate:
         _configured(day)
-    engine = _engine(database_url)
+    settings = from_environment()
+    engine = _engine(database_url, settings)
     with ExitStack() as stack:
         environ = dict(os.environ)
         if simulate:
-            environ |= _simulators(stack, simulate, seed, day, faults, fast)
+            environ |= _simulators(stack, settings, simulate, seed, day, faults, fast)
         progress = stack.enter_context(
             Progress(
                 SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -61,9 +63,10 @@ def run(
         task = progress.add_task("starting", total=None)
         try:
             result = run_night(
-                engine, environ, day, Landing(data_dir() / "landing", f"{day}"),
-                rate_limits=not (simulate and fast),
+                engine, environ, day, Landing(settings.landing_dir, run_id_for(day)),
+                rate_limits=not (simulate and fast), quality_dir=settings.quality_dir,
                 progress=lambda what: progress.update(task, description=what),
+                options=settings.night_options(),
             )  # fmt: skip
         except (SourceError, PublishError) as exc:
             progress.stop()
@@ -104,24 +107,27 @@ def _configured(day) -> None:
         raise typer.Exit(2) from None
 
 
-def _engine(database_url: str | None):
-    """The store's engine; its errors name its database, for the line an operator reads."""
+def _engine(database_url: str | None, settings: Settings):
+    """The store's engine (`--database-url`, else the settings'); its errors name its
+    database, for the line an operator reads."""
     from sqlalchemy import event
 
     from yiwang.cli.operator_errors import name_the_database
     from yiwang.store.db import engine_for
 
-    engine = engine_for(database_url)
+    engine = engine_for(database_url or settings.store_url)
     event.listen(engine, "handle_error", name_the_database)
     return engine
 
 
-def _simulators(stack: ExitStack, scale: str, seed: int, day, faults: float, fast: bool):
+def _simulators(
+    stack: ExitStack, settings: Settings, scale: str, seed: int, day, faults: float, fast: bool
+):
     from simulators.cluster import Cluster
     from simulators.world.cache import load_world
 
     with console.status(f"building the {scale} world…"):
-        world = load_world(scale, seed, data_dir() / "worlds")
+        world = load_world(scale, seed, settings.data_dir / "worlds")
     options = {"housing": {"rate_per_s": 1e9 if fast else 10}}
     cluster = stack.enter_context(Cluster(world, day, fault_rate=faults, options=options))
     return cluster.environment()
@@ -181,8 +187,9 @@ def verify(
             soft_wrap=True,
         )
         raise typer.Exit(1)
+    engine = _engine(database_url, from_environment())
     try:
-        verdict = check(_engine(database_url), expect=expect, heads=heads)
+        verdict = check(engine, expect=expect, heads=heads)
     except ValueError as exc:  # a heads file that is not one
         console.print(f"[red]✗[/red] {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
@@ -206,10 +213,10 @@ def withdraw(
     extracts afresh and publishes next."""
     from yiwang.night.withdraw import WithdrawError
     from yiwang.night.withdraw import withdraw as withdraw_run
-    from yiwang.settings import kept_dir
 
+    settings = from_environment()
     try:
-        row = withdraw_run(_engine(database_url), run_id, kept_dir())
+        row = withdraw_run(_engine(database_url, settings), run_id, settings.night_options())
     except WithdrawError as exc:
         console.print(f"[red]✗[/red] {exc}", soft_wrap=True)
         raise typer.Exit(1) from None
@@ -244,12 +251,13 @@ def db_upgrade(database_url: DatabaseUrl = None) -> None:
     reader role the password in YIWANG_READER_PASSWORD when it is set."""
     from yiwang.store.db import is_postgres, migrate, set_reader_password
 
-    engine = _engine(database_url)
+    settings = from_environment()
+    engine = _engine(database_url, settings)
     started = time.perf_counter()
     migrate(engine)
-    reader_password = os.environ.get("YIWANG_READER_PASSWORD")
-    if reader_password and is_postgres(engine):
-        set_reader_password(engine, reader_password)
+    reader = settings.reader_password.get_secret_value() if settings.reader_password else ""
+    if reader and is_postgres(engine):
+        set_reader_password(engine, reader)
     console.print(
         f"{engine.url.render_as_string(hide_password=True)} is at the newest schema "
         f"({time.perf_counter() - started:.1f} s)"
@@ -267,16 +275,17 @@ def airflow_night(
     """The same night as `run`, run by Airflow: `airflow dags test` of every sync DAG and of
     publish_unified, against the simulators (Airflow's own database under data/airflow)."""
     from yiwang.airflow.local import AirflowRunFailed, airflow_env, dags_test_night
-    from yiwang.store.db import database_url as default_url
     from yiwang.store.publish import latest_run
 
     day = parse_date(as_of)
-    url = database_url or default_url()
+    settings = from_environment()
+    url = database_url or settings.store_url
+    airflow_home = settings.data_dir / "airflow"
     started = time.perf_counter()
     with ExitStack() as stack:
-        environ = _simulators(stack, scale, seed, day, 0.0, fast=False)
+        environ = _simulators(stack, settings, scale, seed, day, 0.0, fast=False)
         with console.status("migrating Airflow's metadata database…"):
-            env = airflow_env(data_dir() / "airflow", {**environ, "YIWANG_DATABASE_URL": url})
+            env = airflow_env(airflow_home, {**environ, "YIWANG_DATABASE_URL": url})
         status = stack.enter_context(console.status("starting"))
         try:
             dags_test_night(env, day, lambda dag: status.update(f"airflow dags test {dag} {day}"))
@@ -284,10 +293,10 @@ def airflow_night(
             status.stop()
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from None
-    with _engine(url).connect() as conn:
+    with _engine(url, settings).connect() as conn:
         run = latest_run(conn)
     console.print(
         f"Airflow ran the night of {day}: run {run['run_id']}, content_hash {run['content_hash']}"
         f" ({time.perf_counter() - started:.0f} s). `yiwang verify` checks it; task logs are in "
-        f"{data_dir() / 'airflow' / 'logs'}"
+        f"{airflow_home / 'logs'}"
     )

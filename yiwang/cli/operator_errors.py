@@ -3,9 +3,10 @@
 `describe` turns an exception into that line. It walks the exception's chain from the root
 cause out, the way a traceback does, and recognises what an operator can fix (the store
 unreachable, unknown or lost mid-night, the data directory or SQLite file unwritable, a
-connection misconfigured); anything else is an internal error, named by its type and the
-first line of its message. Passwords in URLs are masked in every line. The CLI prints the line
-(`yiwang.cli.main`); `--debug` shows the traceback instead.
+connection misconfigured, a `YIWANG_*` setting that is not valid); anything else is an
+internal error, named by its type and the first line of its message. Passwords in URLs are
+masked in every line. The CLI prints the line (`yiwang.cli.main`); `--debug` shows the
+traceback instead.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from yiwang.settings import data_dir
+from pydantic import ValidationError
+
+from yiwang.settings import Settings, from_environment
 
 DATABASE = "yiwang_database"  # set on a DBAPI error by `name_the_database`
 _PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*:)[^@\s]+@")
@@ -69,6 +72,8 @@ def _operator_line(exc: BaseException, night: bool) -> str | None:
 
     if isinstance(exc, ConnectionConfigError | AnchorError | PublishError | SourceError):
         return str(exc)  # written for an operator already
+    if isinstance(exc, ValidationError) and exc.title == Settings.__name__:
+        return _settings(exc)
     if isinstance(exc, sqlite3.OperationalError):
         return _sqlite(exc)
     if isinstance(exc, OSError) and exc.filename:
@@ -116,9 +121,27 @@ def _sqlite(exc: sqlite3.OperationalError) -> str | None:
     return f"cannot open the SQLite database{path} ({exc}); make it writable, or {_WRITABLE}"
 
 
+def _settings(exc: ValidationError) -> str:
+    """`Settings` refused the environment: each variable it refused, what it holds (a secret's
+    value never shown) and why."""
+    prefix, fields = Settings.model_config["env_prefix"], Settings.model_fields
+    said = []
+    for error in exc.errors(include_url=False):
+        name = str(error["loc"][0]) if error["loc"] else ""
+        secret = "SecretStr" in str(fields[name].annotation) if name in fields else True
+        value = "" if secret else f"={error.get('input')!r}"
+        reason = error["msg"][:1].lower() + error["msg"][1:]
+        said.append(f"{prefix}{name.upper()}{value} is not valid ({reason})")
+    return f"{'; '.join(said)}; fix or unset {'them' if len(said) > 1 else 'it'}"
+
+
 def _data_dir(exc: OSError) -> str | None:
     """An OSError on a file under the data directory: the directory is not writable."""
-    data, path = data_dir(), Path(os.path.abspath(os.fsdecode(exc.filename)))
+    try:
+        data = from_environment().data_dir  # the edge's own read, as the command made it
+    except ValidationError:
+        return None  # the command failed on its settings, not on a file
+    path = Path(os.path.abspath(os.fsdecode(exc.filename)))
     if not path.is_relative_to(data):
         return None
     cause = "it is not a directory" if data.exists() and not data.is_dir() else exc.strerror

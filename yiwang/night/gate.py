@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from schemas.unified import RECORD_TYPES, RISK_FLAGS, ROLES, SYSTEMS
+from departments.registry import flags, record_types, systems
+from schemas.unified import ROLES
 from yiwang.store.canonical import mostly_distinct
 
 # nothing may call out at run time: GX's usage analytics stay off
@@ -52,15 +53,17 @@ def _expectations() -> dict[str, list]:
             e.ExpectColumnValuesToBeInSet(
                 column="status", value_set=["已批复", "在建", "已竣工", "已撤销"]
             ),
-            e.ExpectColumnValuesToMatchRegex(column="risk_flags", regex=_comma_list(RISK_FLAGS)),
-            e.ExpectColumnValuesToMatchRegex(column="source_systems", regex=_comma_list(SYSTEMS)),
+            e.ExpectColumnValuesToMatchRegex(column="risk_flags", regex=_comma_list(flags())),
+            e.ExpectColumnValuesToMatchRegex(
+                column="source_systems", regex=_comma_list(systems())
+            ),
         ],
         "source_record": [
             e.ExpectCompoundColumnsToBeUnique(
                 column_list=["source_system", "record_type", "record_key"]
             ),
-            e.ExpectColumnValuesToBeInSet(column="source_system", value_set=list(SYSTEMS)),
-            e.ExpectColumnValuesToBeInSet(column="record_type", value_set=list(RECORD_TYPES)),
+            e.ExpectColumnValuesToBeInSet(column="source_system", value_set=list(systems())),
+            e.ExpectColumnValuesToBeInSet(column="record_type", value_set=list(record_types())),
             e.ExpectColumnValuesToBeBetween(column="link_confidence", min_value=0, max_value=1),
             # referential integrity: a link names a published project (nulls are "unlinked");
             # `UNKNOWN_PROJECT` is the project_id a link names that no project has
@@ -68,7 +71,7 @@ def _expectations() -> dict[str, list]:
         ],
         "quarantine": [
             e.ExpectColumnValuesToNotBeNull(column="reasons"),
-            e.ExpectColumnValuesToBeInSet(column="source_system", value_set=list(SYSTEMS)),
+            e.ExpectColumnValuesToBeInSet(column="source_system", value_set=list(systems())),
         ],
         "unit_scorecard": [
             e.ExpectColumnValuesToBeUnique(column="unit_code"),
@@ -180,7 +183,7 @@ def run_gate(tables: dict[str, pd.DataFrame], reconcile: pd.DataFrame, where: Pa
         for outcome in result.run_results.values():
             for r in outcome.results:
                 if not r.success:
-                    failures.append(_say(name, r))
+                    failures.append(_say(name, r, frames[name]))
     # once for the whole gate, not once per table: each build renders the site's index
     context.build_data_docs(resource_identifiers=results)
     docs = Path(where) / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
@@ -226,7 +229,15 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _say(table: str, result) -> str:
+def _say(table: str, result, frame: pd.DataFrame) -> str:
+    if table == "reconciliation":  # name the streams: pairs of counts alone say nothing
+        off = frame[frame["received"] != frame["accounted_for"]]
+        return "reconciliation failed: " + "; ".join(
+            f"{r.source_system}/{r.record_type} received {r.received:,} but published "
+            f"{r.linked + r.unlinked:,} (linked {r.linked:,}, unlinked {r.unlinked:,}) and "
+            f"quarantined {r.quarantined:,}"
+            for r in off.itertuples()
+        )
     config = result.expectation_config
     column = config.kwargs.get("column") or config.kwargs.get("column_list") or ""
     examples = result.result.get("partial_unexpected_list") or []

@@ -7,7 +7,6 @@ DAG per source, one publish DAG); `run_night` chains them for the CLI. "Today" i
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import gc
 import time
@@ -20,14 +19,17 @@ from typing import TypeVar
 import pandas as pd
 from sqlalchemy import Engine
 
-from connectors.core import Landing, RetryPolicy, SyncResult, from_env, sync
+from connectors.core import Landing, RetryPolicy, SyncResult, from_env
+from connectors.core.sync import ProgressHook
 from connectors.registry import get, registry
 from schemas.quarantine import carry_forward
 from yiwang.night.as_of import check_as_of
+from yiwang.night.extract import extract_source
 from yiwang.night.forked import Forked
 from yiwang.night.gate import GateResult, reconciliation, run_gate
+from yiwang.night.options import DEFAULTS, NightOptions
+from yiwang.night.run_ids import run_id_for
 from yiwang.night.steps import unify_night
-from yiwang.settings import data_dir, gate_beside
 from yiwang.store.db import migrate
 from yiwang.store.lock import NightSink, refuse_staged_ahead, store_lock
 from yiwang.store.publish import (
@@ -52,19 +54,20 @@ def stage_source(
     landing: Landing | None = None,
     policy: RetryPolicy | None = None,
     rate_limits: bool = True,
-    progress=None,
+    progress: ProgressHook | None = None,
 ) -> SyncResult:
-    """Extract one source incrementally into staging (records and state commit together)."""
+    """Extract one source incrementally into staging (records and state commit together),
+    its connection read from `environ`."""
     check_as_of(as_of)  # a day still being written, or before the sources hold any, is refused
     connector = get(source)
-    if not rate_limits:
-        connector = dataclasses.replace(connector, rate_per_s=None)
     settings = from_env(connector.conn_id, environ)
-    sink = NightSink(engine, run_id=f"{as_of}")  # marks the night its records are staged for
+    run_id = run_id_for(as_of)
+    sink = NightSink(engine, run_id=run_id)  # marks the night its records are staged for
     with store_lock(engine, as_of):  # no other night stages or publishes meanwhile
-        return sync(
-            connector, settings, sink, as_of, f"{as_of}", landing, policy, progress=progress
-        )
+        return extract_source(
+            connector, settings, sink, as_of, run_id, landing, policy, rate_limits,
+            progress=progress,
+        )  # fmt: skip
 
 
 @dataclass
@@ -123,10 +126,12 @@ def fewer_collections(threshold: tuple[int, int, int] = (200_000, 50, 1000)) -> 
 def publish_night(
     engine: Engine,
     as_of: dt.date,
-    quality_dir: Path | None = None,
+    quality_dir: Path,
     progress: Progress | None = None,
+    options: NightOptions = DEFAULTS,
 ) -> Published:
-    """Unify what is staged, gate it, and publish it as the snapshot of `as_of`.
+    """Unify what is staged, gate it (its Data Docs under `quality_dir`), and publish it as
+    the snapshot of `as_of`.
 
     Publishing the same night over the same staged data again changes nothing (same
     content_hash, no new ledger row). A night older than the latest published one is refused.
@@ -136,19 +141,20 @@ def publish_night(
     migrate(engine)
     # the publishing transaction first: its locks make this night the only publisher, and
     # it reads what is published while the night is resolved
-    with store_lock(engine, as_of):  # no other night stages or publishes meanwhile
+    with store_lock(engine, as_of, wait=options.lock_wait_s):  # no other night meanwhile
         refuse_staged_ahead(engine, as_of)  # nor did since this one staged (Airflow's tasks)
-        with fewer_collections(), Publication(engine) as publication:
-            return _publish_night(engine, publication, as_of, quality_dir, progress, t0)
+        with fewer_collections(), Publication(engine, options.ledger_heads) as publication:
+            return _publish_night(engine, publication, as_of, quality_dir, progress, t0, options)
 
 
 def _publish_night(
     engine: Engine,
     publication: Publication,
     as_of: dt.date,
-    quality_dir: Path | None,
+    quality_dir: Path,
     progress: Progress | None,
     t0: float,
+    options: NightOptions,
 ) -> Published:
     say = progress or (lambda _: None)
     timings: dict[str, float] = {}
@@ -165,8 +171,8 @@ def _publish_night(
         )
     say("validate, resolve and unify")
     night = unify_night(
-        DbSink(engine, run_id=f"{as_of}"), as_of, draws.drop(columns="row_hash"),
-        when_read=publication.read_ahead,
+        DbSink(engine, run_id=run_id_for(as_of)), as_of, draws.drop(columns="row_hash"),
+        when_read=publication.read_ahead, kept=options.kept,
     )  # fmt: skip
     timings.update(night.seconds)
     received = night.received
@@ -176,7 +182,9 @@ def _publish_night(
         quarantine, _ = carry_forward(previous_quarantine, night.tables["quarantine"], run_id)
         return {**night.tables, "quarantine": quarantine}
 
-    run_id = f"{as_of}.{same_night + 1}" if same_night else f"{as_of}"  # a withdrawn run's too
+    # the night's first run, or its next when it was published (or withdrawn) before; the
+    # same night again over the same data is unchanged, and keeps its run
+    run_id = run_id_for(as_of, run=same_night + 1)
     if last and last["as_of_date"] == as_of:  # the same night again: unchanged, or a new run
         say("canonical snapshot")
         t1 = time.perf_counter()
@@ -189,24 +197,22 @@ def _publish_night(
                 _counts(received, tables)[0], _risk_counts(tables["project"]),
                 len(tables["project"]), None, timings,
             )  # fmt: skip
-        run_id = f"{as_of}.{same_night + 1}"  # over changed data: a new run of that night
-        del tables, snapshot
+        del tables, snapshot  # over changed data: `run_id`, a new run of that night
     tables = tables_for(run_id)
     counts, recon = _counts(received, tables)
     risks, projects = _risk_counts(tables["project"]), len(tables["project"])
-    where = quality_dir or data_dir() / "quality"
     publication.ready()  # its reading thread done before a fork: a child gets no thread
     # A process forked beside the night costs memory: each page either side writes is copied,
     # and at `large` the gate's process held 0.9-1.5 GB of its own (`bench.night`). A first
     # load into an empty store (rare, and the night holding the most) gates here, in turn, to
     # stay within 3 GB; so does every night with YIWANG_GATE_BESIDE=0.
-    if last and gate_beside():
+    if last and options.gate_beside:
         say("canonical snapshot, quality gate beside it")
-        gate = Forked(_timed, run_gate, tables, recon, where, run_id)
+        gate = Forked(_timed, run_gate, tables, recon, quality_dir, run_id)
         verdict = gate.result
     else:
         say("quality gate")
-        ran = _timed(run_gate, tables, recon, where, run_id)
+        ran = _timed(run_gate, tables, recon, quality_dir, run_id)
         if not ran[0].success:
             raise GateFailed(ran[0])
         say("canonical snapshot")
@@ -264,14 +270,18 @@ def run_night(
     landing: Landing | None = None,
     policy: RetryPolicy | None = None,
     rate_limits: bool = True,
-    quality_dir: Path | None = None,
+    *,
+    quality_dir: Path,
     progress: Progress | None = None,
+    options: NightOptions = DEFAULTS,
 ) -> NightResult:
-    """extract all → validate → stage → unify → gate → publish, in-process."""
+    """extract all → validate → stage → unify → gate → publish, in-process; the sources'
+    connections read from `environ`, the gate's Data Docs under `quality_dir`."""
     check_as_of(as_of)  # before anything starts
     say = progress or (lambda _: None)
     started = time.perf_counter()
-    with store_lock(engine, as_of, whole_night=True):  # the whole night is this night's alone
+    # the whole night is this night's alone
+    with store_lock(engine, as_of, whole_night=True, wait=options.lock_wait_s):
         migrate(engine)
         extracted = {}
         for name in registry():
@@ -279,5 +289,5 @@ def run_night(
             extracted[name] = stage_source(
                 engine, environ, name, as_of, landing, policy, rate_limits
             )
-        published = publish_night(engine, as_of, quality_dir, progress)
+        published = publish_night(engine, as_of, quality_dir, progress, options)
     return NightResult(extracted, published, time.perf_counter() - started)

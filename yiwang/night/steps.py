@@ -6,7 +6,6 @@ them against a local sink to score the links against the simulator's ground trut
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator
@@ -15,12 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from connectors.core import Landing, RetryPolicy, Sink, Stream, SyncResult, from_env, sync
-from connectors.registry import registry
+from connectors.core import Landing, RetryPolicy, Sink, Stream, SyncResult, from_env
+from departments.registry import linking, record, registry
 from schemas.validate import Validated, validate
 from transforms.resolve import resolve
 from transforms.unify import project_table, spot_check_table, unit_scorecard
-from yiwang.settings import kept_dir
+from yiwang.night.extract import extract_source
 from yiwang.store.kept import KeptStream
 from yiwang.store.staging import DbSink
 
@@ -34,12 +33,13 @@ def extract_all(
     policy: RetryPolicy | None = None,
     rate_limits: bool = True,
 ) -> dict[str, SyncResult]:
+    """Every registered source into `sink`, their connections read from `environ`."""
     results = {}
     for name, connector in registry().items():
-        if not rate_limits:
-            connector = dataclasses.replace(connector, rate_per_s=None)
         settings = from_env(connector.conn_id, environ)
-        results[name] = sync(connector, settings, sink, as_of, run_id, landing, policy)
+        results[name] = extract_source(
+            connector, settings, sink, as_of, run_id, landing, policy, rate_limits
+        )
     return results
 
 
@@ -74,13 +74,14 @@ def validated_streams(
     """(source, stream, its live records validated, the registry's records as received) for
     every record stream, tombstones applied.
 
-    On PostgreSQL a stream's validated records are kept between nights (under `kept`, default
-    `yiwang.settings.kept_dir()`) and only what was staged since is read and validated
-    (`yiwang.store.kept`); the registry's stream is read whole, since resolution needs it as
-    received. `seconds` gathers the time spent reading ("read_staged") and validating.
+    On PostgreSQL, given `kept` (the edge's `YIWANG_KEPT_DIR`), a stream's validated records
+    are kept between nights under it and only what was staged since is read and validated
+    (`yiwang.store.kept`); without it every record is read and validated. The registry's
+    stream is read whole, since resolution needs it as received. `seconds` gathers the time
+    spent reading ("read_staged") and validating.
     """
     clock = Clock(seconds if seconds is not None else {})
-    mark = sink.watermark() if isinstance(sink, DbSink) else None
+    mark = sink.watermark() if isinstance(sink, DbSink) and kept is not None else None
     for name, connector in registry().items():
         for s in connector.streams:
             if s.deletes:
@@ -89,13 +90,13 @@ def validated_streams(
             if mark is None or s.record_type == "project":
                 rows = live_records(sink, name, s.name)
                 clock.lap("read_staged")
-                checked = validate(name, s.record_type, rows)
+                checked = validate(name, record(s.record_type), rows)
                 checked.received = _count(rows)
                 clock.lap("validate")
                 yield name, s, checked, rows if s.record_type == "project" else None
                 continue
             store, watermark = mark
-            part = KeptStream(sink, kept or kept_dir(), store, name, s).validated(watermark, clock)
+            part = KeptStream(sink, kept, store, name, s).validated(watermark, clock)
             checked = part.live(name, s.record_type, tombstoned(sink, name, s.name))
             clock.lap("validate")
             yield name, s, checked, None
@@ -134,6 +135,7 @@ def unify_night(
     as_of: dt.date,
     published_draws: pd.DataFrame | None = None,
     when_read: Callable[[], None] | None = None,
+    kept: Path | None = None,
 ) -> Night:
     """Validate every stream's live records, resolve them into projects, and unify.
 
@@ -141,10 +143,11 @@ def unify_night(
     go once validated (only the registry's are kept, for resolving): the night's memory is
     what it accepts, not everything it read twice over. `when_read` is called once every
     stream is read, before resolving (which keeps one core busy and the database idle).
+    `kept`: where validated streams are kept between nights (`validated_streams`).
     """
     received, accepted, quarantines, registry_served = {}, {}, [], None
     seconds = dict.fromkeys(("read_staged", "validate", "resolve", "unify"), 0.0)
-    for name, s, checked, served in validated_streams(sink, seconds=seconds):
+    for name, s, checked, served in validated_streams(sink, kept, seconds):
         received[(name, s.record_type)] = checked.received
         accepted[s.record_type] = checked.accepted
         quarantines.append(checked.quarantine)
@@ -154,7 +157,7 @@ def unify_night(
     if when_read:
         when_read()
     clock = Clock(seconds)
-    links = resolve(accepted, registry_served)
+    links = resolve(accepted, linking(), registry_served)
     del registry_served
     clock.lap("resolve")
     projects = project_table(accepted, links, as_of)

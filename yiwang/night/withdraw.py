@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, delete, select
 
 from yiwang.night.as_of import sources_first_day
+from yiwang.night.options import DEFAULTS, NightOptions
+from yiwang.night.run_ids import withdrawal_of
 from yiwang.store.db import is_postgres, migrate
 from yiwang.store.lock import store_lock
 from yiwang.store.publish import (
@@ -51,16 +52,20 @@ class WithdrawError(PublishError):
     """The run cannot be withdrawn (and nothing was)."""
 
 
-def withdraw(engine: Engine, run_id: str, kept: Path | None = None) -> dict:
+def withdraw(engine: Engine, run_id: str, options: NightOptions = DEFAULTS) -> dict:
     """Withdraw run `run_id`, the latest run still standing; returns the withdrawal's ledger
-    row. `kept`: the kept validated streams' root (`settings.kept_dir()`), whose files for
-    this store are removed once the withdrawal commits (the store already disowns them)."""
+    row. `options.kept`: the kept validated streams' root, whose files for this store are
+    removed once the withdrawal commits (the store already disowns them); its head goes to
+    `options.ledger_heads`, as a publication's does."""
     migrate(engine)  # a store never migrated has no run to withdraw: said as such
     with engine.connect() as conn:
         latest = latest_run(conn)
     night = latest["as_of_date"] if latest else dt.date.min
     # alone on the store: not under a night staging or publishing (it would publish over us)
-    with store_lock(engine, night, whole_night=True), Publication(engine) as publication:
+    with (
+        store_lock(engine, night, whole_night=True, wait=options.lock_wait_s),
+        Publication(engine, options.ledger_heads) as publication,
+    ):
         conn = publication.conn
         runs = ledger(conn)
         live = live_runs(runs)
@@ -70,11 +75,11 @@ def withdraw(engine: Engine, run_id: str, kept: Path | None = None) -> dict:
         tables = _what_stays(conn, standing, {r["run_id"] for r in live[:-1]})
         store_id = conn.execute(select(store.c.id)).scalar() if is_postgres(engine) else None
         row = publication.commit(
-            Snapshot.of(tables), f"{run_id}.withdrawn", as_of, {"withdraws": run_id},
+            Snapshot.of(tables), withdrawal_of(run_id), as_of, {"withdraws": run_id},
             before_commit=lambda: _reset_staging(conn),
         )  # fmt: skip
-    if kept and store_id:
-        shutil.rmtree(kept / str(store_id), ignore_errors=True)  # a cache; its tokens are gone
+    if options.kept and store_id:  # a cache; its tokens are gone
+        shutil.rmtree(options.kept / str(store_id), ignore_errors=True)
     return row
 
 

@@ -1,5 +1,5 @@
-"""The store's connection: one URL (`YIWANG_DATABASE_URL`), SQLite by default, PostgreSQL in
-production, and the migrations that shape it.
+"""The store's connection: one URL (the edge's `Settings.store_url`: `YIWANG_DATABASE_URL`,
+SQLite by default, PostgreSQL in production), and the migrations that shape it.
 
 PostgreSQL keeps the published tables in schema `unified` and the hub's own in `hub`; SQLite
 has no schemas, so both map onto its main database (the table names do not collide).
@@ -7,32 +7,18 @@ has no schemas, so both map onto its main database (the table names do not colli
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 
-from yiwang.settings import data_dir
-
 SCHEMAS = ("unified", "hub")
 
 
-def database_url() -> str:
-    """`YIWANG_DATABASE_URL`, default an embedded SQLite file in the data directory."""
-    url = os.environ.get("YIWANG_DATABASE_URL")
-    if url:
-        return url
-    path = data_dir() / "yiwang.db"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{path}"
-
-
-def engine_for(url: str | None = None, **pool: Any) -> Engine:
-    """An engine for `url` (default `database_url()`); PostgreSQL through psycopg 3, its
-    pool set by `pool` (`create_engine`'s options), with a ping before each checkout unless
+def engine_for(url: str, **pool: Any) -> Engine:
+    """An engine for `url`; PostgreSQL through psycopg 3, its pool set by `pool`
+    (`create_engine`'s options), with a ping before each checkout unless
     `pool_pre_ping=False`."""
-    url = url or database_url()
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     if url.startswith("sqlite"):

@@ -45,6 +45,7 @@ import pandas as pd
 from sqlalchemy import delete, insert, select
 
 from connectors.core import Stream
+from departments.registry import record
 from schemas.validate import Validated, validate
 from yiwang.store.staging import DbSink
 from yiwang.store.tables import kept_stream
@@ -63,7 +64,7 @@ class Part:
     @classmethod
     def of(cls, source: str, record_type: str, rows: pd.DataFrame) -> Part:
         """`rows` (sorted by record id, as staging reads them) validated."""
-        checked = validate(source, record_type, rows)
+        checked = validate(source, record(record_type), rows)
         if rows.empty:
             return cls(checked.accepted, checked.quarantine)
         ids = rows[RID].reset_index(drop=True)
@@ -105,7 +106,7 @@ class Part:
         if gone and len(quarantine):
             quarantine = quarantine[~quarantine["record_key"].isin(gone)]
         if not len(accepted) + len(quarantine):
-            return validate(source, record_type, pd.DataFrame())
+            return validate(source, record(record_type), pd.DataFrame())
         a_ids = accepted[RID].to_numpy() if len(accepted) else np.array([], dtype=object)
         q_ids = quarantine[RID].to_numpy() if len(quarantine) else np.array([], dtype=object)
         # accepted row i sits after i accepted rows and after every quarantined one before it
@@ -276,7 +277,11 @@ def fingerprint() -> str:
     """The code that turns staged text into validated rows, and the libraries it runs on: a
     change to any of them makes every kept part stale."""
     here = Path(__file__).resolve().parents[2]
-    code = (p for d in ("schemas", "transforms", "connectors") for p in (here / d).rglob("*.py"))
+    code = (
+        p
+        for d in ("schemas", "transforms", "connectors", "departments")
+        for p in (here / d).rglob("*.py")
+    )
     files = [*sorted(code), here / "yiwang" / "store" / "staging.py", Path(__file__).resolve()]
     digest = hashlib.sha256(sys.version.encode())
     for package in ("pandas", "numpy", "pandera", "msgspec"):

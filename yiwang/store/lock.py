@@ -4,7 +4,8 @@ latest night staging holds.
 The rule. Every step of a night (a source's staging, the publish) holds the store lock for
 its night's as-of date; steps of the *same* night share it (Airflow stages the four sources
 side by side, in separate processes), a step of *another* night is refused at once with one
-line naming the holder, or waits for it up to `YIWANG_NIGHT_LOCK_WAIT_S`. A whole night run in
+line naming the holder, or waits for it as long as its caller says (`YIWANG_NIGHT_LOCK_WAIT_S`
+at the edge). A whole night run in
 one process (`run_night`, `yiwang run`) holds it alone from its first staging to its publish
 commit, so a second `yiwang run`, even of the same day, is refused too.
 
@@ -43,7 +44,7 @@ from yiwang.store.publish import PublishError, latest_run
 from yiwang.store.staging import DbSink
 from yiwang.store.tables import stream_state
 
-WAIT_ENV = "YIWANG_NIGHT_LOCK_WAIT_S"
+WAIT_ENV = "YIWANG_NIGHT_LOCK_WAIT_S"  # named to the operator a busy store refuses
 # advisory lock keys: (namespace, what); the namespace is fixed, derived from a name
 NAMESPACE = int.from_bytes(hashlib.sha256(b"yiwang.store").digest()[:4], "big") & 0x7FFFFFFF
 GATE, NIGHT = 1, 2  # GATE: held a moment to enter, and by a migration; NIGHT: by the night
@@ -77,25 +78,15 @@ class Holder:
         )
 
 
-def wait_s(default: float = 0.0) -> float:
-    """`YIWANG_NIGHT_LOCK_WAIT_S`: how long a step waits for another night's hold on the store
-    (default `default`: 0, refused at once, for the CLI; Airflow's tasks pass longer)."""
-    value = os.environ.get(WAIT_ENV, "").strip()
-    try:
-        return float(value) if value else default
-    except ValueError:
-        raise PublishError(f"{WAIT_ENV}={value!r} is not a number of seconds") from None
-
-
 _held = threading.local()  # per thread: {store: night} this thread holds (re-entry is free)
 
 
 @contextmanager
 def store_lock(
-    engine: Engine, as_of: dt.date, whole_night: bool = False, wait: float | None = None
+    engine: Engine, as_of: dt.date, whole_night: bool = False, wait: float = 0.0
 ) -> Iterator[None]:
     """Hold the store for the night of `as_of` (see the module's rule); `wait`: seconds to
-    wait for another night's hold (default `wait_s()`), then `StoreBusy`."""
+    wait for another night's hold (0: refused at once), then `StoreBusy`."""
     night, key = f"{as_of}", engine.url.render_as_string(hide_password=False)
     held: dict[str, str] = _held.__dict__.setdefault("stores", {})
     if key in held:  # a step inside this thread's own night (`run_night` → `stage_source`)
@@ -108,7 +99,7 @@ def store_lock(
         yield
         return
     with lock:
-        _enter(lock, night, whole_night, wait_s() if wait is None else wait)
+        _enter(lock, night, whole_night, wait)
         held[key] = night
         try:
             yield

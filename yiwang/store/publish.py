@@ -29,7 +29,6 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.schema import CreateIndex
 
-from yiwang.settings import ledger_heads
 from yiwang.store.anchor import append_head, expect_problems, head_problems, read_heads
 from yiwang.store.canonical import (
     RowHashes,
@@ -114,9 +113,11 @@ def publish(
     as_of: dt.date,
     record_counts: dict,
     on_stage=None,
+    heads: Path | None = None,
 ) -> dict:
-    """Replace every data table with `snapshot` and append its ledger row, in one transaction."""
-    with Publication(engine) as publication:
+    """Replace every data table with `snapshot` and append its ledger row, in one transaction
+    (its head then appended to `heads`, when given)."""
+    with Publication(engine, heads) as publication:
         return publication.commit(snapshot, run_id, as_of, record_counts, on_stage)
 
 
@@ -127,11 +128,12 @@ class Publication:
     at a time; readers are not blocked), and `read_ahead` reads every table's stored row
     hashes in a thread (its own work is mostly waiting for the server) while the caller
     resolves and unifies: they are what `commit` compares the snapshot with, read in the same
-    transaction that then writes. Left without `commit`, nothing is published.
+    transaction that then writes. Left without `commit`, nothing is published. `heads`: the
+    file (`YIWANG_LEDGER_HEADS`) the committed row's head is appended to, outside the database.
     """
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, engine: Engine, heads: Path | None = None) -> None:
+        self.engine, self.heads = engine, heads
         self._stored: dict[str, tuple[np.ndarray, list[str]]] = {}
         self._reader: threading.Thread | None = None
         self._failure: BaseException | None = None
@@ -225,7 +227,7 @@ class Publication:
         row["row_hash"] = ledger_row_hash(row)
         conn.execute(LEDGER.insert().values(**row))
         self._transaction.commit()
-        append_head(ledger_heads(), row)  # after the commit: only heads the ledger holds
+        append_head(self.heads, row)  # after the commit: only heads the ledger holds
         return {**row, "changes": changes}
 
 

@@ -16,7 +16,6 @@ connector = Connector(
     title="Finance treasury centralized payment (财政 国库集中支付)",
     conn_id="treasury_api",
     auth=HmacSignature,
-    simulator="treasury",
     streams=(
         Stream(
             name="vouchers",

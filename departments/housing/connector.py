@@ -65,6 +65,5 @@ connector = Connector(
     conn_id="housing_api",
     auth=OAuth2ClientCredentials,
     rate_per_s=9.5,  # the contract allows 10 per second; stay under it instead of eating 429s
-    simulator="housing",
     streams=_streams(),
 )

@@ -18,7 +18,6 @@ connector = Connector(
     title="Audit findings (审计 审计管理系统)",
     conn_id="audit_api",
     auth=StaticBearer,
-    simulator="audit",
     streams=(
         Stream(
             name="findings",

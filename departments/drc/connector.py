@@ -24,7 +24,6 @@ connector = Connector(
     title="Development and reform project registry (发改 投资项目在线审批监管平台)",
     conn_id="drc_api",
     auth=HeaderKey,
-    simulator="drc",
     streams=(
         Stream(
             name="projects",

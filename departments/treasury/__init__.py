@@ -1,0 +1,56 @@
+"""财政 treasury payments (contracts/departments/treasury.md): one GBK CSV per pay date."""
+
+from __future__ import annotations
+
+from departments.declare import Department
+from departments.treasury.connector import connector
+from departments.treasury.records import VOUCHER
+from departments.treasury.simulator import TreasuryServer
+from simulators.declare import Served, Simulator
+from simulators.world import calendar as cal
+from transforms.figures import Figure, Flag
+from transforms.links import NameWithinUnit, PartyOf, ProjectCode
+
+department = Department(
+    connector=connector,
+    records=(VOUCHER,),
+    links={
+        "voucher": (
+            ProjectCode("项目代码"),
+            NameWithinUnit(
+                "项目名称",
+                blocks=("预算单位",),
+                roles=("owner_name", "entrusted_name"),
+                tie_break=PartyOf("收款人统一社会信用代码", "permit", "contractorCreditCode"),
+            ),
+        )
+    },
+    simulator=Simulator(
+        server=TreasuryServer,
+        credentials=("appid", "secret"),
+        served=(
+            Served(
+                "vouchers",
+                "vouchers",
+                "voucher",
+                serves=lambda rows: rows["_pay_day"] >= cal.day(cal.TREASURY_FIRST_DAY),
+            ),
+        ),
+    ),
+    figures=(
+        Figure(
+            ("paid_amount", "payment_count", "first_payment_date", "last_payment_date"),
+            ("voucher",),
+            "sum (net of reversals), count and first and last pay date of linked vouchers",
+        ),
+    ),
+    flags=(
+        Flag("OVER_BUDGET", ("voucher", "project"), "`paid_amount` > `approved_investment`"),
+        Flag(
+            "PAID_BEFORE_PERMIT",
+            ("voucher", "permit"),
+            "a voucher with memo `进度款` is dated before the earliest issue date of the "
+            "project's live permits, or the project has such a voucher and no live permit",
+        ),
+    ),
+)

@@ -1,0 +1,172 @@
+"""Linking as declarations: the evidence a department's records offer, and the methods a link
+is published with (`source_record.link_method`, `link_confidence`).
+
+A department lists, per record type, its evidence strongest first; `transforms.resolve` tries
+each on the records the ones before it left unlinked. Splink's comparison levels show the
+shape: each rule a named object with its label, its confidence and the rule in words, read by
+resolve (to link), the API (to explain a figure) and the data dictionary (to document it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LinkMethod:
+    label: str  # published as `link_method`
+    confidence: float  # published as `link_confidence`
+    rule: str  # when a record is linked this way, in words
+
+
+REGISTRY = LinkMethod("registry", 1.0, "the registry's own record: its code is the project")
+PROJECT_CODE = LinkMethod("project_code", 1.0, "the record's project code is a registry code")
+PROJECT_CODE_MALFORMED = LinkMethod(
+    "project_code (registry record malformed)",
+    0.95,
+    "the record's well-formed code is the registry's own key with a hyphen lost",
+)
+PROJECT_CODE_REPAIRED = LinkMethod(
+    "project_code_repaired",
+    0.95,
+    "the record's code is one digit away from exactly one registry code",
+)
+CODE_IN_TEXT = LinkMethod("code_in_text", 0.97, "a registry code written in the record's free text")
+CODE_IN_TEXT_REPAIRED = LinkMethod(
+    "code_in_text_repaired",
+    0.93,
+    "a code in the free text one digit away from exactly one registry code",
+)
+NAME_UNIT_PAYEE = LinkMethod(
+    "name+unit+payee",
+    0.9,
+    "the name fits several projects of the unit; the payee is the contractor of exactly one",
+)
+NAME_UNIT = LinkMethod(
+    "name+unit",
+    0.85,
+    "the name (base and phase) fits exactly one project known under the record's unit",
+)
+UNREGISTERED = LinkMethod(
+    "unregistered_permit",
+    0.8,
+    "no code and no registry name under its owner: an `X-` project (未批先建) named after the "
+    "smallest permit number of the works",
+)
+UNLINKED = LinkMethod(
+    "unlinked: no evidence singles out one project",
+    0.0,
+    "no evidence singles out one project: a wrong link is worse than none",
+)
+
+
+def follows(record_type: str) -> LinkMethod:
+    """A record that names another record (a report its permit) belongs to that one's project."""
+    return LinkMethod(record_type, 0.99, f"belongs to the project of the {record_type} it names")
+
+
+# ---- evidence: what a record type offers, strongest first ---------------------------------------
+@dataclass(frozen=True)
+class Registry:
+    """The record type that issues project codes: each record is a project."""
+
+    code: str
+    name: str
+    owner_name: str
+    owner_code: str
+    entrusted_name: str
+    entrusted_code: str
+
+
+@dataclass(frozen=True)
+class ProjectCode:
+    """A field holding a project code as entered: exact, or repaired when one digit away."""
+
+    field: str
+
+
+@dataclass(frozen=True)
+class CodeInText:
+    """A registry code written somewhere in free text."""
+
+    field: str
+
+
+@dataclass(frozen=True)
+class Follows:
+    """A field holding the key of another record type: the record shares that one's project."""
+
+    field: str
+    record_type: str
+
+
+# the units a project is known under, by role: owner and entrusted unit, name or credit code
+UNIT_ROLES = ("owner_name", "owner_code", "entrusted_name", "entrusted_code")
+
+
+@dataclass(frozen=True)
+class PartyOf:
+    """Settles a name that fits several projects: the party named in `field` is the `role`
+    (a field of `record_type`) of exactly one candidate's linked records."""
+
+    field: str
+    record_type: str
+    role: str
+
+
+@dataclass(frozen=True)
+class NameWithinUnit:
+    """The name, reduced to base and phase (`transforms.names`), compared only with projects
+    known under the unit in `blocks` (each tried in turn), as any of `roles` (UNIT_ROLES)."""
+
+    name: str
+    blocks: tuple[str, ...]
+    roles: tuple[str, ...]
+    tie_break: PartyOf | None = None
+
+
+@dataclass(frozen=True)
+class Unregistered:
+    """Records no code and no registry name links form `X-` projects (未批先建): grouped by
+    owner and base name, each named `X-` + its smallest key. Its fields give the project's
+    identity (`project_name`, `region_code`, owner)."""
+
+    name: str
+    owner_name: str
+    owner_code: str
+    region: str
+
+
+Evidence = Registry | ProjectCode | CodeInText | Follows | NameWithinUnit | Unregistered
+
+# every method a link can be published with, for the dictionary and the API
+METHODS = (
+    REGISTRY, PROJECT_CODE, PROJECT_CODE_MALFORMED, PROJECT_CODE_REPAIRED, CODE_IN_TEXT,
+    CODE_IN_TEXT_REPAIRED, NAME_UNIT_PAYEE, NAME_UNIT, UNREGISTERED, UNLINKED,
+)  # fmt: skip
+
+
+def evidence_words(evidence: tuple[Evidence, ...]) -> str:
+    """A record type's evidence, strongest first, as the data dictionary shows it."""
+    said = []
+    for e in evidence:
+        if isinstance(e, Registry):
+            said.append(f"is the registry (`{e.code}` is the project code)")
+        elif isinstance(e, ProjectCode):
+            said.append(f"project code in `{e.field}` (exact, or repaired)")
+        elif isinstance(e, CodeInText):
+            said.append(f"a project code written in `{e.field}`")
+        elif isinstance(e, Follows):
+            said.append(f"the `{e.record_type}` named in `{e.field}`")
+        elif isinstance(e, NameWithinUnit):
+            blocks = " or ".join(f"`{b}`" for b in e.blocks)
+            party = (
+                f", settled by `{e.tie_break.field}` as the `{e.tie_break.role}` of one "
+                f"candidate's `{e.tie_break.record_type}`s"
+                if e.tie_break
+                else ""
+            )
+            said.append(f"name `{e.name}` among the projects of the unit in {blocks}{party}")
+        elif isinstance(e, Unregistered):
+            said.append("an `X-` project (未批先建) of its own when no registry name fits its owner")
+    return "; then ".join(said) or "none: published unlinked"

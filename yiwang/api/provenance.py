@@ -1,0 +1,31 @@
+"""Where each published figure of a project comes from: the department and record type its
+declaration names (`Department.figures`), its rule, and the keys of the project's records of
+that type."""
+
+from typing import Any
+
+from departments.registry import figures as declared
+from schemas.unified import TABLES
+
+described = TABLES["project"].to_schema().columns  # the figures' rules, built once
+# figure -> (source system, the record type it is computed from first), in column order
+FIGURE_SOURCES = {
+    column: (name, figure.records[0])
+    for column in described
+    if (found := declared().get(column)) is not None
+    for name, figure in [found]
+}
+
+
+def figures(out: dict[str, Any], keys: dict[str, list[str]]) -> dict[str, Any]:
+    """Each figure of project `out`, its rule, and the keys of the records it came from."""
+    return {
+        name: {
+            "value": out[name],
+            "rule": described[name].description,
+            "source_system": system,
+            "record_type": record_type,
+            "record_keys": keys.get(record_type, []),
+        }
+        for name, (system, record_type) in FIGURE_SOURCES.items()
+    }

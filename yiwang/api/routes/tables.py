@@ -1,0 +1,63 @@
+"""The published tables beside the projects: units (红黑榜), spot checks (双随机), the ledger."""
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import and_, select
+
+from yiwang.api.bodies import page, row
+from yiwang.api.routes.shared import GUARDS, After, Cache, Limit, Reader
+from yiwang.api.snapshot import read
+from yiwang.store.tables import published
+
+U, C, L = (published[t] for t in ("unit_scorecard", "spot_check", "publish_run"))
+router = APIRouter(dependencies=GUARDS)
+
+
+class ListName(StrEnum):
+    red = "red"
+    black = "black"
+
+
+@router.get("/units")
+async def units(
+    request: Request,
+    snapshots: Reader,
+    responses: Cache,
+    limit: Limit = 50,
+    after: After = None,
+    list_name: Annotated[ListName | None, Query(alias="list")] = None,
+) -> dict[str, Any]:
+    """红黑榜: units in credit-code order, optionally only the red or the black list."""
+    where = []
+    if after is not None:
+        where.append(U.c.unit_code > after)
+    if list_name:
+        where.append(U.c.list == list_name.value)
+    query = select(U).where(and_(True, *where)).order_by(U.c.unit_code).limit(limit + 1)
+    items = snapshots.in_one_snapshot(lambda conn: page(read(conn, query), limit, "unit_code"))
+    return await responses.served(request, items)
+
+
+@router.get("/spot-checks")
+async def spot_checks(
+    request: Request,
+    snapshots: Reader,
+    responses: Cache,
+    period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+) -> dict[str, Any]:
+    """双随机 draws (all months, or one), with the seed that re-derives each draw."""
+    query = select(C).order_by(C.c.period, C.c.draw_rank)
+    if period:
+        query = query.where(C.c.period == period)
+    items = snapshots.in_one_snapshot(lambda conn: {"items": [row(r) for r in read(conn, query)]})
+    return await responses.served(request, items)
+
+
+@router.get("/ledger")
+async def ledger(request: Request, snapshots: Reader, responses: Cache) -> dict[str, Any]:
+    """Every publication, oldest first, with its content and chain hashes."""
+    query = select(L).order_by(L.c.seq)
+    items = snapshots.in_one_snapshot(lambda conn: {"items": [row(r) for r in read(conn, query)]})
+    return await responses.served(request, items)
