@@ -1,2 +1,2 @@
-"""Connectors: a small framework (`connectors.core`) and one package per departmental system
-that only declares its streams. `connectors.registry` finds them."""
+"""Connectors: the framework (`connectors.core`) a department's connector declares its streams
+on. The departments themselves live in `departments/`."""

@@ -168,5 +168,7 @@ def evidence_words(evidence: tuple[Evidence, ...]) -> str:
             )
             said.append(f"name `{e.name}` among the projects of the unit in {blocks}{party}")
         elif isinstance(e, Unregistered):
-            said.append("an `X-` project (未批先建) of its own when no registry name fits its owner")
+            said.append(
+                "an `X-` project (未批先建) of its own when no registry name fits its owner"
+            )
     return "; then ".join(said) or "none: published unlinked"

@@ -58,9 +58,7 @@ def run(
             settings = dataclasses.replace(settings, password=password)
         result = sync(connector, settings, sink, as_of, f"run-{as_of}", landing, FAST)
         # the faults the server drew, so a test can tell that it tested something
-        result.faults_drawn = [
-            f for f in cluster.servers[connector.name].faults.log if f != "-"
-        ]
+        result.faults_drawn = [f for f in cluster.servers[connector.name].faults.log if f != "-"]
         return result
 
 

@@ -12,7 +12,7 @@ import datetime as dt
 from airflow.sdk import Asset, Param, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from connectors.registry import registry
+from departments.registry import registry
 from yiwang.settings import from_environment
 
 

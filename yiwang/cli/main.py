@@ -14,8 +14,8 @@ from rich.table import Table
 from typer import TyperException
 from typer.core import TyperGroup
 
-from yiwang.cli.connectors import connectors_app, extract
-from yiwang.cli.connectors import parse_date as _date
+from yiwang.cli.departments import departments_app, extract
+from yiwang.cli.departments import parse_date as _date
 from yiwang.cli.night import airflow_night, db_app, run, serve, verify, withdraw
 
 
@@ -50,7 +50,7 @@ world_app = typer.Typer(
     help="The simulated city behind the four departmental systems.", no_args_is_help=True
 )
 app.add_typer(world_app, name="world")
-app.add_typer(connectors_app, name="connectors")
+app.add_typer(departments_app, name="departments")
 schemas_app = typer.Typer(help="The shared schemas.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
 app.command("extract")(extract)
@@ -99,13 +99,13 @@ def _inventory_table(cluster) -> Table:
     table = Table(title=f"What the four systems serve as of {cluster.as_of}")
     for col in ("system", "connection", "url", "resource", "records"):
         table.add_column(col, justify="right" if col == "records" else "left")
-    from simulators.cluster import CONN_IDS
+    from departments.registry import get
 
     for system, server in cluster.servers.items():
         for i, (resource, count) in enumerate(server.inventory().items()):
             table.add_row(
                 system if i == 0 else "",
-                CONN_IDS[system] if i == 0 else "",
+                get(system).conn_id if i == 0 else "",
                 server.url if i == 0 else "",
                 resource,
                 f"{count:,}",
@@ -208,12 +208,14 @@ def evaluate(
     # the evaluation is about links, not the housing rate limit: lift it on both sides
     with Cluster(world, day, options={"housing": {"rate_per_s": 1e9}}) as cluster:
         sink = LocalSink(Path(tempfile.mkdtemp(prefix="yiwang-eval-")), commit_every_s=600)
-        with console.status("extracting the four systems…"):
+        with console.status("extracting every department…"):
             run_id = run_id_for(day, "evaluate")
             extract_all(cluster.environment(), day, sink, run_id, rate_limits=False)
     with console.status("validating, resolving, unifying…"):
         night = unify_night(sink, day)
-    truth = world.ground_truth((day - dt.date(1970, 1, 1)).days)
+    from departments.registry import ground_truth
+
+    truth = ground_truth(world, (day - dt.date(1970, 1, 1)).days)
     links, projects = night.tables["source_record"], night.tables["project"]
     table = Table(title=f"Links against the ground truth ({scale}, seed {seed}, as of {day})")
     for col in ("record type", "links", "correct", "precision", "recall", "unlinked but linkable"):
@@ -255,7 +257,9 @@ def world_truth(
     as_of: AsOf = "2026-11-23",
 ) -> None:
     """Export the ground truth: the project every live source record truly belongs to."""
-    truth = _world(scale, seed).ground_truth((_date(as_of) - dt.date(1970, 1, 1)).days)
+    from departments.registry import ground_truth
+
+    truth = ground_truth(_world(scale, seed), (_date(as_of) - dt.date(1970, 1, 1)).days)
     truth.to_csv(out, index=False)
     console.print(f"{len(truth):,} records → {out}")
 

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from yiwang.cli.connectors import parse_date
+from yiwang.cli.departments import parse_date
 from yiwang.settings import Settings, from_environment
 
 console = Console()
@@ -94,7 +94,7 @@ def _configured(day) -> None:
     """Every source's connection is set and well-formed, or one line names all that are not,
     before anything starts."""
     from connectors.core.connection import ConnectionConfigError, from_env_all
-    from connectors.registry import registry
+    from departments.registry import registry
 
     try:
         from_env_all(c.conn_id for c in registry().values())

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from connectors.registry import registry
+from departments.registry import registry
 from yiwang.store.publish import PublishError
 
 BEIJING = ZoneInfo("Asia/Shanghai")

@@ -54,9 +54,7 @@ def _expectations() -> dict[str, list]:
                 column="status", value_set=["已批复", "在建", "已竣工", "已撤销"]
             ),
             e.ExpectColumnValuesToMatchRegex(column="risk_flags", regex=_comma_list(flags())),
-            e.ExpectColumnValuesToMatchRegex(
-                column="source_systems", regex=_comma_list(systems())
-            ),
+            e.ExpectColumnValuesToMatchRegex(column="source_systems", regex=_comma_list(systems())),
         ],
         "source_record": [
             e.ExpectCompoundColumnsToBeUnique(

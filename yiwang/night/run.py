@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from connectors.core import Landing, RetryPolicy, SyncResult, from_env
 from connectors.core.sync import ProgressHook
-from connectors.registry import get, registry
+from departments.registry import get, registry
 from schemas.quarantine import carry_forward
 from yiwang.night.as_of import check_as_of
 from yiwang.night.extract import extract_source

@@ -24,7 +24,7 @@ from connectors.core.formats import TZ
 from connectors.core.record_json import DECIMAL_TAG, encode
 from connectors.core.state import CoalescingSink, latest_versions
 from connectors.core.stream import Stream
-from connectors.registry import registry
+from departments.registry import registry
 from yiwang.store.db import is_postgres, qualified
 from yiwang.store.tables import staged_record, stream_state
 

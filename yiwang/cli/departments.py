@@ -1,10 +1,9 @@
-"""`yiwang connectors …` and `yiwang extract`: the connector framework from the command line."""
+"""`yiwang departments …` and `yiwang extract`: the registered departments from the command line."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated
@@ -15,43 +14,48 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-connectors_app = typer.Typer(help="The registered departmental connectors.", no_args_is_help=True)
+departments_app = typer.Typer(help="The registered departments.", no_args_is_help=True)
 console = Console()
 
 
-@connectors_app.command("list")
-def list_connectors() -> None:
-    """Every registered connector, its connection and its streams."""
+@departments_app.command("list")
+def list_departments() -> None:
+    """Every registered department: its connection, whether it is configured, its streams
+    and what its records are linked by."""
     from connectors.core.connection import env_var
-    from connectors.registry import registry
+    from departments.registry import all_departments
 
-    table = Table(title="Registered connectors")
-    for col in ("name", "connection", "configured", "auth", "streams"):
+    table = Table(title="Registered departments")
+    for col in ("name", "connection", "configured", "auth", "streams", "simulated"):
         table.add_column(col)
-    for c in registry().values():
+    for d in all_departments().values():
+        c = d.connector
         configured = "yes" if os.environ.get(env_var(c.conn_id)) else "no"
         auth = getattr(c.auth, "__name__", str(c.auth))
         streams = ", ".join(s.name for s in c.streams)
-        table.add_row(c.name, c.conn_id, configured, auth, streams)
+        table.add_row(c.name, c.conn_id, configured, auth, streams, "yes" if d.simulator else "no")
     console.print(table)
 
 
-@connectors_app.command("new")
-def new_connector(
+@departments_app.command("new")
+def new_department(
     name: Annotated[str, typer.Argument(help="package name, lower case, e.g. natres")],
     title: Annotated[str, typer.Option(help="the system's name")] = "",
     root: Annotated[Path, typer.Option(help="project root")] = Path("."),
 ) -> None:
-    """Scaffold `connectors/NAME/` and its tests (guide: docs/adding-a-connector.md)."""
-    from connectors.core.scaffold import scaffold
+    """Scaffold `departments/NAME/` and its tests (guide: docs/adding-a-department.md)."""
+    from departments.scaffold import scaffold
 
-    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-        raise typer.BadParameter("NAME must be a lower-case Python identifier")
-    for path in scaffold(name, title or name, root):
+    try:
+        made = scaffold(name, title or name, root)
+    except (ValueError, FileExistsError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    for path in made:
         console.print(f"created {path}")
     console.print(
-        f"next: declare the real streams in connectors/{name}/__init__.py, set "
-        f"AIRFLOW_CONN_{name.upper()}_API, run `pytest tests/connectors/{name}`"
+        f"next: make departments/{name}/ say what its contract says "
+        f"(docs/adding-a-department.md), then `bin/dev test tests/departments/{name}` and "
+        f"`bin/dev demo`; for real nights set AIRFLOW_CONN_{name.upper()}_API"
     )
 
 
@@ -64,7 +68,7 @@ def parse_date(text: str) -> dt.date:
 
 
 def extract(
-    source: Annotated[str, typer.Argument(help="a registered connector, e.g. drc")],
+    source: Annotated[str, typer.Argument(help="a registered department, e.g. drc")],
     as_of: Annotated[str, typer.Option("--as-of", help="the business date of the night")],
     simulate: Annotated[
         str | None,
@@ -78,7 +82,7 @@ def extract(
     """Run one source: read every stream incrementally, land its pages, print what came."""
     from connectors.core import Landing, LocalSink, SourceError, from_env
     from connectors.core.connection import ConnectionConfigError
-    from connectors.registry import get
+    from departments.registry import get
     from yiwang.night.as_of import check_as_of
     from yiwang.night.extract import extract_source
     from yiwang.night.run_ids import run_id_for
