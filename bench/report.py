@@ -1,4 +1,10 @@
-"""What every benchmark shares: the process's peak memory, and its results file."""
+"""What every benchmark shares: the process's peak memory, and its results file.
+
+Every benchmark writes its figures as JSON (`--json PATH`; by default under bench/results/),
+with where they came from: the commit, whether the work tree held changes, Python, the
+platform, the processor and its cores, and when (`provenance`). docs/performance.md cites
+these files.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,13 @@ import argparse
 import datetime as dt
 import json
 import os
+import platform
 import resource
+import subprocess
 import threading
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def peak_rss_mb() -> float:
@@ -96,20 +106,69 @@ def _forked_private_mb() -> float:
     return total
 
 
-def save(name: str, results: dict) -> Path:
-    """Write `results` to bench/results/<name>.json (runs compare file against file)."""
-    out = Path("bench/results") / f"{name}.json"
+def _git(*args: str) -> str | None:
+    """git's answer in the repository, or None (no git, not a work tree, a failure)."""
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip()
+
+
+def _processor() -> str | None:
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def provenance() -> dict:
+    """Where a run's figures came from; a field git cannot give is None."""
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "commit": _git("rev-parse", "HEAD"),
+        "tree_changed": None if status is None else bool(status),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "processor": _processor(),
+        "cores": os.cpu_count(),
+        "ran_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def json_option(parser: argparse.ArgumentParser, default: str | None) -> None:
+    """`--json PATH`: where the figures go as JSON (`default` names the file when not given;
+    None: no file unless asked for)."""
+    where = f"default: {default}" if default else "default: none"
+    parser.add_argument(
+        "--json", type=Path, metavar="PATH", help=f"write the figures as JSON to PATH ({where})"
+    )
+
+
+def save(name: str, results: dict, path: Path | str | None = None) -> Path:
+    """Write `results` and their `provenance` to `path`, by default
+    bench/results/<name>.json (runs compare file against file)."""
+    out = Path(path) if path else Path("bench/results") / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
+    out.write_text(json.dumps({**results, "provenance": provenance()}, indent=2))
     print(f"→ {out}")
     return out
 
 
-def world_args(doc: str) -> tuple[argparse.Namespace, dt.date]:
-    """The options every scale benchmark takes: --scale, --seed, --as-of (and that date)."""
+def world_args(doc: str, name: str = "<bench>") -> tuple[argparse.Namespace, dt.date]:
+    """The options every scale benchmark takes: --scale, --seed, --as-of (and that date),
+    --json."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--scale", default="medium")
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--as-of", default="2026-11-23")
+    json_option(parser, f"bench/results/{name}-<scale>.json")
     args = parser.parse_args()
     return args, dt.date.fromisoformat(args.as_of)

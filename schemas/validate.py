@@ -59,8 +59,12 @@ def validate(source: str, record: RecordType, frame: pd.DataFrame) -> Validated:
     """Split a batch (latest version per key) into typed accepted rows and quarantine rows."""
     record_type = record.name
     frame = frame.reset_index(drop=True)
-    if frame.empty:
-        return Validated(source, record_type, frame, _quarantine_frame([]), 0)
+    if frame.empty:  # still typed, with every field: a department never staged has no rows
+        empty = pd.DataFrame(
+            {c: pd.Series([], dtype=object) for c in ("_key", *record.field_names)}
+        )
+        typed, _ = _typed(record, empty)
+        return Validated(source, record_type, typed, _quarantine_frame([]), 0)
     missing = [f for f in record.required_fields if f not in frame.columns]
     if missing:
         raise SchemaDriftError(

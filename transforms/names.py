@@ -42,8 +42,7 @@ def _prefixes() -> tuple[frozenset[str], dict[str, tuple[int, ...]]]:
 
 def _without_prefix(text: str) -> str:
     """`text` less the longest division name it starts with: a set lookup per length such a
-    name comes in, where a regex alternation of ~10,000 names tried them one by one (4 s of
-    a large night)."""
+    name comes in, where a regex alternation of ~10,000 names tried them one by one."""
     names, lengths = _prefixes()
     for n in lengths.get(text[:2], ()):
         if text[:n] in names:
@@ -67,7 +66,7 @@ def split_names(names: pd.Series, memo: dict | None = None) -> pd.DataFrame:
     """`base` and `phase` of every name (None where the name is missing): each distinct name
     split once, and spread to the rows by its code rather than a Python call a row. `memo`
     keeps the splits for the next call (the registry, permits and payments name the same
-    works: a third of a large night's names were split twice)."""
+    works)."""
     codes, uniques = pd.factorize(names, use_na_sentinel=True)
     memo = {} if memo is None else memo
     split = [memo[n] if n in memo else memo.setdefault(n, _split(n)) for n in uniques]

@@ -160,7 +160,7 @@ def _from_uri(conn_id: str, raw: str) -> ConnectionSettings:
 def register_secrets(settings: ConnectionSettings) -> None:
     """Tell Airflow's log masker about the secrets, when running inside Airflow."""
     if "AIRFLOW_CTX_DAG_ID" not in os.environ and "AIRFLOW_HOME" not in os.environ:
-        return  # importing Airflow outside it costs a second and configures its logging
+        return  # importing Airflow outside it is slow and configures its logging
     try:
         from airflow.sdk.log import mask_secret
     except ImportError:  # pragma: no cover - Airflow is a core dependency

@@ -174,8 +174,8 @@ class Cursor:
     limit: int = 1000
     max_restarts: int = 50
     expired: ContractAnswer = INVALID_CURSOR
-    # responses typed together as one frame: typing has a cost per frame (1,000-record pages
-    # typed one by one took 3.2x as long as in 32s), so the state advances per batch
+    # responses typed together as one frame: typing has a cost per frame, so pages are typed
+    # 32 at a time and the state advances per batch
     batch_pages: int = 32
 
     def pages(self, reader: StreamReader, state: dict | None) -> Iterator[Page | Checkpoint]:

@@ -149,7 +149,7 @@ def _handler_for(server: SimServer) -> type[BaseHTTPRequestHandler]:
         def setup(self) -> None:
             super().setup()
             # headers and body go out in two writes: without NODELAY, Nagle's algorithm and
-            # the client's delayed ACK add ~40 ms to every small keep-alive response
+            # the client's delayed ACK hold back every small keep-alive response
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self.sim._count_lock:
                 self.sim._open.add(self.connection)

@@ -1,8 +1,9 @@
 """Generate the world: projects and everything the four systems record about them.
 
-Whole arrays at a time (numpy), so the `large` world (~100k projects, ~4M records) builds in
-well under a minute on one core. Every random draw comes from one `numpy.random.Generator`
-seeded by the caller, in a fixed order: same seed and scale, byte-identical world.
+Whole arrays at a time (numpy), never a Python call per record, so even the `large` world
+(~100k projects, ~4M records) is quick to build on one core. Every random draw comes from one
+`numpy.random.Generator` seeded by the caller, in a fixed order: same seed and scale,
+byte-identical world.
 """
 
 from __future__ import annotations

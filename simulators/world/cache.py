@@ -1,6 +1,6 @@
 """Generated worlds kept on disk, keyed by scale, seed and the generator's own source.
 
-The `large` world takes most of a minute to build; benchmarks and demos reuse it. The key
+Building the `large` world takes a while; benchmarks and demos reuse it. The key
 includes a digest of this package's code, so a changed generator never serves a stale world,
 and of pandas' version and string storage, which decide how the pickled frames come back.
 """

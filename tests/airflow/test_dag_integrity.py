@@ -22,6 +22,20 @@ def test_given_the_registry_then_every_connector_has_a_sync_dag_and_one_publish_
     assert set(build()) == {f"sync_{name}" for name in registry()} | {"publish_unified"}
 
 
+def test_given_two_configured_departments_then_the_publication_waits_for_those_two(monkeypatch):
+    from departments.registry import registry
+    from yiwang.airflow.dags import build
+
+    for connector in registry().values():
+        monkeypatch.delenv(f"AIRFLOW_CONN_{connector.conn_id.upper()}", raising=False)
+    for name in ("drc", "treasury"):
+        monkeypatch.setenv(f"AIRFLOW_CONN_{name.upper()}_API", '{"conn_type": "http"}')
+    dags = build()
+    waited = dags["publish_unified"].timetable.asset_condition.objects
+    assert {asset.name for asset in waited} == {"yiwang_staged_drc", "yiwang_staged_treasury"}
+    assert "sync_audit" in dags  # kept, so it can run once its connection is added
+
+
 @pytest.mark.parametrize("dag_file", DAG_FILES, ids=[f.name for f in DAG_FILES])
 def test_given_a_dag_file_when_parsed_then_it_is_clean_tagged_owned_and_retried(dag_file, tmp_path):
     env = {**os.environ, "AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}

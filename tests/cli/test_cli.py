@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -106,3 +107,33 @@ def test_bad_date_is_a_clear_error():
     result = runner.invoke(app, ["demo", "--as-of", "2026-13-01"])
     assert result.exit_code != 0
     assert "2026-13-01" in result.output
+
+
+def test_a_department_without_a_connection_is_skipped_with_one_line(tmp_path, monkeypatch, world):
+    """The night runs the departments whose connection is set and publishes; each other one
+    is named once, with what to set."""
+    import sqlite3
+
+    from simulators.cluster import Cluster
+
+    monkeypatch.setenv("YIWANG_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("YIWANG_DATABASE_URL", raising=False)
+    with Cluster(world, dt.date(2026, 11, 23), options={"housing": {"rate_per_s": 1e9}}) as c:
+        environ = c.environment()
+        environ.pop("AIRFLOW_CONN_AUDIT_API")
+        for name, value in environ.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("AIRFLOW_CONN_AUDIT_API", raising=False)
+        result = runner.invoke(
+            app, ["run", "--as-of", "2026-11-23", "--fast"], env={"COLUMNS": "300"}
+        )
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if "skipped" in line]
+    assert lines == [
+        "audit: skipped, its connection audit_api is not configured (set "
+        "AIRFLOW_CONN_AUDIT_API or add the Airflow connection audit_api)"
+    ]
+    assert "Traceback" not in result.output and "content_hash" in result.output
+    with sqlite3.connect(tmp_path / "yiwang.db") as db:
+        systems = {s for (s,) in db.execute("SELECT DISTINCT source_system FROM source_record")}
+    assert systems == {"drc", "treasury", "housing"}

@@ -1,4 +1,4 @@
-"""`yiwang extract` and `yiwang connectors list` as a person runs them."""
+"""`yiwang extract` and `yiwang departments list` as a person runs them."""
 
 from __future__ import annotations
 
@@ -34,10 +34,20 @@ def test_given_no_connection_when_extracting_then_it_says_what_to_set(tmp_path):
     assert "AIRFLOW_CONN_DRC_API" in out.stdout
 
 
-def test_given_the_registry_when_listing_then_all_four_connectors_show():
-    out = subprocess.run([YIWANG, "connectors", "list"], capture_output=True, text=True)
+def test_given_the_registry_when_listing_then_every_department_shows():
+    out = subprocess.run(
+        [YIWANG, "departments", "list"], capture_output=True, text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
     for name in ("drc", "treasury", "housing", "audit"):
-        assert name in out.stdout
+        assert f"{name}_api" in out.stdout
+
+
+def test_given_a_name_that_cannot_be_a_package_when_scaffolding_then_one_line_says_why(tmp_path):
+    out = run("departments", "new", "Bad-Name", "--root", str(tmp_path), tmp_path=tmp_path)
+    assert out.returncode == 2
+    assert "cannot name a department" in out.stdout + out.stderr
+    assert not (tmp_path / "departments").exists()
 
 
 def test_given_a_day_not_yet_finished_in_beijing_when_extracting_then_nothing_is_read(tmp_path):

@@ -1,18 +1,22 @@
-"""The DAG factory: one `sync_<source>` DAG per registered connector, and `publish_unified`
-scheduled on every source's staged asset. Wiring only; the work is in `yiwang.airflow.tasks`.
+"""The DAG factory: one `sync_<source>` DAG per registered department, and `publish_unified`
+scheduled on the staged assets of the departments whose connection is configured. Wiring
+only; the work is in `yiwang.airflow.tasks`.
 
-A new connector gets its DAG by registering. Parsing this file does no I/O: connectors are
-declarations, and every setting but the sync DAGs' schedule is read when a task runs.
+A new department gets its DAG by registering. Parsing this file does no I/O: departments are
+declarations, and every setting but the schedules is read when a task runs. A department whose
+connection is not configured keeps its DAG (its extract tasks skip, saying why), and the
+publication does not wait for it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 from airflow.sdk import Asset, Param, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from departments.registry import registry
+from departments.registry import configured, registry
 from yiwang.settings import from_environment
 
 
@@ -93,11 +97,11 @@ def sync_dag(source: str, cron: str):
     return sync_source()
 
 
-def publish_dag():
+def publish_dag(sources: list[str]):
     @dag(
         dag_id="publish_unified",
-        description="Unify, gate and publish the night once every source is staged",
-        schedule=_all_of([staged(s) for s in registry()]),
+        description="Unify, gate and publish the night once every configured source is staged",
+        schedule=_all_of([staged(s) for s in sources]),
         start_date=START,
         catchup=False,
         max_active_runs=1,
@@ -126,7 +130,8 @@ def _all_of(assets: list[Asset]):
 
 
 def build() -> dict[str, object]:
-    cron = from_environment().sync_schedule  # the one setting read when the file is parsed
+    cron = from_environment().sync_schedule  # the settings read when the file is parsed:
+    waited_for, _ = configured(os.environ)  # the schedule and which connections are set
     dags = {f"sync_{name}": sync_dag(name, cron) for name in registry()}
-    dags["publish_unified"] = publish_dag()
+    dags["publish_unified"] = publish_dag(waited_for or list(registry()))
     return dags

@@ -17,7 +17,7 @@ import pendulum
 from sqlalchemy import func, select
 
 from connectors.core import Landing, from_env
-from departments.registry import get, record
+from departments.registry import configured, get, record, skipped_line
 from schemas.validate import validate
 from yiwang.night.as_of import check_as_of
 from yiwang.night.extract import extract_source
@@ -75,8 +75,13 @@ def earlier_nights_published(as_of: dt.date) -> bool:
 
 
 def extract_stream(source: str, stream: str, as_of: dt.date) -> dict[str, Any]:
-    """Read one stream incrementally; pages land raw, records and state commit together."""
+    """Read one stream incrementally; pages land raw, records and state commit together. A
+    department whose connection is not configured is skipped, saying so in one line."""
     check_as_of(as_of)  # a manual run of a day still being written stages nothing
+    if source in configured(os.environ)[1]:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        raise AirflowSkipException(skipped_line(source))
     settings = from_environment()
     connector = get(source)
     engine = engine_for(settings.store_url)

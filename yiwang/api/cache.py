@@ -19,7 +19,7 @@ JSON = b"application/json"
 
 def cache_bytes(mb: int) -> int:
     """Rendered bodies kept per server process (`YIWANG_API_CACHE_MB`, 256 by default): at
-    `medium` every project's body fits (about 115 MB), so a warmed server renders none."""
+    `medium` every project's body fits, so a warmed server renders none."""
     return mb * 2**20
 
 

@@ -21,8 +21,8 @@ def warm_chunk(snapshots: Snapshots, seq: int, after: str) -> dict[str, bytes]:
     """The bodies of snapshot `seq`'s next projects after id `after`, by id; none when
     there are no more, or a newer snapshot was published."""
     with snapshots.engine.connect() as conn, conn.begin():
-        # the planner's estimate for a chunk passes jit_above_cost; compiling would cost
-        # 0.35 s a chunk, ten times the query
+        # the planner's estimate for a chunk passes jit_above_cost, and compiling the query
+        # would cost more than running it
         conn.exec_driver_sql("SET LOCAL jit = off")
         rows = conn.exec_driver_sql(PROJECTS_IN_SQL, {"after": after, "n": WARM_CHUNK})
         rows = rows.all()
@@ -57,7 +57,7 @@ async def keep_warm(snapshots: Snapshots, rendered: Rendered, state: State) -> N
             except Exception:  # warming only saves time: its failure must cost no more
                 log.exception("warming the cache for snapshot %s stopped", seq)
             # what lives until the next snapshot is out of the cyclic collector's way
-            # (a full collection over it is a pause of tens of ms in every response),
+            # (a full collection would walk all of it, pausing the response it falls in),
             # once what is garbage already is collected
             gc.collect()
             gc.freeze()

@@ -91,13 +91,17 @@ def _runnable(day) -> None:
 
 
 def _configured(day) -> None:
-    """Every source's connection is set and well-formed, or one line names all that are not,
-    before anything starts."""
+    """Before anything starts: every connection that is set is well-formed, and at least one
+    is set, or one line names what to fix. A department whose connection is not set is
+    skipped by the night, with one line saying so."""
     from connectors.core.connection import ConnectionConfigError, from_env_all
-    from departments.registry import registry
+    from departments.registry import configured, get, registry
 
+    on, _ = configured(os.environ)
     try:
-        from_env_all(c.conn_id for c in registry().values())
+        if not on:  # nothing to run: name them all
+            from_env_all(c.conn_id for c in registry().values())
+        from_env_all(get(name).conn_id for name in on)
     except ConnectionConfigError as exc:
         console.print(
             f"[red]the night of {day} cannot run:[/red] {escape(str(exc))}; or pass "
@@ -150,6 +154,8 @@ def print_summary(result, engine) -> None:
         for name, r in result.extracted.items()
     )
     console.print(f"extracted: {extracted}")
+    for line in result.skipped:
+        console.print(f"[yellow]{escape(line)}[/yellow]", soft_wrap=True)
     risks = ", ".join(f"{k} {v:,}" for k, v in p.risks.items()) or "none"
     console.print(f"{p.projects:,} projects; risks: {risks}")
     if p.changes:

@@ -94,8 +94,7 @@ def _with_referents(links: pd.DataFrame, projects: pd.DataFrame) -> pd.DataFrame
     """`links` plus the project_id of each link whose project is not published (else null).
 
     Checked as a column rather than as a set of every project_id: GX copies and serialises
-    an expectation's value set several times per run, which at 100k projects cost more than
-    all the other expectations together.
+    an expectation's value set several times per run, a cost that grows with the projects.
     """
     known = links["project_id"].isna() | links["project_id"].isin(projects["project_id"])
     return links.assign(**{UNKNOWN_PROJECT: links["project_id"].where(~known)})
@@ -142,8 +141,8 @@ def run_gate(tables: dict[str, pd.DataFrame], reconcile: pd.DataFrame, where: Pa
     import great_expectations as gx
     from great_expectations.execution_engine import pandas_execution_engine
 
-    # GX fingerprints every batch under this many bytes by hashing all of it (7 s of a large
-    # night's gate) only to label the result; the snapshot's content_hash already names it
+    # GX fingerprints every batch under this many bytes by hashing all of it, only to label
+    # the result; the snapshot's content_hash already names it
     pandas_execution_engine.HASH_THRESHOLD = 0
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     context = _context(gx, where)
@@ -203,7 +202,7 @@ def _checked_columns(expectations: list) -> list[str]:
 def _context(gx, where: Path):
     """The file context under `where`, its progress bars off and without a config-variables
     file: the gate uses none, and while one is named GX re-parses it at every lookup of a
-    variable (~300 per gate, most of a small night's gate after GX's import)."""
+    variable, which a gate does hundreds of times."""
     context = gx.get_context(mode="file", project_root_dir=str(where))
     if context.variables.config_variables_file_path or context.variables.progress_bars is None:
         context.variables.config_variables_file_path = None
@@ -215,8 +214,8 @@ def _context(gx, where: Path):
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     """Repetitive text columns as categoricals for GX: its checks test a column for nulls
-    once per expectation, and over millions of Python strings those tests were most of the
-    gate (a categorical's nulls are its code -1); the values and the examples GX reports
+    once per expectation, which over millions of Python strings is slow, while a
+    categorical's nulls are its code -1; the values and the examples GX reports
     are the same strings. A column of nearly distinct values (record keys) stays text:
     factorizing it costs more than the tests. (GX fails on pandas' string dtype.)"""
     out = frame.copy(deep=False)  # copy-on-write: only the columns converted are new

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from connectors.core import Landing, RetryPolicy, SyncResult, from_env
 from connectors.core.sync import ProgressHook
-from departments.registry import get, registry
+from departments.registry import configured, get, skipped_line
 from schemas.quarantine import carry_forward
 from yiwang.night.as_of import check_as_of
 from yiwang.night.extract import extract_source
@@ -261,6 +261,7 @@ class NightResult:
     extracted: dict[str, SyncResult]
     published: Published
     seconds: float
+    skipped: list[str] = field(default_factory=list)  # one line per department not configured
 
 
 def run_night(
@@ -276,18 +277,23 @@ def run_night(
     options: NightOptions = DEFAULTS,
 ) -> NightResult:
     """extract all → validate → stage → unify → gate → publish, in-process; the sources'
-    connections read from `environ`, the gate's Data Docs under `quality_dir`."""
+    connections read from `environ` (a department without one is skipped, with a line in
+    `skipped`), the gate's Data Docs under `quality_dir`."""
     check_as_of(as_of)  # before anything starts
     say = progress or (lambda _: None)
     started = time.perf_counter()
     # the whole night is this night's alone
     with store_lock(engine, as_of, whole_night=True, wait=options.lock_wait_s):
         migrate(engine)
-        extracted = {}
-        for name in registry():
+        extracted, skipped = {}, []
+        on, off = configured(environ)
+        for name in off:  # its records staged before, if any, are still published
+            skipped.append(skipped_line(name))
+            say(skipped[-1])
+        for name in on:
             say(f"extract {name}")
             extracted[name] = stage_source(
                 engine, environ, name, as_of, landing, policy, rate_limits
             )
         published = publish_night(engine, as_of, quality_dir, progress, options)
-    return NightResult(extracted, published, time.perf_counter() - started)
+    return NightResult(extracted, published, time.perf_counter() - started, skipped)

@@ -77,8 +77,7 @@ def _escape(text: str | None) -> str:
 
 def _escaped(uniques: np.ndarray) -> np.ndarray:
     """`_escape` of each rendered value (the None last): where no value holds a character to
-    escape (nearly always), one scan of them all rather than a call a value (3.2M record keys:
-    0.6 s)."""
+    escape (nearly always), one scan of them all rather than a call a value."""
     if _needs_escaping("".join(uniques[:-1])):
         return np.array([_escape(u) for u in uniques], dtype=object)
     out = uniques.copy()
@@ -139,9 +138,9 @@ def _renderer(kind):
 def _rendered_columns(table: str, frame: pd.DataFrame) -> dict[str, tuple]:
     """Per column, (code per row, rendered values + None last), as `_distinct` gives them.
 
-    Numbers and dates are factorized as they are (a large night's project dates as Python
-    objects took 0.6 s); text no row is sorted by renders as itself, a value a row (hashing
-    3.2M project_ids to factorize them took 0.46 s and saved nothing).
+    Numbers and dates are factorized as they are, not as Python objects; text no row is sorted
+    by renders as itself, a value a row (factorizing it would hash every value and save
+    nothing: there is no rendering to share).
     """
     out = {}
     for column in published[table].columns:
@@ -174,7 +173,7 @@ def _rank(uniques: np.ndarray) -> np.ndarray:
     nulls sort first); values that render alike share a place.
 
     Python's own sort (str order is code-point order) rather than `np.unique`: timsort takes
-    the runs a table's keys already come in, 3.4x faster on a large night's record keys.
+    the runs a table's keys already come in.
     """
     values = uniques[:-1]
     by_value = np.array(sorted(range(len(values)), key=values.__getitem__), dtype=np.intp)
@@ -202,7 +201,7 @@ def canonical(table: str, frame: pd.DataFrame) -> tuple[pd.Index, list[str], Row
     columns = _rendered_columns(table, frame)
     order = _order(columns, SORT[table]) if len(frame) else np.arange(0)
     escaped = [_escaped(uniques)[codes[order]] for codes, uniques in columns.values()]
-    lines = ["\t".join(values) for values in zip(*escaped, strict=True)]  # 5x str.cat's speed
+    lines = ["\t".join(values) for values in zip(*escaped, strict=True)]  # str.cat is slower
     prefix = f"{table}\t".encode()
     digests = bytearray()
     for line in lines:
@@ -254,8 +253,8 @@ HEX_BLOCK = 65_536
 
 
 def _hex_lines(digests: bytes) -> Iterator[bytes]:
-    """Each digest as hex and a newline, 65,536 digests at a time: a string a row took 0.7 s
-    for 3.3M rows, this 0.2 s."""
+    """Each digest as hex and a newline, 65,536 digests at a time in one C call, not a Python
+    string a row."""
     step = RowHashes.SIZE * HEX_BLOCK
     for start in range(0, len(digests), step):
         yield binascii.hexlify(digests[start : start + step], "\n", RowHashes.SIZE) + b"\n"

@@ -286,9 +286,8 @@ def _stored_digests(conn: Connection, target: str) -> tuple[np.ndarray, list[str
 
     On PostgreSQL the server joins them into 16 values (by first digit: each a sixteenth of
     the table, well inside the 1 GB a value may hold), unhexlified at once when every hash is
-    64 characters long (a row a message took 2 s of Python for 3.3M rows, holding the
-    interpreter while resolution wanted it); a table holding one that is not is read row by
-    row.
+    64 characters long (a row a message costs Python time per row, holding the interpreter
+    while resolution wants it); a table holding one that is not is read row by row.
     """
     if is_postgres(conn.engine):
         with conn.connection.driver_connection.cursor(binary=True) as cur:
@@ -361,7 +360,7 @@ def copy_text(snapshot: Snapshot, name: str, which: Sequence[int]) -> Iterator[b
     50,000 rows a block."""
     lines, digests, size = snapshot.lines[name], snapshot.row_hashes[name].digests, RowHashes.SIZE
     for start in range(0, len(which), 50_000):
-        # the digest sliced here: RowHashes[i] per row took 1.0-1.6 s more for 3.3M rows
+        # the digest sliced here, not through RowHashes[i]: no method call a row
         yield "".join(
             f"{lines[i]}\t{digests[i * size : (i + 1) * size].hex()}\n"
             for i in which[start : start + 50_000]
