@@ -3,13 +3,15 @@
     .venv/bin/python -m bench.night --scale large --keep        # prints the store's URL
     .venv/bin/python -m bench.ab --database-url URL e6bb92b HEAD --rounds 2
 
-A 2-core machine's speed can drift by tens of percent within the hour, so two figures taken
-an hour apart say little about two commits. Here each round runs every commit once, back to
-back, over the same staged records: each commit checked out as a git worktree and run in a
-process of its own with this environment, each night one day after the store's latest (so
-every run validates, resolves, unifies, gates and publishes; each with an empty kept-parts
-directory, so every run validates every record). Printed: per stage the mean
-seconds of each commit, its user CPU, and the last commit's over the first's.
+A small machine's speed drifts within the hour (docs/performance.md says by how much here),
+so two figures taken an hour apart say little about two commits. Here each round runs every
+commit once, back to back, over the same staged records: each commit checked out as a git
+worktree and run in a process of its own with this environment, each night one day after the
+store's latest (so every run validates, resolves, unifies, gates and publishes; each with an
+empty kept-parts directory, so every run validates every record). Printed: per stage the mean
+seconds of each commit, its user CPU, and the last commit's over the first's. `--json PATH`
+writes the same figures, every run's own (with its peak RSS and content_hash), each commit's
+full hash and the store's name.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 import psycopg
 
 from bench.night import STAGES
+from bench.report import git, json_option, save
 
 PUBLISH_SIDE = STAGES[STAGES.index("read_staged") :]  # what `publish_night` times
 
@@ -46,6 +49,8 @@ night = publish_night(
 )
 seconds = dict(night.seconds, wall=time.perf_counter() - started)
 seconds["user_cpu"] = resource.getrusage(resource.RUSAGE_SELF).ru_utime
+seconds["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+seconds["content_hash"] = getattr(night, "content_hash", None)
 print(json.dumps(seconds))
 """
 
@@ -58,7 +63,8 @@ def next_night(url: str) -> dt.date:
     return latest + dt.timedelta(days=1)
 
 
-def run_night(tree: Path, url: str, work: Path) -> dict[str, float]:
+def run_night(tree: Path, url: str, work: Path) -> tuple[dict[str, float], str | None]:
+    """One night of the commit in `tree`: its figures, and the content_hash it published."""
     kept = Path(tempfile.mkdtemp(prefix="kept-", dir=work))
     env = {**os.environ, "PYTHONPATH": str(tree), "YIWANG_KEPT_DIR": str(kept)}
     quality = work / "quality"
@@ -67,7 +73,8 @@ def run_night(tree: Path, url: str, work: Path) -> dict[str, float]:
         [sys.executable, "-c", NIGHT, url, f"{as_of}", str(quality)],
         cwd=tree, env=env, check=True, capture_output=True, text=True,
     )  # fmt: skip
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    return measured, measured.pop("content_hash", None)
 
 
 def main() -> None:
@@ -75,6 +82,7 @@ def main() -> None:
     parser.add_argument("--database-url", required=True, help="a store kept by bench.night")
     parser.add_argument("commits", nargs="+", help="commits to compare, the baseline first")
     parser.add_argument("--rounds", type=int, default=2)
+    json_option(parser, None)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="yiwang-ab-"))
     trees = {}
@@ -86,20 +94,51 @@ def main() -> None:
                 check=True,
             )
         runs: dict[str, list[dict]] = {c: [] for c in args.commits}
+        hashes: dict[str, list[str | None]] = {c: [] for c in args.commits}
         for round_no in range(1, args.rounds + 1):
             for commit, tree in trees.items():
-                runs[commit].append(run_night(tree, args.database_url, work))
+                measured, content_hash = run_night(tree, args.database_url, work)
+                runs[commit].append(measured)
+                hashes[commit].append(content_hash)
                 wall = runs[commit][-1]["wall"]
                 print(f"round {round_no}: {commit} {wall:.1f} s", flush=True)
     finally:
         for tree in trees.values():
             subprocess.run(["git", "worktree", "remove", "--force", str(tree)], check=False)
     show(runs)
+    if args.json:
+        save("ab", figures(args, runs, hashes), args.json)
+
+
+def mean_per_commit(runs: dict[str, list[dict]]) -> dict[str, dict[str, float]]:
+    return {c: {k: sum(r[k] for r in rs) / len(rs) for k in rs[0]} for c, rs in runs.items()}
+
+
+def figures(args, runs: dict[str, list[dict]], hashes: dict[str, list]) -> dict:
+    """What `show` prints, and every run's own figures, as one JSON object."""
+    means, commits = mean_per_commit(runs), list(runs)
+    first, last = means[commits[0]], means[commits[-1]]
+    return {
+        "database": args.database_url.rsplit("/", 1)[-1].split("?")[0],
+        "rounds": args.rounds,
+        "commits": {
+            c: {
+                "sha": git("rev-parse", f"{c}^{{commit}}"),
+                "runs": [dict(r, content_hash=h) for r, h in zip(runs[c], hashes[c], strict=True)],
+                "mean": {k: round(v, 2) for k, v in means[c].items()},
+            }
+            for c in commits
+        },
+        "last_over_first": {
+            stage: round(last.get(stage, 0.0) / first[stage], 2) if first.get(stage) else None
+            for stage in (*PUBLISH_SIDE, "wall", "user_cpu")
+        },
+    }
 
 
 def show(runs: dict[str, list[dict]]) -> None:
     commits = list(runs)
-    means = {c: {k: sum(r[k] for r in rs) / len(rs) for k in rs[0]} for c, rs in runs.items()}
+    means = mean_per_commit(runs)
     print(f"\n{'stage':12} " + " ".join(f"{c[:12]:>12}" for c in commits) + f" {'last/first':>11}")
     for stage in (*PUBLISH_SIDE, "wall", "user_cpu"):
         first, last = means[commits[0]].get(stage, 0.0), means[commits[-1]].get(stage, 0.0)

@@ -9,7 +9,8 @@ a page of projects, one project by id (random among all, with its figures' prove
 filtered page of projects, a page of units, and /health, after 3 s of unmeasured warm-up
 and once /health says the workers' caches are warm (every project rendered, or as many as
 half the cache holds; the time it took is printed).
-Results also go to bench/results/api.json.
+Results also go to bench/results/api.json (or `--json PATH`), with the database's name: the
+store's scale and seed are in the JSON of the `bench.night --keep` run that made it.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 import psycopg
 import requests
 
-from bench.report import save
+from bench.report import json_option, save
 from yiwang.api.auth import digest
 
 
@@ -105,6 +106,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--workers", type=int, default=2, help="`yiwang serve --workers`")
     parser.add_argument("--only", help="drive only the endpoints whose path contains this")
+    json_option(parser, "bench/results/api.json")
     args = parser.parse_args()
     binary = ensure_wrk()
     token = secrets.token_urlsafe(24)
@@ -136,7 +138,8 @@ def main() -> None:
             "/units?limit=50": None,
             "/health": None,
         }
-        results = {"projects": projects, "clients": 50, "workers": args.workers,
+        results = {"database": args.database_url.rsplit("/", 1)[-1].split("?")[0],
+                   "projects": projects, "clients": 50, "workers": args.workers,
                    "seconds": args.seconds, "endpoints": {}}  # fmt: skip
         results["warmed_in_s"] = round(warmed_in, 1)
         print(f"{projects:,} projects; {args.workers} server processes, caches warm "
@@ -154,7 +157,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
-    save("api", results)
+    save("api", results, args.json)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ client's figures are not shared with the servers' work. Each source is read in f
 `LocalSink` with its raw pages landed; the contract's own limits apply (housing: 10 requests/s),
 and housing is also read with the limit lifted to show the connector's own ceiling. Parsing
 alone is measured by replaying the landed pages. Results also go to
-bench/results/connectors-<scale>.json.
+bench/results/connectors-<scale>.json (or `--json PATH`).
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ def start_simulators(scale: str, seed: int, as_of: str, housing_rate: float) -> 
 
 
 def main() -> None:
-    args, as_of = world_args(__doc__)
-    results: dict = {"scale": args.scale, "as_of": args.as_of, "sources": {}}
+    args, as_of = world_args(__doc__, "connectors")
+    results: dict = {"scale": args.scale, "seed": args.seed, "as_of": args.as_of, "sources": {}}
     work = Path(tempfile.mkdtemp(prefix="yiwang-bench-"))
     runs = [(name, c, 10.0) for name, c in registry().items()]
     runs.append(("housing (limit lifted)", registry()["housing"], 0.0))
@@ -80,7 +80,7 @@ def main() -> None:
         )
     results["peak_rss_mb"] = round(peak_rss_mb())
     print(f"client peak RSS {results['peak_rss_mb']:,} MB")
-    save(f"connectors-{args.scale}", results)
+    save(f"connectors-{args.scale}", results, args.json)
 
 
 if __name__ == "__main__":

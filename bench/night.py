@@ -19,7 +19,8 @@ beside snapshot and publish: its seconds are its own, publish's exclude waiting 
 (`gate_wait`), and a phase's peak RSS includes the gate process's own (private) memory.
 After the full night it COPYs the very rows it published into bare tables (no keys, no
 indexes) as the floor publishing is measured against. Results also go to
-bench/results/night-<scale>.json; `--keep` leaves the database for `bench.api`.
+bench/results/night-<scale>.json (or `--json PATH`); `--keep` leaves the database for
+`bench.api`.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from pathlib import Path
 import psycopg
 
 from bench.connectors import start_simulators
-from bench.report import PhasePeaks, save
+from bench.report import PhasePeaks, json_option, save
 from connectors.core import RetryPolicy, from_env
 from departments.registry import registry
 from yiwang.night.extract import extract_source
@@ -221,6 +222,7 @@ def main() -> None:
         metavar="N",
         help="run under cProfile and print the N costliest functions",
     )
+    json_option(parser, "bench/results/night-<scale>.json")
     args = parser.parse_args()
     as_of = dt.date.fromisoformat(args.as_of)
     name = f"yiwang_bench_{uuid.uuid4().hex[:8]}"
@@ -255,13 +257,14 @@ def main() -> None:
             shutil.rmtree(kept, ignore_errors=True)
         admin.close()
     results = {
-        "scale": args.scale, "seed": args.seed, "cores": os.cpu_count(),
+        "scale": args.scale, "seed": args.seed, "as_of": args.as_of, "gap_days": args.gap_days,
+        "cores": os.cpu_count(),
         "full": full, "bare_copy": floor, "incremental": incremental,
         "database": url if args.keep else None,
     }  # fmt: skip
     if args.keep:
         print(f"kept {url}")
-    save(f"night-{args.scale}", results)
+    save(f"night-{args.scale}", results, args.json)
 
 
 if __name__ == "__main__":

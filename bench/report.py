@@ -106,7 +106,7 @@ def _forked_private_mb() -> float:
     return total
 
 
-def _git(*args: str) -> str | None:
+def git(*args: str) -> str | None:
     """git's answer in the repository, or None (no git, not a work tree, a failure)."""
     try:
         done = subprocess.run(
@@ -130,9 +130,9 @@ def _processor() -> str | None:
 
 def provenance() -> dict:
     """Where a run's figures came from; a field git cannot give is None."""
-    status = _git("status", "--porcelain", "--untracked-files=no")
+    status = git("status", "--porcelain", "--untracked-files=no")
     return {
-        "commit": _git("rev-parse", "HEAD"),
+        "commit": git("rev-parse", "HEAD"),
         "tree_changed": None if status is None else bool(status),
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),

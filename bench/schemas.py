@@ -5,7 +5,7 @@
 Rows come from the medium world (with its quirks and ~2% bad records), repeated with fresh
 keys up to `--rows`, shaped as the connectors hand them over (`record_frame`). One core.
 Each schema is timed over the whole batch (normalise + type + lazy pandera + quarantine rows).
-Results also go to bench/results/schemas.json.
+Results also go to bench/results/schemas.json (or `--json PATH`).
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from bench.report import peak_rss_mb, save
+from bench.report import json_option, peak_rss_mb, save
 from connectors.core.formats import record_frame
 from departments.registry import get, record
 from schemas.validate import validate
 from simulators.world import calendar as cal
 from simulators.world.cache import load_world
 from yiwang.settings import from_environment
+
+WORLD = {"scale": "medium", "seed": 3, "as_of": "2026-11-23"}  # where the rows come from
 
 
 def _repeat(frame: pd.DataFrame, rows: int, key: str, amount: str | None) -> pd.DataFrame:
@@ -48,8 +50,8 @@ def _shift(text: str, fen: int) -> str:
 
 
 def batches(rows: int) -> dict[str, pd.DataFrame]:
-    world = load_world("medium", 3, from_environment().data_dir / "worlds")
-    day = cal.day(dt.date(2026, 11, 23))
+    world = load_world(WORLD["scale"], WORLD["seed"], from_environment().data_dir / "worlds")
+    day = cal.day(dt.date.fromisoformat(WORLD["as_of"]))
     vouchers = world.as_of("vouchers", day)
     vouchers = vouchers.assign(_pay_date=vouchers["支付日期"])
     reports = world.as_of("reports", day).copy()
@@ -72,8 +74,9 @@ def batches(rows: int) -> dict[str, pd.DataFrame]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    json_option(parser, "bench/results/schemas.json")
     args = parser.parse_args()
-    results = {"rows": args.rows, "schemas": {}}
+    results = {"rows": args.rows, **WORLD, "schemas": {}}
     for record_type, frame in batches(args.rows).items():
         t0 = time.perf_counter()
         result = validate("bench", record(record_type), frame)
@@ -91,7 +94,7 @@ def main() -> None:
         )
     results["peak_rss_mb"] = round(peak_rss_mb())
     print(f"peak RSS {results['peak_rss_mb']:,} MB")
-    save("schemas", results)
+    save("schemas", results, args.json)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ Generation is timed fresh (no cache) on one core. Each server is then read compl
 loopback by one client with one keep-alive session, the way a connector pages, and its
 records/s printed. The housing contract limits a client to 10 requests/s (at most 10,000
 records/s at 1,000 per page); that limit is measured as well as the server's own ceiling.
-Results are also written to bench/results/simulators-<scale>.json.
+Results are also written to bench/results/simulators-<scale>.json (or `--json PATH`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import argparse
 import datetime as dt
 import time
 
-from bench.report import peak_rss_mb, save
+from bench.report import json_option, peak_rss_mb, save
 from simulators.client import SimClient
 from simulators.cluster import Cluster
 from simulators.world import calendar as cal
@@ -78,6 +78,7 @@ def main() -> None:
     parser.add_argument("--scale", default="medium")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--as-of", default="2026-11-23")
+    json_option(parser, "bench/results/simulators-<scale>.json")
     args = parser.parse_args()
     as_of = dt.date.fromisoformat(args.as_of)
     results: dict = {"scale": args.scale, "seed": args.seed, "as_of": args.as_of}
@@ -123,7 +124,7 @@ def main() -> None:
                 )
     results["peak_rss_mb"] = round(peak_rss_mb())
     print(f"server setup {results['serve_setup_s']} s, peak RSS {results['peak_rss_mb']:,} MB")
-    save(f"simulators-{args.scale}", results)
+    save(f"simulators-{args.scale}", results, args.json)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@
 The simulators run in their own process; the hub extracts everything (rate limit lifted: it
 is not what is measured here), validates, then resolution and unification are timed on their
 own. Blocking keeps resolution near-linear: compare records/s across scales. Results also go
-to bench/results/unify-<scale>.json.
+to bench/results/unify-<scale>.json (or `--json PATH`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from bench.connectors import start_simulators
 from bench.report import peak_rss_mb, save, world_args
 from connectors.core import LocalSink
-from departments.registry import linking, record
+from departments.registry import linking, plan, record
 from schemas.validate import validate
 from transforms.resolve import resolve
 from transforms.unify import project_table, spot_check_table, unit_scorecard
@@ -27,7 +27,7 @@ from yiwang.night.steps import extract_all, record_streams
 
 
 def main() -> None:
-    args, as_of = world_args(__doc__)
+    args, as_of = world_args(__doc__, "unify")
     proc, env = start_simulators(args.scale, args.seed, args.as_of, 1e9)
     sink = LocalSink(Path(tempfile.mkdtemp(prefix="yiwang-bench-")), commit_every_s=600)
     try:
@@ -49,12 +49,14 @@ def main() -> None:
     links = resolve(accepted, linking(), received["project"])
     resolve_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    projects = project_table(accepted, links, as_of)
+    projects = project_table(accepted, links, as_of, plan())
     unit_scorecard(accepted, links, projects, as_of)
     spot_check_table(projects, as_of)
     unify_s = time.perf_counter() - t0
     results = {
         "scale": args.scale,
+        "seed": args.seed,
+        "as_of": args.as_of,
         "records": records,
         "projects": len(projects),
         "extract_s": round(extract_s, 1),
@@ -73,7 +75,7 @@ def main() -> None:
         f"  peak RSS {results['peak_rss_mb_before_resolve']:,} MB before resolving, "
         f"{results['peak_rss_mb']:,} MB after"
     )
-    save(f"unify-{args.scale}", results)
+    save(f"unify-{args.scale}", results, args.json)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ from connectors.core.connection import env_var
 from departments.declare import Department
 from schemas.records import RecordType
 from simulators.world import World
-from transforms.figures import Figure, Flag
+from transforms.figures import Figure, Flag, Plan
+from transforms.links import Registry, Unregistered
 from transforms.resolve import Linking
 
 
@@ -112,6 +113,25 @@ def flags() -> dict[str, tuple[str, Flag]]:
     """Each declared risk flag -> (department, its declaration), in code order."""
     found = {f.code: (d.name, f) for d in all_departments().values() for f in d.flags}
     return dict(sorted(found.items()))
+
+
+def plan() -> Plan:
+    """How the project table is computed from the declarations: the registry's figures
+    first, then every other department's in order; the flags in code order."""
+    ordered = sorted(
+        all_departments().values(),
+        key=lambda d: not any(isinstance(e, Registry) for ev in d.links.values() for e in ev),
+    )
+    return Plan(
+        figures=[f for d in ordered for f in d.figures if f.compute is not None],
+        flags=[f for _, f in flags().values() if f.raises is not None],
+        anchors=[
+            (lk.record_type, lk.key, e)
+            for lk in linking()
+            for e in lk.evidence
+            if isinstance(e, Unregistered)
+        ],
+    )
 
 
 # ---- the simulated world -------------------------------------------------------------------------

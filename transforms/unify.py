@@ -1,6 +1,8 @@
 """The unified tables, from accepted records and their links: pure DataFrame functions.
 
 Every definition is the contract's (docs/contracts/unified-dataset.md); "today" is `as_of`.
+The project table's figures and flags are the departments' declarations (`Plan`); the helpers
+below (`count`, `money`, `extreme`, `day`) are what their computations are written with.
 """
 
 from __future__ import annotations
@@ -15,15 +17,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.unified import TABLES
-
-FLAG_ORDER = (
-    "AUDIT_OVERDUE",
-    "NO_APPROVAL",
-    "OVER_BUDGET",
-    "PAID_BEFORE_PERMIT",
-    "SCHEDULE_SLIP",
-    "STOP_WORK_OPEN",
-)
+from transforms.figures import Plan
 
 
 def _linked(links: pd.DataFrame, record_type: str, frame: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -56,19 +50,19 @@ def _positions(links: pd.DataFrame) -> tuple[pd.Index, np.ndarray]:
     return pd.Index(uniques[order], dtype=object, name="project_id"), place[codes]
 
 
-def _day(values: pd.Series) -> pd.Series:
+def day(values: pd.Series) -> pd.Series:
     """Calendar dates (midnight, naive) from dates or Asia/Shanghai timestamps."""
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         values = values.dt.tz_localize(None)
     return values.dt.normalize().astype("datetime64[ns]")
 
 
-def _count(at: np.ndarray, n: int) -> np.ndarray:
+def count(at: np.ndarray, n: int) -> np.ndarray:
     """Rows per project, from each row's project place."""
     return np.bincount(at, minlength=n).astype("int64")
 
 
-def _money(at: np.ndarray, amounts: pd.Series, n: int) -> np.ndarray:
+def money(at: np.ndarray, amounts: pd.Series, n: int) -> np.ndarray:
     """Exact sums in 元 per project: whole fen added as int64, one `Decimal` per project."""
     fen = np.fromiter(
         (int(v.scaleb(2)) if isinstance(v, Decimal) else 0 for v in amounts), "int64", len(at)
@@ -78,7 +72,7 @@ def _money(at: np.ndarray, amounts: pd.Series, n: int) -> np.ndarray:
     return np.array([Decimal(int(f)).scaleb(-2) for f in totals], dtype=object)
 
 
-def _extreme(at: np.ndarray, days: pd.Series, n: int, how: str) -> np.ndarray:
+def extreme(at: np.ndarray, days: pd.Series, n: int, how: str) -> np.ndarray:
     """The earliest (`min`) or latest (`max`) day per project, NaT where it has none."""
     per = getattr(pd.Series(days.to_numpy()).groupby(at), how)()
     return per.reindex(range(n)).to_numpy(dtype="datetime64[ns]")
@@ -92,7 +86,7 @@ def _joined(flags: pd.DataFrame) -> pd.Series:
     return text.str.rstrip(",").astype(object)
 
 
-def _latest_reports(reports: pd.DataFrame) -> pd.DataFrame:
+def latest_reports(reports: pd.DataFrame) -> pd.DataFrame:
     """Each permit's latest report (latest period, then latest reportedAt; of equals the
     last given) in permit order, its period's rank in `_period`: sorted as small integers,
     not as millions of strings."""
@@ -105,160 +99,76 @@ def _latest_reports(reports: pd.DataFrame) -> pd.DataFrame:
     return reports.iloc[order[last]].assign(_period=period[order[last]])
 
 
+class Projects:
+    """The projects being built, in `ids` order, and every department's linked records placed
+    on them: what a figure's `compute` and a flag's `raises` read."""
+
+    def __init__(
+        self, accepted: dict[str, pd.DataFrame], links: pd.DataFrame, as_of: dt.date
+    ) -> None:
+        self.accepted, self.links = accepted, links
+        self.today = pd.Timestamp(as_of)
+        self.ids, self.place = _positions(links)
+        self.n = len(self.ids)
+        self.table = pd.DataFrame({"project_id": self.ids}, index=self.ids)
+        self._linked: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
+
+    def linked(self, record_type: str, key: str) -> tuple[pd.DataFrame, np.ndarray]:
+        """The linked records of a type, with their `project_id`, and each one's project place."""
+        if record_type not in self._linked:
+            rows = _linked(self.links, record_type, self.accepted[record_type], key)
+            self._linked[record_type] = rows, self.ids.get_indexer(rows["project_id"])
+        return self._linked[record_type]
+
+    def through(
+        self, frame: pd.DataFrame, field: str, record_type: str, key: str
+    ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        """The rows of `frame` whose `field` names a linked record of `record_type` (a report
+        its permit): those rows, each one's place among those records, and its project place."""
+        named, at = self.linked(record_type, key)
+        found = pd.Index(named[key].to_numpy(dtype=object)).get_indexer(
+            frame[field].to_numpy(dtype=object)
+        )
+        return frame[found >= 0], found[found >= 0], at[found[found >= 0]]
+
+
 def project_table(
-    accepted: dict[str, pd.DataFrame], links: pd.DataFrame, as_of: dt.date
+    accepted: dict[str, pd.DataFrame], links: pd.DataFrame, as_of: dt.date, plan: Plan
 ) -> pd.DataFrame:
-    today = pd.Timestamp(as_of)
-    reg = accepted["project"]
-    ids, place = _positions(links)
-    n = len(ids)
-    permits = _linked(links, "permit", accepted["permit"], "permitNo")
-    vouchers = _linked(links, "voucher", accepted["voucher"], "凭证号")
-    findings = _linked(links, "finding", accepted["finding"], "findingId")
-    permit_at = ids.get_indexer(permits["project_id"])
-    voucher_at = ids.get_indexer(vouchers["project_id"])
-    finding_at = ids.get_indexer(findings["project_id"])
-    # a housing record's permit (among the linked ones) and through it its project
-    by_permit = pd.Index(permits["permitNo"].to_numpy(dtype=object))
-
-    def through_permit(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-        at = by_permit.get_indexer(frame["permitNo"].to_numpy(dtype=object))
-        return frame[at >= 0], at[at >= 0], permit_at[at[at >= 0]]
-
-    # each permit's latest report first: then only one a permit is looked up
-    latest, report_permit, report_at = through_permit(_latest_reports(accepted["progress_report"]))
-    inspections, _, inspection_at = through_permit(accepted["inspection"])
-    acceptances, acceptance_permit, acceptance_at = through_permit(accepted["acceptance"])
-
-    p = pd.DataFrame({"project_id": ids}, index=ids)
-    registry = reg.set_index("xmdm")
-    registered = p.index.isin(registry.index)
+    """One row per linked project: each declared figure's columns, `X-` projects named after
+    the record anchoring them, the declared flags, and which systems have a record linked."""
+    ps = Projects(accepted, links, as_of)
+    p = ps.table
+    for figure in plan.figures:
+        for column, values in figure.compute(ps).items():
+            p[column] = values
     is_x = p.index.str.startswith("X-")
-    p["project_code"] = p["project_id"].where(~is_x, None)
-    columns = {
-        "project_name": "xmmc", "region_code": "szqh", "owner_unit_name": "xmdw", "owner_unit_code": "xmdwdm",
-        "entrusted_unit_name": "tgdw", "entrusted_unit_code": "tgdwdm", "approval_type": "xmlx", "status": "xmzt",
-        "funding_source": "zjly", "approved_investment": "ztz", "approval_date": "pfrq",
-        "planned_start_date": "jhkgsj", "planned_end_date": "jhjgsj",
-    }  # fmt: skip
-    for out, src in columns.items():
-        p[out] = registry[src].reindex(p.index).where(registered, None) if src in registry else None
-    # X- projects: what the anchoring permit says
-    anchors = accepted["permit"].set_index("permitNo")
-    anchor = p.index[is_x].str[2:]
-    for out, src in (
-        ("project_name", "projectName"),
-        ("region_code", "regionCode"),
-        ("owner_unit_name", "buildUnit"),
-        ("owner_unit_code", "buildUnitCreditCode"),
-    ):
-        p.loc[is_x, out] = anchors[src].reindex(anchor).to_numpy()
-
-    p["permit_count"] = _count(permit_at, n)
-    p["contract_amount"] = _money(permit_at, permits["contractAmount"], n)
-    p["paid_amount"] = _money(voucher_at, vouchers["金额"], n)
-    p["payment_count"] = _count(voucher_at, n)
-    pay_day = _day(vouchers["支付日期"])
-    p["first_payment_date"] = _extreme(voucher_at, pay_day, n, "min")
-    p["last_payment_date"] = _extreme(voucher_at, pay_day, n, "max")
-
-    # progress: each live permit's latest report, weighted by the permit's contract amount
-    weight = permits["contractAmount"].to_numpy(dtype=object)[report_permit]
-    weight = pd.Series([float(w) for w in weight], index=latest.index, dtype="float64")
-    latest = latest.assign(_p=report_at, w=weight, wr=weight * latest["completionRate"])
-    grouped = latest.groupby("_p")
-    rate = (grouped["wr"].sum() / grouped["w"].sum()).round(2)
-    p["progress_rate"] = rate.reindex(range(n)).to_numpy(dtype="float64")
-    last_period = latest.sort_values("_period").drop_duplicates("_p", keep="last")
-    p["progress_period"] = (
-        last_period.set_index("_p")["period"].reindex(range(n)).to_numpy(dtype=object)
-    )
-
-    p["inspection_count"] = _count(inspection_at, n)
-    stopped = ((inspections["result"] == "停工整改") & inspections["rectifiedAt"].isna()).to_numpy()
-    p["open_stop_work_count"] = _count(inspection_at[stopped], n)
-
-    passed = (acceptances["result"] == "合格").to_numpy()
-    passed_permits = np.unique(acceptance_permit[passed])
-    permits_passed = _count(permit_at[passed_permits], n)
-    all_passed = (p["permit_count"] > 0) & (permits_passed == p["permit_count"])
-    accept_day = _day(acceptances["acceptDate"][passed])
-    p["completion_date"] = pd.Series(
-        _extreme(acceptance_at[passed], accept_day, n, "max"), index=p.index
-    ).where(all_passed)
-
-    p["finding_count"] = _count(finding_at, n)
-    open_findings = (findings["status"] != "已整改").to_numpy()
-    p["open_finding_count"] = _count(finding_at[open_findings], n)
-    p["finding_amount"] = _money(finding_at, findings["amount"], n)
-
-    p["risk_flags"] = _risk_flags(
-        p, (permits, permit_at), (vouchers, voucher_at),
-        (findings[open_findings], finding_at[open_findings]), today,
-    )  # fmt: skip
+    for record_type, key, works in plan.anchors:  # what the anchoring record says
+        anchors = accepted[record_type].set_index(key)
+        anchor = p.index[is_x].str[2:]
+        for out, src in (
+            ("project_name", works.name),
+            ("region_code", works.region),
+            ("owner_unit_name", works.owner_name),
+            ("owner_unit_code", works.owner_code),
+        ):
+            p.loc[is_x, out] = anchors[src].reindex(anchor).to_numpy()
+    raised = pd.DataFrame({f.code: np.asarray(f.raises(ps), dtype=bool) for f in plan.flags})
+    p["risk_flags"] = _joined(raised.set_axis(p.index))
     systems = links["source_system"].to_numpy(dtype=object)
     present = {}
     for system in sorted(set(systems)):
-        where = place[(systems == system) & (place >= 0)]
-        present[system] = np.bincount(where, minlength=n) > 0
+        where = ps.place[(systems == system) & (ps.place >= 0)]
+        present[system] = np.bincount(where, minlength=ps.n) > 0
     p["source_systems"] = _joined(pd.DataFrame(present, index=p.index))
-    p["as_of_date"] = today
-    for col in (
-        "approval_date",
-        "planned_start_date",
-        "planned_end_date",
-        "first_payment_date",
-        "last_payment_date",
-        "completion_date",
-        "as_of_date",
-    ):
-        p[col] = pd.to_datetime(p[col]).astype("datetime64[ns]")
-    text = [
-        c
-        for c, t in TABLES["project"].to_schema().columns.items()
-        if str(t.dtype) == "string[python]"
-    ]
-    for col in text:
-        p[col] = p[col].astype("string[python]")
-    return p.reset_index(drop=True)[list(TABLES["project"].to_schema().columns)]
-
-
-def _risk_flags(p: pd.DataFrame, permits, vouchers, open_findings, today) -> pd.Series:
-    """Each project's flags; `permits`, `vouchers` and `open_findings` are (rows, each row's
-    project place)."""
-    n = len(p)
-    flags: dict[str, pd.Series] = {}
-    flags["NO_APPROVAL"] = pd.Series(p.index.str.startswith("X-"), index=p.index)
-    approved = p["approved_investment"]
-    flags["OVER_BUDGET"] = pd.Series(
-        [
-            isinstance(a, Decimal) and paid > a
-            for paid, a in zip(p["paid_amount"], approved, strict=True)
-        ],
-        index=p.index,
-    )
-    (permit_rows, permit_at), (voucher_rows, voucher_at) = permits, vouchers
-    first_permit = _extreme(permit_at, _day(permit_rows["issueDate"]), n, "min")
-    progress = (voucher_rows["摘要"] == "进度款").to_numpy()
-    first_progress = _extreme(
-        voucher_at[progress], _day(voucher_rows["支付日期"][progress]), n, "min"
-    )
-    flags["PAID_BEFORE_PERMIT"] = pd.Series(
-        ~np.isnat(first_progress) & (np.isnat(first_permit) | (first_progress < first_permit)),
-        index=p.index,
-    )
-    start, end = pd.to_datetime(p["planned_start_date"]), pd.to_datetime(p["planned_end_date"])
-    span = (end - start).dt.days
-    planned = (100 * (today - start).dt.days / span.where(span > 0)).clip(0, 100)
-    late = (today > end) & pd.to_datetime(p["completion_date"]).isna()
-    behind = p["progress_rate"].notna() & planned.notna() & (p["progress_rate"] < planned - 20)
-    flags["SCHEDULE_SLIP"] = late.fillna(False) | behind
-    flags["STOP_WORK_OPEN"] = p["open_stop_work_count"] > 0
-    finding_rows, finding_at = open_findings
-    overdue = (_day(finding_rows["deadline"]) < today).to_numpy()
-    flags["AUDIT_OVERDUE"] = pd.Series(_count(finding_at[overdue], n) > 0, index=p.index)
-    table = pd.DataFrame({k: flags[k].astype(bool) for k in FLAG_ORDER})
-    return _joined(table)
+    p["as_of_date"] = ps.today
+    columns = TABLES["project"].to_schema().columns
+    for col, spec in columns.items():
+        if str(spec.dtype) == "datetime64[ns]":
+            p[col] = pd.to_datetime(p[col]).astype("datetime64[ns]")
+        elif str(spec.dtype) == "string[python]":
+            p[col] = p[col].astype("string[python]")
+    return p.reset_index(drop=True)[list(columns)]
 
 
 def spot_check_table(
@@ -369,12 +279,12 @@ def unit_scorecard(
     )
 
     inspections = accepted["inspection"].merge(permits[["permitNo", "project_id"]], on="permitNo")
-    inspections = inspections.assign(day=_day(inspections["inspectDate"]))
+    inspections = inspections.assign(day=day(inspections["inspectDate"]))
     open_stop = inspections[
         (inspections["result"] == "停工整改") & inspections["rectifiedAt"].isna()
     ]
     findings = _linked(links, "finding", accepted["finding"], "findingId")
-    overdue = findings[(findings["status"] != "已整改") & (_day(findings["deadline"]) < today)]
+    overdue = findings[(findings["status"] != "已整改") & (day(findings["deadline"]) < today)]
     flagged = projects.set_index("project_id")["risk_flags"]
 
     def per_unit(frame: pd.DataFrame) -> pd.Series:

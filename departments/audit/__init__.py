@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from departments.audit.connector import connector
+from departments.audit.figures import findings, overdue
 from departments.audit.records import FINDING
 from departments.audit.simulator import AuditServer
 from departments.declare import Department
@@ -31,6 +32,7 @@ department = Department(
             ("finding_count", "open_finding_count", "finding_amount"),
             ("finding",),
             "linked findings; those not `已整改`; the sum of their amounts",
+            findings,
         ),
     ),
     flags=(
@@ -38,6 +40,7 @@ department = Department(
             "AUDIT_OVERDUE",
             ("finding",),
             "a linked finding not `已整改` whose `deadline` is before `as_of_date`",
+            overdue,
         ),
     ),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from departments.declare import Department
 from departments.drc.connector import connector
+from departments.drc.figures import registry_fields
 from departments.drc.records import PROJECT
 from departments.drc.simulator import DrcServer
 from simulators.declare import Served, Simulator
@@ -51,6 +52,7 @@ department = Department(
             ("project",),
             "the registry record's own fields (null for `X-` projects, whose name, division "
             "and owner come from the anchoring permit)",
+            registry_fields,
         ),
     ),
 )

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from departments.declare import Department
 from departments.housing.connector import RESOURCES, connector
+from departments.housing.figures import (
+    completion,
+    inspections,
+    permits,
+    progress,
+    schedule_slip,
+    stop_work_open,
+    unapproved,
+)
 from departments.housing.records import (
     ACCEPTANCE,
     DELETION,
@@ -67,22 +76,26 @@ department = Department(
             ("permit_count", "contract_amount"),
             ("permit",),
             "live construction permits linked, and the sum of their contract amounts",
+            permits,
         ),
         Figure(
             ("progress_rate", "progress_period"),
             ("progress_report", "permit"),
             "contract-amount-weighted mean of each live permit's latest reported completion "
             "rate, and the latest period among those reports",
+            progress,
         ),
         Figure(
             ("inspection_count", "open_stop_work_count"),
             ("inspection",),
             "inspections on linked permits; of those, `停工整改` with no `rectifiedAt`",
+            inspections,
         ),
         Figure(
             ("completion_date",),
             ("acceptance",),
             "latest `合格` acceptance date when every live permit has a `合格` acceptance",
+            completion,
         ),
     ),
     flags=(
@@ -90,13 +103,15 @@ department = Department(
             "NO_APPROVAL",
             ("permit",),
             "the project has permits or payments but no registry record (未批先建)",
+            unapproved,
         ),
         Flag(
             "SCHEDULE_SLIP",
             ("progress_report", "acceptance", "project"),
             "`as_of_date` is after `planned_end_date` and `completion_date` is null; or "
             "`progress_rate` is more than 20 points below the planned rate",
+            schedule_slip,
         ),
-        Flag("STOP_WORK_OPEN", ("inspection",), "`open_stop_work_count` > 0"),
+        Flag("STOP_WORK_OPEN", ("inspection",), "`open_stop_work_count` > 0", stop_work_open),
     ),
 )

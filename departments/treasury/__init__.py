@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from departments.declare import Department
 from departments.treasury.connector import connector
+from departments.treasury.figures import over_budget, paid_before_permit, payments
 from departments.treasury.records import VOUCHER
 from departments.treasury.simulator import TreasuryServer
 from simulators.declare import Served, Simulator
@@ -42,15 +43,22 @@ department = Department(
             ("paid_amount", "payment_count", "first_payment_date", "last_payment_date"),
             ("voucher",),
             "sum (net of reversals), count and first and last pay date of linked vouchers",
+            payments,
         ),
     ),
     flags=(
-        Flag("OVER_BUDGET", ("voucher", "project"), "`paid_amount` > `approved_investment`"),
+        Flag(
+            "OVER_BUDGET",
+            ("voucher", "project"),
+            "`paid_amount` > `approved_investment`",
+            over_budget,
+        ),
         Flag(
             "PAID_BEFORE_PERMIT",
             ("voucher", "permit"),
             "a voucher with memo `进度款` is dated before the earliest issue date of the "
             "project's live permits, or the project has such a voucher and no live permit",
+            paid_before_permit,
         ),
     ),
 )

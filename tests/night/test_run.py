@@ -9,7 +9,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from departments.registry import ground_truth, linking
+from departments.registry import ground_truth, linking, plan
 from schemas.quarantine import carry_forward
 from schemas.unified import Project, Quarantine, SourceRecord, SpotCheck, UnitScorecard
 from simulators.world import calendar as cal
@@ -100,8 +100,8 @@ def test_given_links_in_another_order_then_the_unified_tables_are_the_same(mediu
         served = received if stream.record_type == "project" else served
     links = resolve(accepted, linking(), served)
     shuffled = links.sample(frac=1, random_state=7).reset_index(drop=True)
-    projects = project_table(accepted, links, AS_OF)
-    pd.testing.assert_frame_equal(project_table(accepted, shuffled, AS_OF), projects)
+    projects = project_table(accepted, links, AS_OF, plan())
+    pd.testing.assert_frame_equal(project_table(accepted, shuffled, AS_OF, plan()), projects)
     pd.testing.assert_frame_equal(
         unit_scorecard(accepted, shuffled, projects, AS_OF),
         unit_scorecard(accepted, links, projects, AS_OF),

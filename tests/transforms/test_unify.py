@@ -8,7 +8,7 @@ import random
 import pandas as pd
 import pytest
 
-from departments.registry import linking, record
+from departments.registry import linking, plan, record
 from schemas.unified import Project, SpotCheck, UnitScorecard
 from schemas.validate import validate
 from tests.schemas.wire import GOOD, fixed_credit_code, wire
@@ -50,7 +50,7 @@ def night(**changes) -> dict[str, pd.DataFrame]:
 
 
 def flags(records, as_of: dt.date) -> set[str]:
-    table = project_table(records, resolve(records, linking()), as_of)
+    table = project_table(records, resolve(records, linking()), plan=plan(), as_of=as_of)
     Project.validate(table)
     row = table.set_index("project_id").loc[CODE]
     return set(filter(None, row["risk_flags"].split(",")))
@@ -110,7 +110,9 @@ def test_stop_work_open_until_rectified():
 
 def test_no_approval_for_permits_the_registry_does_not_know():
     records = night(permit={"projectCode": None, "projectName": "苏州市无名新建工程"})
-    table = project_table(records, resolve(records, linking()), dt.date(2026, 1, 1))
+    table = project_table(
+        records, resolve(records, linking()), plan=plan(), as_of=dt.date(2026, 1, 1)
+    )
     x = table[table["project_id"].str.startswith("X-")]
     assert len(x) == 1 and x["risk_flags"].iloc[0] == "NO_APPROVAL"
     assert x["project_name"].iloc[0] == "苏州市无名新建工程"
@@ -119,7 +121,9 @@ def test_no_approval_for_permits_the_registry_does_not_know():
 def test_completion_date_needs_every_live_permit_accepted():
     assert flags(night(), dt.date(2026, 1, 1)) >= {"SCHEDULE_SLIP"}  # 不合格: not complete
     records = night(acceptance={"result": "合格"})
-    table = project_table(records, resolve(records, linking()), dt.date(2026, 1, 1))
+    table = project_table(
+        records, resolve(records, linking()), plan=plan(), as_of=dt.date(2026, 1, 1)
+    )
     assert table["completion_date"].iloc[0] == pd.Timestamp("2025-01-01")
 
 
@@ -134,7 +138,7 @@ def test_black_list_for_a_stop_work_order_open_more_than_30_days(days_open, blac
         }
     )
     links = resolve(records, linking())
-    card = unit_scorecard(records, links, project_table(records, links, as_of), as_of)
+    card = unit_scorecard(records, links, project_table(records, links, as_of, plan()), as_of)
     UnitScorecard.validate(card)
     contractor = card.set_index("unit_code").loc[UNIT]
     assert (contractor["list"] is not pd.NA and contractor["list"] == "black") is black
@@ -155,7 +159,7 @@ def test_a_spot_check_draw_is_re_derivable_from_its_published_seed_and_never_cha
 
 def _scorecard(records, as_of: dt.date) -> pd.DataFrame:
     links = resolve(records, linking())
-    card = unit_scorecard(records, links, project_table(records, links, as_of), as_of)
+    card = unit_scorecard(records, links, project_table(records, links, as_of, plan()), as_of)
     UnitScorecard.validate(card)
     return card.set_index("unit_code")
 

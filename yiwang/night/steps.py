@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from connectors.core import Landing, RetryPolicy, Sink, Stream, SyncResult, from_env
-from departments.registry import linking, record, registry
+from departments.registry import linking, plan, record, registry
 from schemas.validate import Validated, validate
 from transforms.resolve import resolve
 from transforms.unify import project_table, spot_check_table, unit_scorecard
@@ -160,7 +160,7 @@ def unify_night(
     links = resolve(accepted, linking(), registry_served)
     del registry_served
     clock.lap("resolve")
-    projects = project_table(accepted, links, as_of)
+    projects = project_table(accepted, links, as_of, plan())
     tables = {
         "project": projects,
         "source_record": links,
