@@ -32,9 +32,9 @@ from bench.report import git, json_option, save
 
 PUBLISH_SIDE = STAGES[STAGES.index("read_staged") :]  # what `publish_night` times
 
-# one night in a fresh process: its seconds per stage, wall and user CPU, as JSON. A commit
-# whose night takes its settings as an argument gets this environment's; an older one reads
-# them itself.
+# one night in a fresh process: its seconds per stage, wall, user CPU, peak RSS and
+# content_hash, as JSON. A commit whose night takes its settings as an argument gets this
+# environment's; an older one reads them itself.
 NIGHT = """
 import datetime as dt, inspect, json, resource, sys, time
 from yiwang.store.db import engine_for

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import json
-from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -22,27 +22,33 @@ from simulators.world import World
 from simulators.world import calendar as cal
 
 
+@dataclass(frozen=True)
+class Resource:
+    path: str  # after the base path
+    table: str  # the world table served (latest version per `_key` as of the day)
+    fields: tuple[str, ...]  # the fields served, in order
+
+
 class RecordsServer(SimServer):
     auth = "key_header"  # "key_header" (`key_header`: <secret>) or "bearer"
     key_header = "X-App-Key"
     paging = "page"  # "page" (page, page_size) or "offset" (offset, limit)
     max_page = 500  # larger pages are refused with 400, as real systems do
-    resources: Mapping[str, str] = {}  # path -> world table
-    fields: Mapping[str, tuple[str, ...]] = {}  # world table -> the fields served, in order
+    resources: tuple[Resource, ...] = ()
     version: str | None = None  # the field `since` is compared with; None: no `since`
 
     def __init__(self, world: World, as_of: dt.date, secret: str, **kw) -> None:
         super().__init__(**kw)
         self.secret = secret
         self.items: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
-        for path, table in self.resources.items():
-            rows = world.as_of(table, cal.day(as_of))
+        for resource in self.resources:
+            rows = world.as_of(resource.table, cal.day(as_of))
             order = [self.version, "_key"] if self.version else ["_key"]
             rows = rows.sort_values(order, kind="stable")
-            served = rows[list(self.fields[table])]
+            served = rows[list(resource.fields)]
             body = [json.dumps(r, ensure_ascii=False) for r in _records(served)]
             versions = rows[self.version].to_numpy(dtype=object) if self.version else None
-            self.items[path] = (np.array(body, dtype=object), versions)
+            self.items[resource.path] = (np.array(body, dtype=object), versions)
 
     def inventory(self) -> dict[str, int]:
         return {path: len(items) for path, (items, _) in self.items.items()}

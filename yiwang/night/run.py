@@ -111,9 +111,8 @@ def fewer_collections(threshold: tuple[int, int, int] = (200_000, 50, 1000)) -> 
     """Python's cyclic collector run less often while the night holds millions of objects.
 
     At the default thresholds it runs thousands of times a night, each time over objects
-    that live until the night ends; refcounting still frees almost everything. `bench.night`
-    (large, full / incremental): 429.5 -> 359.0 s and 304.5 -> 219.6 s, the same peak memory
-    (2.8 GB) and hashes.
+    that live until the night ends; refcounting still frees almost everything
+    (docs/performance.md, "Process-wide").
     """
     before = gc.get_threshold()
     gc.set_threshold(*threshold)
@@ -202,10 +201,10 @@ def _publish_night(
     counts, recon = _counts(received, tables)
     risks, projects = _risk_counts(tables["project"]), len(tables["project"])
     publication.ready()  # its reading thread done before a fork: a child gets no thread
-    # A process forked beside the night costs memory: each page either side writes is copied,
-    # and at `large` the gate's process held 0.9-1.5 GB of its own (`bench.night`). A first
-    # load into an empty store (rare, and the night holding the most) gates here, in turn, to
-    # stay within 3 GB; so does every night with YIWANG_GATE_BESIDE=0.
+    # A process forked beside the night costs memory: each page either side writes is copied
+    # (docs/performance.md, "Gate"). A first load into an empty store (rare, and the night
+    # holding the most) gates here, in turn, to keep the night's peak within the memory
+    # budget; so does every night with YIWANG_GATE_BESIDE=0.
     if last and options.gate_beside:
         say("canonical snapshot, quality gate beside it")
         gate = Forked(_timed, run_gate, tables, recon, quality_dir, run_id)
