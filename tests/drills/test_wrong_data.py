@@ -70,7 +70,7 @@ YIWANG = Path(sys.executable).parent / "yiwang"
 D = AS_OF
 D1 = D + dt.timedelta(days=1)  # the right next night
 D9 = D + dt.timedelta(days=9)  # a typo'd as-of date (the next month: it draws December)
-FIRST_DAY = dt.date(2024, 1, 1)  # treasury's first day (connectors/treasury)
+FIRST_DAY = dt.date(2024, 1, 1)  # treasury's first day (departments/treasury)
 TOKEN = "drill-reader-token"
 VOUCHERS = "/treasury/v2/vouchers"
 

@@ -47,7 +47,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,  # --debug: Python's traceback (rich's shows locals: secrets)
 )
 world_app = typer.Typer(
-    help="The simulated city behind the four departmental systems.", no_args_is_help=True
+    help="The simulated city behind the departmental systems.", no_args_is_help=True
 )
 app.add_typer(world_app, name="world")
 app.add_typer(departments_app, name="departments")
@@ -96,7 +96,7 @@ def _world(scale: str, seed: int, cache: bool = True):
 
 
 def _inventory_table(cluster) -> Table:
-    table = Table(title=f"What the four systems serve as of {cluster.as_of}")
+    table = Table(title=f"What the simulated systems serve as of {cluster.as_of}")
     for col in ("system", "connection", "url", "resource", "records"):
         table.add_column(col, justify="right" if col == "records" else "left")
     from departments.registry import get
@@ -122,7 +122,7 @@ def simulate(
     ] = None,
     faults: Annotated[float, typer.Option(help="share of requests that fail")] = 0.0,
     fault_seed: Annotated[int, typer.Option(help="seed of the fault draws")] = 0,
-    port: Annotated[int, typer.Option(help="first port (four in a row); 0: any free")] = 0,
+    port: Annotated[int, typer.Option(help="first port, one per department; 0: any")] = 0,
     base_path: Annotated[str, typer.Option(help="path prefix, e.g. /gw")] = "",
     duration: Annotated[float, typer.Option(help="stop after seconds; 0: until Ctrl-C")] = 0,
     housing_rate: Annotated[
@@ -138,7 +138,7 @@ def simulate(
         Path | None, typer.Option(help="also write the connections here (KEY='value' lines)")
     ] = None,
 ) -> None:
-    """Start all four departmental simulators and print the connections to export."""
+    """Start every department's simulator and print the connections to export."""
     from simulators.cluster import Cluster
 
     # a simulator (not the hub) may default to the wall clock: it serves "yesterday"
@@ -181,7 +181,7 @@ def demo(
         str | None, typer.Option(help="default $YIWANG_DATABASE_URL, else data/yiwang.db")
     ] = None,
 ) -> None:
-    """The main job: a night's sync of the four simulated systems into the store (embedded
+    """The main job: a night's sync of every simulated department into the store (embedded
     SQLite by default), and a summary of what was published."""
     run(as_of=as_of, simulate=scale, seed=seed, database_url=database_url)
 
