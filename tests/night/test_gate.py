@@ -62,6 +62,8 @@ def test_given_broken_tables_then_the_gate_fails_naming_table_rule_and_examples(
     assert "source_record: expect_column_values_to_be_null(unpublished_project_id)" in said
     assert "'P-NOWHERE'" in said
     assert "reconciliation: expect_column_pair_values_to_be_equal" in said
+    # the stream is named, with its counts
+    assert f"failed: {stream[0]}/{stream[1]} received {received[stream]:,} but published" in said
     assert len(result.failures) == 4, said
 
 

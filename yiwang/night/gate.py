@@ -227,15 +227,15 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _say(table: str, result, frame: pd.DataFrame) -> str:
+    config = result.expectation_config
     if table == "reconciliation":  # name the streams: pairs of counts alone say nothing
         off = frame[frame["received"] != frame["accounted_for"]]
-        return "reconciliation failed: " + "; ".join(
+        return f"{table}: {config.type}(received, accounted_for) failed: " + "; ".join(
             f"{r.source_system}/{r.record_type} received {r.received:,} but published "
             f"{r.linked + r.unlinked:,} (linked {r.linked:,}, unlinked {r.unlinked:,}) and "
             f"quarantined {r.quarantined:,}"
             for r in off.itertuples()
         )
-    config = result.expectation_config
     column = config.kwargs.get("column") or config.kwargs.get("column_list") or ""
     examples = result.result.get("partial_unexpected_list") or []
     count = result.result.get("unexpected_count")
