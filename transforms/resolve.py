@@ -21,6 +21,7 @@ from functools import cache, cached_property
 import numpy as np
 import pandas as pd
 
+from transforms.code_index import OneDigitIndex
 from transforms.links import (
     CODE_IN_TEXT,
     CODE_IN_TEXT_REPAIRED,
@@ -67,6 +68,10 @@ class CodeBook:
         # the registry's own malformed keys (a hyphen lost) still name a project
         self._digits = {re.sub(r"\D", "", c): c for c in self.codes if not FORMAT.fullmatch(c)}
 
+    @cached_property
+    def _near(self) -> OneDigitIndex:
+        return OneDigitIndex(self.codes)
+
     def match(self, code: str | None) -> tuple[str | None, LinkMethod | None]:
         """(registry code, method) for a written code; (None, None) when it proves nothing."""
         if not isinstance(code, str):
@@ -75,31 +80,8 @@ class CodeBook:
             return code, PROJECT_CODE
         if FORMAT.fullmatch(code) and re.sub(r"\D", "", code) in self._digits:
             return code, PROJECT_CODE_MALFORMED
-        near = {c for c in self._sharing_two_thirds(code) if _one_digit_apart(c, code)}
+        near = {c for c in self._near.candidates(code) if _one_digit_apart(c, code)}
         return (near.pop(), PROJECT_CODE_REPAIRED) if len(near) == 1 else (None, None)
-
-    def _sharing_two_thirds(self, code: str) -> set[str]:
-        """Registry codes of `code`'s length that agree with it in two of the three sets of
-        positions i % 3: a code one position away agrees in two of them whole (pigeonhole),
-        so three lookups find every candidate instead of trying each digit at each position."""
-        thirds = _thirds(code)
-        found: set[str] = set()
-        for k in range(3):
-            found.update(self._by_thirds.get((len(code), k, thirds[k - 2], thirds[k - 1]), ()))
-        return found
-
-    @cached_property
-    def _by_thirds(self) -> dict[tuple, list[str]]:
-        index: dict[tuple, list[str]] = defaultdict(list)
-        for c in self.codes:
-            thirds = _thirds(c)
-            for k in range(3):
-                index[(len(c), k, thirds[k - 2], thirds[k - 1])].append(c)
-        return index
-
-
-def _thirds(code: str) -> tuple[str, str, str]:
-    return code[0::3], code[1::3], code[2::3]
 
 
 def _one_digit_apart(a: str, b: str) -> bool:

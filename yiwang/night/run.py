@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import gc
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -24,6 +22,7 @@ from connectors.core.sync import ProgressHook
 from departments.registry import configured, get, skipped_line
 from schemas.quarantine import carry_forward
 from yiwang.night.as_of import check_as_of
+from yiwang.night.collector import fewer_collections
 from yiwang.night.extract import extract_source
 from yiwang.night.forked import Forked
 from yiwang.night.gate import GateResult, reconciliation, run_gate
@@ -104,22 +103,6 @@ def _counts(received: dict, tables: dict[str, pd.DataFrame]) -> tuple[dict, dict
         for r in recon.to_dict("records")
     }
     return counts, recon
-
-
-@contextmanager
-def fewer_collections(threshold: tuple[int, int, int] = (200_000, 50, 1000)) -> Iterator[None]:
-    """Python's cyclic collector run less often while the night holds millions of objects.
-
-    At the default thresholds it runs thousands of times a night, each time over objects
-    that live until the night ends; refcounting still frees almost everything
-    (docs/performance.md, "Process-wide").
-    """
-    before = gc.get_threshold()
-    gc.set_threshold(*threshold)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
 
 
 def publish_night(

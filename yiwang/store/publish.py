@@ -15,7 +15,6 @@ its read of the stored row hashes come first); `publish` is the whole of it at o
 
 from __future__ import annotations
 
-import binascii
 import datetime as dt
 import json
 import threading
@@ -40,6 +39,7 @@ from yiwang.store.canonical import (
     unescaped,
 )
 from yiwang.store.db import is_postgres, qualified
+from yiwang.store.digests import among, stored_digests, words
 from yiwang.store.tables import DATA_TABLES, KEYS, published
 
 LEDGER = published["publish_run"]
@@ -166,7 +166,7 @@ class Publication:
     def _read_stored(self) -> None:
         try:
             for name in DATA_TABLES:
-                self._stored[name] = _stored_digests(
+                self._stored[name] = stored_digests(
                     self.conn, qualified(self.conn, "unified", name)
                 )
         except BaseException as failure:  # raised again where the hashes are wanted
@@ -204,7 +204,7 @@ class Publication:
         for name in DATA_TABLES:
             if on_stage:
                 on_stage(name)
-            stored = self._stored.pop(name, None) or _stored_digests(
+            stored = self._stored.pop(name, None) or stored_digests(
                 conn, qualified(conn, "unified", name)
             )
             changes[name] = _replace(conn, name, snapshot, *stored)
@@ -254,71 +254,6 @@ def _replace(
     elif new:
         _load(conn, name, snapshot, new)
     return {"deleted": len(gone), "inserted": len(new), "kept": len(hashes) - len(new)}
-
-
-def words(digests: bytes) -> np.ndarray:
-    """Digests as rows of four 64-bit words: compared and looked up without a Python object
-    per row."""
-    return np.frombuffer(digests, dtype="<u8").reshape(-1, RowHashes.SIZE // 8)
-
-
-def among(rows: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """Which of `rows` (digests as `words`) are also in `others`: looked up by their first
-    word in a hash table, then compared whole. Where `others` repeats a first word (a table
-    holding identical rows), by a set of whole digests instead."""
-    first = pd.Index(others[:, 0])
-    if first.has_duplicates:
-        known = {row.tobytes() for row in others}
-        return np.fromiter((row.tobytes() in known for row in rows), bool, len(rows))
-    at = first.get_indexer(rows[:, 0])
-    hit = np.flatnonzero(at >= 0)
-    there, same = at[hit], np.ones(len(hit), dtype=bool)
-    for word in range(1, others.shape[1]):  # a column at a time: half the time of 2-D rows
-        same &= others[there, word] == rows[hit, word]
-    found = np.zeros(len(rows), dtype=bool)
-    found[hit[same]] = True
-    return found
-
-
-def _stored_digests(conn: Connection, target: str) -> tuple[np.ndarray, list[str]]:
-    """The table's row hashes as digests (`words`), and apart, as text, any stored value that
-    spells no digest (an edited row), to be deleted.
-
-    On PostgreSQL the server joins them into 16 values (by first digit: each a sixteenth of
-    the table, well inside the 1 GB a value may hold), unhexlified at once when every hash is
-    64 characters long (a row a message costs Python time per row, holding the interpreter
-    while resolution wants it); a table holding one that is not is read row by row.
-    """
-    if is_postgres(conn.engine):
-        with conn.connection.driver_connection.cursor(binary=True) as cur:
-            groups = cur.execute(
-                "SELECT bool_and(octet_length(row_hash) = 64), "
-                f"convert_to(string_agg(row_hash, ''), 'SQL_ASCII') FROM {target} "
-                "GROUP BY left(row_hash, 1)"
-            ).fetchall()
-        if all(whole for whole, _ in groups):
-            try:
-                return words(b"".join(binascii.unhexlify(hexes) for _, hexes in groups)), []
-            except binascii.Error:
-                pass
-    digests, edited = bytearray(), []
-    for text in conn.exec_driver_sql(f"SELECT row_hash FROM {target}").scalars():
-        digest = _digest(text)
-        if digest is None:
-            edited.append(text)
-        else:
-            digests.extend(digest)
-    return words(bytes(digests)), edited
-
-
-def _digest(text: str | None) -> bytes | None:
-    if not isinstance(text, str) or len(text) != 2 * RowHashes.SIZE:
-        return None
-    try:
-        digest = bytes.fromhex(text)
-    except ValueError:
-        return None
-    return digest if len(digest) == RowHashes.SIZE else None  # fromhex skips spaces
 
 
 @contextmanager
