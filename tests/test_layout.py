@@ -34,7 +34,7 @@ ROOMS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("store", ("yiwang.store",)),
     ("assembly", (
         "departments.registry", "departments.scaffold", "simulators.cluster",
-        "simulators.expected", "simulators.client",
+        "simulators.expected",
     )),
     ("departments", ("departments",)),
     ("framework", ("connectors", "schemas", "transforms", "simulators")),

@@ -51,6 +51,9 @@ class AuditServer(SimServer):
     def credentials(self) -> dict[str, str]:
         return {"password": self.token}
 
+    def authenticate(self, client, path_and_query: str, headers: dict[str, str]) -> None:
+        headers.setdefault("Authorization", f"Bearer {self.token}")
+
     def route(self, req: Request, fault: str | None) -> Response:
         if req.method != "GET" or req.path != "/audit/api/findings":
             return json_response(404, {"message": "not found"})

@@ -54,6 +54,9 @@ class DrcServer(SimServer):
     def credentials(self) -> dict[str, str]:
         return {"password": self.app_key}
 
+    def authenticate(self, client, path_and_query: str, headers: dict[str, str]) -> None:
+        headers.setdefault("X-App-Key", self.app_key)
+
     def route(self, req: Request, fault: str | None) -> Response:
         if req.method != "GET" or req.path != "/api/v1/projects":
             return json_response(404, {"code": 404, "msg": "not found"})

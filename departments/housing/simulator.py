@@ -125,6 +125,21 @@ class HousingServer(SimServer):
     def credentials(self) -> dict[str, str]:
         return {"login": self.client_id, "password": self.client_secret}
 
+    def authenticate(self, client, path_and_query: str, headers: dict[str, str]) -> None:
+        if client.token is None:  # OAuth2 client credentials, once per client
+            answer = client.session.post(
+                f"{self.url}/oauth/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": self.client_id,
+                    "client_secret": self.client_secret,
+                },
+                timeout=30,
+            )
+            answer.raise_for_status()
+            client.token = answer.json()["access_token"]
+        headers.setdefault("Authorization", f"Bearer {client.token}")
+
     def invalidate_tokens(self) -> None:
         """What a server restart does to every token."""
         with self._lock:

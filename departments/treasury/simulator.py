@@ -74,6 +74,12 @@ class TreasuryServer(SimServer):
     def credentials(self) -> dict[str, str]:
         return {"login": self.appid, "password": self.secret}
 
+    def authenticate(self, client, path_and_query: str, headers: dict[str, str]) -> None:
+        stamp = headers.pop("timestamp", str(int(time.time())))
+        headers.setdefault("X-Appid", self.appid)
+        headers.setdefault("X-Timestamp", stamp)
+        headers.setdefault("X-Sign", sign(self.secret, self.appid, stamp, "GET", path_and_query))
+
     def route(self, req: Request, fault: str | None) -> Response:
         if req.method != "GET" or req.path != "/treasury/v2/vouchers":
             return text_response(404, "not found")

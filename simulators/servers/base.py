@@ -117,6 +117,10 @@ class SimServer:
     def route(self, req: Request, fault: str | None) -> Response:
         raise NotImplementedError
 
+    def authenticate(self, client, path_and_query: str, headers: dict[str, str]) -> None:
+        """Add to `headers` what a correct client of this system sends (`SimClient`, which
+        contract tests speak through); `client` keeps what a session holds (a token)."""
+
     def credentials(self) -> dict[str, str]:
         """The connection's `login` and/or `password` for this system's auth."""
         raise NotImplementedError

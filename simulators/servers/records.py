@@ -56,6 +56,12 @@ class RecordsServer(SimServer):
     def credentials(self) -> dict[str, str]:
         return {"password": self.secret}
 
+    def authenticate(self, client, path_and_query: str, headers: dict[str, str]) -> None:
+        if self.auth == "bearer":
+            headers.setdefault("Authorization", f"Bearer {self.secret}")
+        else:
+            headers.setdefault(self.key_header, self.secret)
+
     def _authorised(self, req: Request) -> bool:
         if self.auth == "bearer":
             given = req.headers.get("authorization", "").removeprefix("Bearer ").strip()

@@ -169,9 +169,9 @@ def test_given_token_invalidated_fault_then_401_and_a_new_token_works(world):
     with Cluster(world, AS_OF) as c:
         server = c.servers["housing"]
         client = SimClient(server)
-        client.token()
+        assert client.get("/openapi/v3/permits", {"limit": 1}).status_code == 200  # has a token
         server.faults = FaultPlan(rate=1.0, kinds=("token_invalidated",))
         assert client.get("/openapi/v3/permits", {"limit": 1}).status_code == 401
         server.faults = FaultPlan()
-        client._token = None
+        client.token = None  # a new one is fetched
         assert client.get("/openapi/v3/permits", {"limit": 1}).status_code == 200
