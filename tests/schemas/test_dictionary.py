@@ -43,3 +43,14 @@ def test_given_the_models_then_the_committed_data_dictionary_is_current():
     assert (DOCS / "data-dictionary.md").read_text() == render(), (
         "run `yiwang schemas dictionary` and commit docs/data-dictionary.md"
     )
+
+
+def test_given_the_cli_then_it_writes_the_committed_dictionary(tmp_path):
+    from typer.testing import CliRunner
+
+    from yiwang.cli.main import app
+
+    out = tmp_path / "dictionary.md"
+    done = CliRunner().invoke(app, ["schemas", "dictionary", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert out.read_text() == (DOCS / "data-dictionary.md").read_text()

@@ -242,10 +242,11 @@ def schemas_dictionary(
         "docs/data-dictionary.md"
     ),
 ) -> None:
-    """Render the data dictionary of the unified dataset from the schemas."""
-    from schemas.dictionary import render
+    """Render the data dictionary of the unified dataset from the schemas and the departments'
+    declarations."""
+    from departments.registry import dictionary
 
-    out.write_text(render())
+    out.write_text(dictionary())
     console.print(f"data dictionary → {out}")
 
 
