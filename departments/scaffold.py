@@ -19,6 +19,10 @@ def scaffold(name: str, title: str, root: Path) -> list[Path]:
             f"{name!r} cannot name a department: use 2-31 lowercase letters, digits or _, "
             "starting with a letter (it names the package, the connection and the DAG)"
         )
+    from departments.registry import all_departments
+
+    if name in all_departments():
+        raise FileExistsError(f"a department named {name!r} is registered: pick another name")
     package, tests = root / "departments" / name, root / "tests" / "departments" / name
     targets = {
         TEMPLATES / "package" / f"{module}.py.tmpl": package / f"{module}.py"

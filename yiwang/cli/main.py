@@ -78,6 +78,8 @@ AsOf = Annotated[str, typer.Option("--as-of", help="serve the world as at the en
 
 
 def _world(scale: str, seed: int, cache: bool = True):
+    """The world with every department's own tables (the city's are cached)."""
+    from departments.registry import extend_world
     from simulators.world import SCALES
     from simulators.world.cache import load_world
     from yiwang.settings import from_environment
@@ -87,7 +89,7 @@ def _world(scale: str, seed: int, cache: bool = True):
     worlds = from_environment().data_dir / "worlds" if cache else None
     with console.status(f"building the {scale} world (seed {seed})…"):
         started = time.perf_counter()
-        world = load_world(scale, seed, worlds)
+        world = extend_world(load_world(scale, seed, worlds))
     console.print(
         f"[dim]{scale} world, seed {seed}: {world.record_count():,} source records "
         f"over all days, ready in {time.perf_counter() - started:.1f} s[/dim]"
