@@ -42,6 +42,17 @@ def test_given_the_published_tables_then_the_gate_passes_and_writes_data_docs(ta
     }  # fmt: skip
 
 
+def test_given_a_definition_a_killed_night_left_half_written_then_the_gate_rewrites_it(
+    tables, tmp_path
+):
+    assert _gate(tables, tmp_path).success
+    for stored in ("expectations/project.json", "checkpoints/gate-quarantine.json"):
+        (tmp_path / "gx" / stored).write_text("")  # killed while GX wrote it in place
+    (tmp_path / "gx" / "validation_definitions" / "spot_check.json").write_text('{"name": ')
+    assert _gate(tables, tmp_path).success
+    assert (tmp_path / "gx" / "expectations" / "project.json").read_text().strip()
+
+
 def test_given_broken_tables_then_the_gate_fails_naming_table_rule_and_examples(tables, tmp_path):
     broken = {k: v.copy() for k, v in tables.items()}
     projects, links = broken["project"], broken["source_record"]

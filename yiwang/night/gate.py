@@ -22,6 +22,8 @@ from departments.registry import flags, record_types, systems
 from schemas.unified import ROLES
 from yiwang.store.canonical import mostly_distinct
 
+log = logging.getLogger(__name__)
+
 # nothing may call out at run time: GX's usage analytics stay off
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
@@ -159,18 +161,25 @@ def run_gate(tables: dict[str, pd.DataFrame], reconcile: pd.DataFrame, where: Pa
         batch = next(
             iter(asset.batch_definitions), None
         ) or asset.add_batch_definition_whole_dataframe("snapshot")
-        suite = context.suites.add_or_update(
-            gx.ExpectationSuite(name=name, expectations=expectations)
+        stored = Path(where) / "gx"
+        suite = _written(
+            context.suites.add_or_update,
+            gx.ExpectationSuite(name=name, expectations=expectations),
+            stored / "expectations" / f"{name}.json",
         )
-        definition = context.validation_definitions.add_or_update(
-            gx.ValidationDefinition(name=name, data=batch, suite=suite)
+        definition = _written(
+            context.validation_definitions.add_or_update,
+            gx.ValidationDefinition(name=name, data=batch, suite=suite),
+            stored / "validation_definitions" / f"{name}.json",
         )
-        checkpoint = context.checkpoints.add_or_update(
+        checkpoint = _written(
+            context.checkpoints.add_or_update,
             gx.Checkpoint(
                 name=f"gate-{name}",
                 validation_definitions=[definition],
                 result_format={"result_format": "SUMMARY"},
-            )
+            ),
+            stored / "checkpoints" / f"gate-{name}.json",
         )
         frame = _plain(frames[name][_checked_columns(expectations)])
         result = checkpoint.run(
@@ -185,6 +194,22 @@ def run_gate(tables: dict[str, pd.DataFrame], reconcile: pd.DataFrame, where: Pa
     context.build_data_docs(resource_identifiers=results)
     docs = Path(where) / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     return GateResult(not failures, failures, docs)
+
+
+def _written(add_or_update, item, stored: Path):
+    """`add_or_update` of a GX definition; one that a night killed while GX wrote it in place
+    (an empty or partial file) is dropped and written anew: the definitions are this module's
+    code, the stored copy only GX's cache of it."""
+    try:
+        return add_or_update(item)
+    except Exception:
+        if not stored.exists():
+            raise
+        log.warning(
+            "quality gate: %s was unreadable (a night killed mid-write?); rewritten", stored
+        )
+        stored.unlink()
+        return add_or_update(item)
 
 
 def _checked_columns(expectations: list) -> list[str]:
