@@ -8,13 +8,13 @@ dictionary and the API's provenance all read them, so adding a department edits 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from connectors.core import Connector
 from schemas.records import RecordType
 from simulators.declare import Simulator
 from transforms.figures import Figure, Flag
-from transforms.links import Evidence
+from transforms.links import Evidence, Registry
 from transforms.resolve import Linking
 
 
@@ -26,8 +26,6 @@ class Department:
     simulator: Simulator | None = None  # None: the conformance kit has nothing to run against
     figures: tuple[Figure, ...] = ()  # `project` columns its records fill
     flags: tuple[Flag, ...] = ()  # risk flags its records raise
-    published: tuple[str, ...] = field(default=())  # record types published; default all but
-    # tombstones (`deletion`), which only remove records
 
     def __post_init__(self) -> None:
         by_name = {r.name: r for r in self.records}
@@ -52,9 +50,18 @@ class Department:
 
     @property
     def record_types(self) -> tuple[str, ...]:
-        """The record types it publishes (in `source_record`), in declaration order."""
+        """The record types it publishes (in `source_record`), in declaration order: all but
+        tombstones, which only remove records."""
         tombstones = {s.record_type for s in self.connector.streams if s.deletes}
-        return self.published or tuple(r.name for r in self.records if r.name not in tombstones)
+        return tuple(r.name for r in self.records if r.name not in tombstones)
+
+    @property
+    def registry_record_type(self) -> str | None:
+        """The record type that offers the `Registry` (issues project codes), if it has one."""
+        for record_type, evidence in self.links.items():
+            if any(isinstance(e, Registry) for e in evidence):
+                return record_type
+        return None
 
     def record(self, name: str) -> RecordType:
         for r in self.records:

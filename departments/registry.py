@@ -20,26 +20,72 @@ from departments.declare import Department
 from schemas.records import RecordType
 from simulators.world import World
 from transforms.figures import Figure, Flag, Plan
-from transforms.links import Registry, Unregistered
+from transforms.links import Unregistered
 from transforms.resolve import Linking
+
+
+class RegistryError(Exception):
+    """A department that cannot be registered: the message names it and what to fix."""
 
 
 @cache
 def all_departments() -> dict[str, Department]:
     found: dict[str, Department] = {}
     for module in pkgutil.iter_modules(departments.__path__):
-        if not module.ispkg or module.name.startswith("_"):
+        if not module.ispkg or module.name.startswith("_") or module.name == "templates":
             continue
-        candidate = getattr(
-            importlib.import_module(f"departments.{module.name}"), "department", None
-        )
-        if isinstance(candidate, Department):
-            found[candidate.name] = candidate
+        try:
+            package = importlib.import_module(f"departments.{module.name}")
+        except Exception as exc:
+            raise RegistryError(
+                f"departments/{module.name} cannot be imported ({type(exc).__name__}: {exc}); "
+                "fix it, or move it out of departments/"
+            ) from exc
+        candidate = getattr(package, "department", None)
+        if not isinstance(candidate, Department):
+            continue
+        if candidate.name != module.name:
+            raise RegistryError(
+                f"departments/{module.name} declares a department named {candidate.name!r}: "
+                "a department's connector is named after its package"
+            )
+        found[candidate.name] = candidate
     for point in entry_points(group="yiwang.departments"):
         candidate = point.load()
         if isinstance(candidate, Department):
-            found.setdefault(candidate.name, candidate)
-    return dict(sorted(found.items()))
+            if candidate.name in found:
+                raise RegistryError(
+                    f"the entry point {point.value} declares {candidate.name!r}, which "
+                    f"departments/{candidate.name} declares too: rename one"
+                )
+            found[candidate.name] = candidate
+    found = dict(sorted(found.items()))
+    _check_apart(found)
+    return found
+
+
+def _check_apart(found: dict[str, Department]) -> None:
+    """No two departments may declare one record type, project column or flag, and exactly
+    one offers the registry: each is published under one name, computed once."""
+    for what, names in (
+        ("record type", lambda d: [r.name for r in d.records]),
+        ("project column", lambda d: [c for f in d.figures for c in f.columns]),
+        ("risk flag", lambda d: [f.code for f in d.flags]),
+    ):
+        owner: dict[str, str] = {}
+        for d in found.values():
+            for name in names(d):
+                if owner.setdefault(name, d.name) != d.name:
+                    raise RegistryError(
+                        f"{d.name} and {owner[name]} both declare the {what} {name!r}: "
+                        "rename one of them"
+                    )
+    registries = [d.name for d in found.values() if d.registry_record_type is not None]
+    if found and len(registries) != 1:
+        raise RegistryError(
+            f"exactly one department must offer the registry (`Registry` evidence); "
+            f"found {registries or 'none'}"
+        )
 
 
 def department(name: str) -> Department:
@@ -68,10 +114,15 @@ def configured(environ: Mapping[str, str]) -> tuple[list[str], list[str]]:
 def skipped_line(name: str) -> str:
     """The one line an unconfigured department is skipped with."""
     conn_id = get(name).conn_id
-    return (
-        f"{name}: skipped, its connection {conn_id} is not configured "
-        f"(set {env_var(conn_id)} or add the Airflow connection {conn_id})"
-    )
+    return f"{name}: skipped, its connection {conn_id} is not configured (set {env_var(conn_id)})"
+
+
+def backbone() -> tuple[str, str]:
+    """(department, record type) of the registry that issues project codes."""
+    for d in all_departments().values():
+        if d.registry_record_type is not None:
+            return d.name, d.registry_record_type
+    raise RegistryError("no department offers the registry (`Registry` evidence)")
 
 
 def record(name: str) -> RecordType:
@@ -80,13 +131,6 @@ def record(name: str) -> RecordType:
             if r.name == name:
                 return r
     raise KeyError(f"no department declares record type {name!r}")
-
-
-def system_of(record_type: str) -> str:
-    for d in all_departments().values():
-        if any(r.name == record_type for r in d.records):
-            return d.name
-    raise KeyError(f"no department declares record type {record_type!r}")
 
 
 def systems() -> tuple[str, ...]:
@@ -118,13 +162,10 @@ def flags() -> dict[str, tuple[str, Flag]]:
 def plan() -> Plan:
     """How the project table is computed from the declarations: the registry's figures
     first, then every other department's in order; the flags in code order."""
-    ordered = sorted(
-        all_departments().values(),
-        key=lambda d: not any(isinstance(e, Registry) for ev in d.links.values() for e in ev),
-    )
+    ordered = sorted(all_departments().values(), key=lambda d: d.registry_record_type is None)
     return Plan(
-        figures=[f for d in ordered for f in d.figures if f.compute is not None],
-        flags=[f for _, f in flags().values() if f.raises is not None],
+        figures=[f for d in ordered for f in d.figures],
+        flags=[f for _, f in flags().values()],
         anchors=[
             (lk.record_type, lk.key, e)
             for lk in linking()

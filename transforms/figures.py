@@ -25,7 +25,7 @@ class Figure:
     records: tuple[str, ...]  # the record types it is computed from (its provenance)
     rule: str  # how, in words
     # each column's values, one per project in `Projects.ids` order
-    compute: Callable[[Projects], Mapping[str, Any]] | None = None
+    compute: Callable[[Projects], Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Flag:
     records: tuple[str, ...]  # the record types whose facts raise it
     rule: str  # when, as of the snapshot's `as_of_date`
     # whether each project raises it, once every figure is computed
-    raises: Callable[[Projects], np.ndarray] | None = None
+    raises: Callable[[Projects], np.ndarray]
 
 
 @dataclass(frozen=True)

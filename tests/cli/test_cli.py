@@ -130,10 +130,30 @@ def test_a_department_without_a_connection_is_skipped_with_one_line(tmp_path, mo
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if "skipped" in line]
     assert lines == [
-        "audit: skipped, its connection audit_api is not configured (set "
-        "AIRFLOW_CONN_AUDIT_API or add the Airflow connection audit_api)"
+        "audit: skipped, its connection audit_api is not configured (set AIRFLOW_CONN_AUDIT_API)"
     ]
     assert "Traceback" not in result.output and "content_hash" in result.output
     with sqlite3.connect(tmp_path / "yiwang.db") as db:
         systems = {s for (s,) in db.execute("SELECT DISTINCT source_system FROM source_record")}
     assert systems == {"drc", "treasury", "housing"}
+
+
+def test_a_night_without_the_registry_publishes_nothing_and_says_why(tmp_path, monkeypatch, world):
+    """Every link rests on the registry's codes: with none staged, publishing would call every
+    permit an unapproved `X-` project. The night refuses in one line naming what to set."""
+    from simulators.cluster import Cluster
+
+    monkeypatch.setenv("YIWANG_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("YIWANG_DATABASE_URL", raising=False)
+    with Cluster(world, dt.date(2026, 11, 23), options={"housing": {"rate_per_s": 1e9}}) as c:
+        for name, value in c.environment().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("AIRFLOW_CONN_DRC_API")
+        result = runner.invoke(
+            app, ["run", "--as-of", "2026-11-23", "--fast"], env={"COLUMNS": "300"}
+        )
+    assert result.exit_code == 1, result.output
+    assert "drc: skipped, its connection drc_api is not configured" in result.output
+    assert "did not publish" in result.output and "Traceback" not in result.output
+    assert "nothing of drc (the registry that issues project codes) is staged" in result.output
+    assert "AIRFLOW_CONN_DRC_API" in result.output

@@ -40,6 +40,7 @@ def run(
 ) -> None:
     """One whole night in-process: extract all → validate → stage → unify → gate → publish."""
     from connectors.core import Landing, SourceError
+    from departments.registry import configured, skipped_line
     from yiwang.night.run import run_night
     from yiwang.night.run_ids import run_id_for
     from yiwang.store.publish import PublishError
@@ -54,6 +55,8 @@ def run(
         environ = dict(os.environ)
         if simulate:
             environ |= _simulators(stack, settings, simulate, seed, day, faults, fast)
+        for name in configured(environ)[1]:  # said before the night starts, however it ends
+            console.print(f"[yellow]{escape(skipped_line(name))}[/yellow]", soft_wrap=True)
         progress = stack.enter_context(
             Progress(
                 SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -154,8 +157,6 @@ def print_summary(result, engine) -> None:
         for name, r in result.extracted.items()
     )
     console.print(f"extracted: {extracted}")
-    for line in result.skipped:
-        console.print(f"[yellow]{escape(line)}[/yellow]", soft_wrap=True)
     risks = ", ".join(f"{k} {v:,}" for k, v in p.risks.items()) or "none"
     console.print(f"{p.projects:,} projects; risks: {risks}")
     if p.changes:

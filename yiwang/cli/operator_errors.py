@@ -67,10 +67,13 @@ def _chain(exc: BaseException | None) -> Iterator[BaseException]:
 
 def _operator_line(exc: BaseException, night: bool) -> str | None:
     from connectors.core import ConnectionConfigError, SourceError
+    from departments.registry import RegistryError
     from yiwang.store.anchor import AnchorError
     from yiwang.store.publish import PublishError
 
-    if isinstance(exc, ConnectionConfigError | AnchorError | PublishError | SourceError):
+    if isinstance(
+        exc, ConnectionConfigError | AnchorError | PublishError | SourceError | RegistryError
+    ):
         return str(exc)  # written for an operator already
     if isinstance(exc, ValidationError) and exc.title == Settings.__name__:
         return _settings(exc)

@@ -15,12 +15,14 @@ from pathlib import Path
 import pandas as pd
 
 from connectors.core import Landing, RetryPolicy, Sink, Stream, SyncResult, from_env
-from departments.registry import linking, plan, record, registry
+from connectors.core.connection import env_var
+from departments.registry import backbone, configured, get, linking, plan, record, registry
 from schemas.validate import Validated, validate
 from transforms.resolve import resolve
 from transforms.unify import project_table, spot_check_table, unit_scorecard
 from yiwang.night.extract import extract_source
 from yiwang.store.kept import KeptStream
+from yiwang.store.publish import PublishError
 from yiwang.store.staging import DbSink
 
 
@@ -33,9 +35,11 @@ def extract_all(
     policy: RetryPolicy | None = None,
     rate_limits: bool = True,
 ) -> dict[str, SyncResult]:
-    """Every registered source into `sink`, their connections read from `environ`."""
+    """Every department whose connection `environ` configures into `sink` (the others are
+    skipped, as by the night)."""
     results = {}
-    for name, connector in registry().items():
+    for name in configured(environ)[0]:
+        connector = registry()[name]
         settings = from_env(connector.conn_id, environ)
         results[name] = extract_source(
             connector, settings, sink, as_of, run_id, landing, policy, rate_limits
@@ -82,18 +86,19 @@ def validated_streams(
     """
     clock = Clock(seconds if seconds is not None else {})
     mark = sink.watermark() if isinstance(sink, DbSink) and kept is not None else None
+    _, registry_type = backbone()
     for name, connector in registry().items():
         for s in connector.streams:
             if s.deletes:
                 continue
             clock.lap()
-            if mark is None or s.record_type == "project":
+            if mark is None or s.record_type == registry_type:
                 rows = live_records(sink, name, s.name)
                 clock.lap("read_staged")
                 checked = validate(name, record(s.record_type), rows)
                 checked.received = _count(rows)
                 clock.lap("validate")
-                yield name, s, checked, rows if s.record_type == "project" else None
+                yield name, s, checked, rows if s.record_type == registry_type else None
                 continue
             store, watermark = mark
             part = KeptStream(sink, kept, store, name, s).validated(watermark, clock)
@@ -123,6 +128,10 @@ class Night:
     seconds: dict[str, float] = field(default_factory=dict)  # per stage, for the benchmarks
 
 
+class NoRegistry(PublishError):
+    """A night with no registry records: nothing would link, so nothing is published."""
+
+
 def _count(rows: pd.DataFrame) -> int:
     """Records received: one per key, and each keyless record."""
     if "_key" not in rows.columns:
@@ -147,13 +156,22 @@ def unify_night(
     """
     received, accepted, quarantines, registry_served = {}, {}, [], None
     seconds = dict.fromkeys(("read_staged", "validate", "resolve", "unify"), 0.0)
+    registry_source, registry_type = backbone()
     for name, s, checked, served in validated_streams(sink, kept, seconds):
         received[(name, s.record_type)] = checked.received
         accepted[s.record_type] = checked.accepted
         quarantines.append(checked.quarantine)
-        if s.record_type == "project":
+        if s.record_type == registry_type:
             registry_served = served
         del checked, served
+    if not received[(registry_source, registry_type)]:
+        # every link rests on the registry's codes: without them each permit would be
+        # published as an unapproved `X-` project
+        raise NoRegistry(
+            f"nothing of {registry_source} (the registry that issues project codes) is staged, "
+            f"so no record can be linked; configure its connection "
+            f"({env_var(get(registry_source).conn_id)}) and run the night again"
+        )
     if when_read:
         when_read()
     clock = Clock(seconds)
