@@ -26,12 +26,13 @@ from yiwang.night.extract import extract_source
 from yiwang.night.run_ids import run_id_for
 
 
-def start_simulators(scale: str, seed: int, as_of: str, housing_rate: float) -> tuple:
+def start_simulators(scale: str, seed: int, as_of: str, rate_limits: bool) -> tuple:
     args = [Path(sys.executable).parent / "yiwang", "simulate", "--scale", scale]
-    args += ["--seed", str(seed), "--as-of", as_of, "--housing-rate", str(housing_rate)]
+    args += ["--seed", str(seed), "--as-of", as_of]
+    args += ["--rate-limits" if rate_limits else "--no-rate-limits"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=os.environ)
     env = {}
-    while len(env) < 4:
+    while len(env) < len(registry()):
         line = proc.stdout.readline()
         if not line:
             raise RuntimeError("the simulators did not start")
@@ -45,19 +46,19 @@ def main() -> None:
     args, as_of = world_args(__doc__, "connectors")
     results: dict = {"scale": args.scale, "seed": args.seed, "as_of": args.as_of, "sources": {}}
     work = Path(tempfile.mkdtemp(prefix="yiwang-bench-"))
-    runs = [(name, c, 10.0) for name, c in registry().items()]
-    runs.append(("housing (limit lifted)", registry()["housing"], 0.0))
+    runs = [(name, c, True) for name, c in registry().items()]
+    runs += [(f"{name} (limit lifted)", c, False) for name, c in registry().items() if c.rate_per_s]
     head = ("records", 10), ("requests", 9), ("seconds", 8), ("rec/s", 9), ("parse rec/s", 12)
     print(f"{'source':24} " + " ".join(f"{h:>{w}}" for h, w in head))
-    for label, connector, rate in runs:
-        proc, env = start_simulators(args.scale, args.seed, args.as_of, rate or 1e9)
+    for label, connector, limited in runs:
+        proc, env = start_simulators(args.scale, args.seed, args.as_of, rate_limits=limited)
         try:
-            landing = Landing(work / "landing", label.split()[0] + str(rate))
+            landing = Landing(work / "landing", label.split()[0] + str(limited))
             settings = from_env(connector.conn_id, env)
-            sink = LocalSink(work / f"sink-{label.split()[0]}-{rate}", commit_every_s=30)
+            sink = LocalSink(work / f"sink-{label.split()[0]}-{limited}", commit_every_s=30)
             result = extract_source(
                 connector, settings, sink, as_of, run_id_for(as_of, "bench"), landing,
-                rate_limits=bool(rate),
+                rate_limits=limited,
             )  # fmt: skip
         finally:
             proc.terminate()

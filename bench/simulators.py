@@ -95,7 +95,7 @@ def main() -> None:
 
     for label, housing_rate in (("server ceiling", 0), ("contract rate limit", 10)):
         started = time.perf_counter()
-        with Cluster(world, as_of, options={"housing": {"rate_per_s": housing_rate}}) as c:
+        with Cluster(world, as_of, rate_limits=bool(housing_rate)) as c:
             results.setdefault("serve_setup_s", round(time.perf_counter() - started, 2))
             readers = {
                 "drc": lambda cl: read_drc(cl),

@@ -28,7 +28,7 @@ from yiwang.night.steps import extract_all, record_streams
 
 def main() -> None:
     args, as_of = world_args(__doc__, "unify")
-    proc, env = start_simulators(args.scale, args.seed, args.as_of, 1e9)
+    proc, env = start_simulators(args.scale, args.seed, args.as_of, rate_limits=False)
     sink = LocalSink(Path(tempfile.mkdtemp(prefix="yiwang-bench-")), commit_every_s=600)
     try:
         t0 = time.perf_counter()

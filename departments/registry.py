@@ -30,6 +30,11 @@ class RegistryError(Exception):
 
 @cache
 def all_departments() -> dict[str, Department]:
+    """Every registered department by name, checked once per process."""
+    return discover()
+
+
+def discover() -> dict[str, Department]:
     found: dict[str, Department] = {}
     for module in pkgutil.iter_modules(departments.__path__):
         if not module.ispkg or module.name.startswith("_") or module.name == "templates":
@@ -177,12 +182,20 @@ def plan() -> Plan:
 
 # ---- the simulated world -------------------------------------------------------------------------
 def extend_world(world: World) -> World:
-    """The world with every department's own tables added (once; the shared city's tables are
-    the world generator's)."""
+    """The world with every department's own tables added, once (the shared city's tables are
+    the world generator's). A department may not replace a table another one serves."""
+    added = world.__dict__.setdefault("_departments_added", set())
     for d in all_departments().values():
-        if d.simulator is not None and d.simulator.tables is not None:
-            for name, table in d.simulator.tables(world).items():
-                world.tables.setdefault(name, table)
+        if d.simulator is None or d.simulator.tables is None or d.name in added:
+            continue
+        for name, table in d.simulator.tables(world).items():
+            if name in world.tables:
+                raise RegistryError(
+                    f"{d.name}'s simulator adds a world table {name!r}, which the world holds "
+                    "already: name its table after the department"
+                )
+            world.tables[name] = table
+        added.add(d.name)
     return world
 
 

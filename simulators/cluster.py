@@ -31,6 +31,9 @@ class Cluster:
     base_path: str = ""
     port: int = 0  # first port; 0 picks free ephemeral ports
     options: dict[str, dict] = field(default_factory=dict)  # per-system server options
+    # False: the request limits of every department whose contract has one are lifted (its
+    # server takes `rate_per_s`, 0 meaning none), for tests and benchmarks about other things
+    rate_limits: bool = True
     host: str = "127.0.0.1"  # where the servers listen (0.0.0.0 inside a container)
     advertise: str | None = None  # the host the connections name, when not `host`
     servers: dict[str, SimServer] = field(default_factory=dict)
@@ -56,6 +59,7 @@ class Cluster:
                 port=port(i),
                 host=self.host,
                 **common,
+                **self._lifted(system),
                 **self.options.get(system, {}),
             )
             for i, (system, sim) in enumerate(simulated)
@@ -63,6 +67,10 @@ class Cluster:
         for server in self.servers.values():
             server.start()
         return self
+
+    def _lifted(self, system: str) -> dict:
+        limited = all_departments()[system].connector.rate_per_s
+        return {"rate_per_s": 0} if limited and not self.rate_limits else {}
 
     def stop(self) -> None:
         for server in self.servers.values():

@@ -99,9 +99,6 @@ def pg_database():
         admin.close()
 
 
-FAST = {"housing": {"rate_per_s": 1e9}}
-
-
 def night(url: str, world, as_of: dt.date, quality: Path, faults: float = 0.0):
     """One whole night of the simulated world into the store at `url`."""
     from tests.connectors.kit import FAST as POLICY
@@ -112,7 +109,7 @@ def night(url: str, world, as_of: dt.date, quality: Path, faults: float = 0.0):
     engine = engine_for(url)
     # as the CLI's nights do: validated streams kept between nights (PostgreSQL)
     options = NightOptions(kept=Path(os.environ["YIWANG_KEPT_DIR"]))
-    with Cluster(world, as_of, fault_rate=faults, options=FAST) as cluster:
+    with Cluster(world, as_of, fault_rate=faults, rate_limits=False) as cluster:
         result = run_night(
             engine, cluster.environment(), as_of, policy=POLICY, rate_limits=False,
             quality_dir=quality, options=options,

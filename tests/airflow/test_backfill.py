@@ -14,7 +14,6 @@ from connectors.core import Landing
 from departments.registry import registry
 from simulators.cluster import Cluster
 from tests.airflow.stack import AIRFLOW, airflow_env, dag_runs, deployment, start_airflow, wait
-from tests.conftest import FAST
 from yiwang.night.run import run_night
 from yiwang.store.db import engine_for
 
@@ -32,7 +31,7 @@ def test_given_landed_nights_when_backfilled_then_the_snapshots_equal_the_nights
     one_by_one = engine_for(f"sqlite:///{tmp_path / 'one-by-one.db'}")
     expected = []
     for night in NIGHTS:
-        with Cluster(world, night, options=FAST) as cluster:
+        with Cluster(world, night, rate_limits=False) as cluster:
             done = run_night(one_by_one, cluster.environment(), night,
                              Landing(data / "landing", f"{night}"), rate_limits=False,
                              quality_dir=tmp_path / "q")  # fmt: skip

@@ -23,7 +23,7 @@ from tests.airflow.stack import (
     start_airflow,
     wait,
 )
-from tests.conftest import AS_OF, FAST
+from tests.conftest import AS_OF
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -37,7 +37,7 @@ def test_given_two_celery_workers_when_a_night_runs_then_both_work_and_the_hash_
         redis_port = free_port()
         stack.start("redis", [redis_server, "--port", str(redis_port), "--bind", "127.0.0.1",
                               "--save", "", "--appendonly", "no"], {})  # fmt: skip
-        with Cluster(world, AS_OF, options=FAST) as cluster:
+        with Cluster(world, AS_OF, rate_limits=False) as cluster:
             env = airflow_env(
                 tmp_path, meta, "CeleryExecutor", tag, **cluster.environment(),
                 AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",

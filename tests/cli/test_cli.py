@@ -118,7 +118,7 @@ def test_a_department_without_a_connection_is_skipped_with_one_line(tmp_path, mo
 
     monkeypatch.setenv("YIWANG_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("YIWANG_DATABASE_URL", raising=False)
-    with Cluster(world, dt.date(2026, 11, 23), options={"housing": {"rate_per_s": 1e9}}) as c:
+    with Cluster(world, dt.date(2026, 11, 23), rate_limits=False) as c:
         environ = c.environment()
         environ.pop("AIRFLOW_CONN_AUDIT_API")
         for name, value in environ.items():
@@ -145,7 +145,7 @@ def test_a_night_without_the_registry_publishes_nothing_and_says_why(tmp_path, m
 
     monkeypatch.setenv("YIWANG_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("YIWANG_DATABASE_URL", raising=False)
-    with Cluster(world, dt.date(2026, 11, 23), options={"housing": {"rate_per_s": 1e9}}) as c:
+    with Cluster(world, dt.date(2026, 11, 23), rate_limits=False) as c:
         for name, value in c.environment().items():
             monkeypatch.setenv(name, value)
         monkeypatch.delenv("AIRFLOW_CONN_DRC_API")

@@ -94,6 +94,6 @@ def fresh_sink(root: Path, name: str) -> LocalSink:
 def stage_all(world: World, as_of: dt.date, root: Path) -> LocalSink:
     """Every registered connector's full read of the simulators into one local sink."""
     sink = LocalSink(root, commit_every_s=600)
-    with Cluster(world, as_of, options={"housing": {"rate_per_s": 10_000}}) as cluster:
+    with Cluster(world, as_of, rate_limits=False) as cluster:
         extract_all(cluster.environment(), as_of, sink, f"stage-{as_of}", None, FAST, False)
     return sink

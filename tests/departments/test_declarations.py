@@ -4,6 +4,8 @@ declared method, and every department's declaration is complete."""
 
 from __future__ import annotations
 
+import pytest
+
 from departments.registry import all_departments, figures, flags, linking, plan
 from schemas.unified import TABLES
 from transforms.links import METHODS, follows
@@ -43,3 +45,54 @@ def test_figures_name_record_types_their_department_declares():
     for column, (_, figure) in figures().items():
         known = {r.name for d in all_departments().values() for r in d.records}
         assert set(figure.records) <= known, column
+
+
+def _another(name: str, record_type: str):
+    """The audit department's pieces under another name and record type."""
+    import dataclasses
+
+    from departments.declare import Department
+    from departments.registry import department
+
+    audit = department("audit")
+    record = dataclasses.replace(audit.records[0], name=record_type)
+    stream = dataclasses.replace(audit.connector.streams[0], record_type=record_type)
+    connector = dataclasses.replace(
+        audit.connector, name=name, conn_id=f"{name}_api", streams=(stream,)
+    )
+    return Department(connector, (record,), {record_type: ()})
+
+
+class _EntryPoint:
+    def __init__(self, department) -> None:
+        self.department, self.value = department, "somewhere.installed:department"
+
+    def load(self):
+        return self.department
+
+
+def test_an_installed_department_registers_through_its_entry_point(monkeypatch):
+    import departments.registry as registry
+
+    extra = _another("extra", "extra_finding")
+    monkeypatch.setattr(registry, "entry_points", lambda group: [_EntryPoint(extra)])
+    found = registry.discover()
+    assert found["extra"] is extra and list(found) == sorted(found)
+
+
+@pytest.mark.parametrize(
+    ("name", "record_type", "said"),
+    [
+        ("audit", "extra_finding", "departments/audit declares too"),
+        ("extra", "finding", "both declare the record type 'finding'"),
+    ],
+)
+def test_a_department_clashing_with_another_is_refused_naming_both(
+    monkeypatch, name, record_type, said
+):
+    import departments.registry as registry
+
+    clash = _another(name, record_type)
+    monkeypatch.setattr(registry, "entry_points", lambda group: [_EntryPoint(clash)])
+    with pytest.raises(registry.RegistryError, match=said):
+        registry.discover()

@@ -7,7 +7,6 @@ import datetime as dt
 from pathlib import Path
 
 from simulators.cluster import Cluster
-from tests.conftest import FAST
 from tests.connectors.kit import FAST as POLICY
 from yiwang.night.options import NightOptions
 from yiwang.night.run import NightResult, run_night
@@ -16,7 +15,7 @@ from yiwang.store.db import engine_for
 
 def night(url: str, world, as_of: dt.date, quality: Path, options: NightOptions) -> NightResult:
     engine = engine_for(url)
-    with Cluster(world, as_of, options=FAST) as cluster:
+    with Cluster(world, as_of, rate_limits=False) as cluster:
         result = run_night(
             engine, cluster.environment(), as_of, policy=POLICY, rate_limits=False,
             quality_dir=quality, options=options,

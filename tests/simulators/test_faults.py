@@ -56,9 +56,7 @@ def test_given_transport_faults_then_retries_return_exactly_the_fault_free_answe
     }
     answers = []
     for rate in (0.0, 0.4):
-        with Cluster(
-            world, AS_OF, fault_rate=rate, fault_seed=3, options={"housing": {"rate_per_s": 0}}
-        ) as c:
+        with Cluster(world, AS_OF, fault_rate=rate, fault_seed=3, rate_limits=False) as c:
             for s in c.servers.values():
                 s.faults.slow_seconds = 0.01
                 s.faults.kinds = (

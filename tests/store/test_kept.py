@@ -12,7 +12,7 @@ import pytest
 
 from departments.registry import registry
 from simulators.cluster import Cluster
-from tests.conftest import AS_OF, FAST, clone_database, drop_database
+from tests.conftest import AS_OF, clone_database, drop_database
 from tests.connectors.kit import FAST as POLICY
 from tests.night.nights import night
 from yiwang.night.options import NightOptions
@@ -54,7 +54,7 @@ def staged_twice(world, pg_database, tmp_path):
     records staged: the store a next night starts from."""
     night(pg_database, world, EARLIER, tmp_path / "quality", NightOptions(kept=tmp_path / "kept"))
     engine = engine_for(pg_database)
-    with Cluster(world, AS_OF, options=FAST) as cluster:
+    with Cluster(world, AS_OF, rate_limits=False) as cluster:
         for name in registry():
             stage_source(
                 engine, cluster.environment(), name, AS_OF, policy=POLICY, rate_limits=False

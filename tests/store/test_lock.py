@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from simulators.cluster import Cluster
-from tests.conftest import AS_OF, FAST
+from tests.conftest import AS_OF
 from tests.connectors.kit import FAST as POLICY
 from yiwang.store.db import engine_for
 from yiwang.store.publish import ledger
@@ -86,7 +86,7 @@ def test_given_an_empty_store_when_two_nights_start_together_then_one_publishes_
     backend, empty_store, world, tmp_path, published_small
 ):
     lone = published_small[backend][1].published.content_hash
-    with Cluster(world, AS_OF, options=FAST) as cluster:
+    with Cluster(world, AS_OF, rate_limits=False) as cluster:
         nights = [
             _night_process(empty_store, AS_OF, tmp_path / f"data{i}", cluster.environment())
             for i in range(2)
@@ -113,7 +113,7 @@ def _night_paused_before_unifying(url: str, world, quality: Path, paused, resume
             resume.wait(120)
 
     try:
-        with Cluster(world, AS_OF, options=FAST) as cluster:
+        with Cluster(world, AS_OF, rate_limits=False) as cluster:
             done = run_night(
                 engine_for(url), cluster.environment(), AS_OF, policy=POLICY, rate_limits=False,
                 quality_dir=quality, progress=progress,
@@ -130,7 +130,7 @@ def _stage_all(url: str, world, as_of: dt.date) -> None:
     from yiwang.night.run import stage_source
 
     engine = engine_for(url)
-    with Cluster(world, as_of, options=FAST) as cluster:
+    with Cluster(world, as_of, rate_limits=False) as cluster:
         for name in registry():
             stage_source(engine, cluster.environment(), name, as_of, None, POLICY, False)
 
@@ -182,7 +182,7 @@ def test_given_the_next_night_staged_ahead_when_a_night_publishes_then_it_is_ref
     engine = engine_for(empty_store)
     migrate(engine)  # as Airflow's extract task does first
     _stage_all(empty_store, world, AS_OF)
-    with Cluster(world, LATER, options=FAST) as cluster:
+    with Cluster(world, LATER, rate_limits=False) as cluster:
         first = next(iter(registry()))
         stage_source(engine, cluster.environment(), first, LATER, None, POLICY, False)
     with pytest.raises(PublishError) as refused:

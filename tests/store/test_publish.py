@@ -287,11 +287,10 @@ def test_given_a_landed_night_when_run_again_into_a_fresh_store_without_the_sour
 ):
     from connectors.core import Landing
     from simulators.cluster import Cluster
-    from tests.conftest import FAST
     from yiwang.night.run import run_night
 
     landing = Landing(tmp_path / "landing", f"{AS_OF}")
-    with Cluster(world, AS_OF, options=FAST) as cluster:
+    with Cluster(world, AS_OF, rate_limits=False) as cluster:
         environ = cluster.environment()
         live = run_night(engine_for(f"sqlite:///{tmp_path / 'a.db'}"), environ, AS_OF, landing,
                          rate_limits=False, quality_dir=tmp_path / "qa")  # fmt: skip

@@ -127,9 +127,9 @@ def simulate(
     port: Annotated[int, typer.Option(help="first port, one per department; 0: any")] = 0,
     base_path: Annotated[str, typer.Option(help="path prefix, e.g. /gw")] = "",
     duration: Annotated[float, typer.Option(help="stop after seconds; 0: until Ctrl-C")] = 0,
-    housing_rate: Annotated[
-        float, typer.Option(help="housing requests/s per client (the contract says 10)")
-    ] = 10,
+    rate_limits: Annotated[
+        bool, typer.Option(help="keep the contracts' request limits (housing: 10/s per client)")
+    ] = True,
     host: Annotated[str, typer.Option(help="listen address (0.0.0.0 in a container)")] = (
         "127.0.0.1"
     ),
@@ -152,7 +152,7 @@ def simulate(
         fault_seed=fault_seed,
         base_path=base_path,
         port=port,
-        options={"housing": {"rate_per_s": housing_rate}},
+        rate_limits=rate_limits,
         host=host,
         advertise=advertise_host,
     ).start()
@@ -207,8 +207,8 @@ def evaluate(
     day = _date(as_of)
     world = _world(scale, seed)
     started = time.perf_counter()
-    # the evaluation is about links, not the housing rate limit: lift it on both sides
-    with Cluster(world, day, options={"housing": {"rate_per_s": 1e9}}) as cluster:
+    # the evaluation is about links, not request limits: lift them on both sides
+    with Cluster(world, day, rate_limits=False) as cluster:
         sink = LocalSink(Path(tempfile.mkdtemp(prefix="yiwang-eval-")), commit_every_s=600)
         with console.status("extracting every department…"):
             run_id = run_id_for(day, "evaluate")

@@ -135,8 +135,7 @@ def _simulators(
 
     with console.status(f"building the {scale} world…"):
         world = load_world(scale, seed, settings.data_dir / "worlds")
-    options = {"housing": {"rate_per_s": 1e9 if fast else 10}}
-    cluster = stack.enter_context(Cluster(world, day, fault_rate=faults, options=options))
+    cluster = stack.enter_context(Cluster(world, day, fault_rate=faults, rate_limits=not fast))
     return cluster.environment()
 
 
