@@ -232,6 +232,15 @@ def dictionary() -> str:
                 column: f"{name}: {', '.join(f'`{r}`' for r in f.records)}"
                 for column, (name, f) in figures().items()
             },
+            computed=[
+                (
+                    ", ".join(f"`{c}`" for c in f.columns),
+                    f"{d.name}: {', '.join(f'`{r}`' for r in f.records)}",
+                    f.rule,
+                )
+                for d in all_departments().values()
+                for f in d.figures
+            ],
             flags=[
                 (code, f"{name}: {', '.join(f'`{r}`' for r in f.records)}", f.rule)
                 for code, (name, f) in flags().items()

@@ -47,6 +47,7 @@ class Declared:
     departments: Sequence[tuple[str, str, Sequence[tuple[str, str, str]]]]
     # (name, title, [(record type, key, evidence in words)])
     figures: Mapping[str, str]  # project column -> "department: record types"
+    computed: Sequence[tuple[str, str, str]]  # (columns, from, how), per declared figure
     flags: Sequence[tuple[str, str, str]]  # (code, from, rule)
     methods: Sequence[tuple[str, float, str]]  # (link_method, link_confidence, rule)
 
@@ -78,6 +79,12 @@ def render(declared: Declared) -> str:
             if sourced:
                 row.append(_cell(declared.figures.get(col_name, "")))
             parts.append("| " + " | ".join(row) + " |\n")
+    parts.append(
+        "\n## Figures\n\nHow each department computes the `project` columns it declares.\n"
+        "\n| columns | from | how |\n|---|---|---|\n"
+    )
+    for columns, source, how in declared.computed:
+        parts.append(f"| {columns} | {_cell(source)} | {_cell(how)} |\n")
     parts.append("\n## Risk flags\n\n| code | from | when |\n|---|---|---|\n")
     for code, source, rule in declared.flags:
         parts.append(f"| `{code}` | {_cell(source)} | {_cell(rule)} |\n")

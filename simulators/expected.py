@@ -25,8 +25,9 @@ def served(system: str, stream: str) -> Served:
 def expected_records(world: World, system: str, stream: str, day: int) -> pd.DataFrame:
     """`_key` and `_version` (as the framework renders versions) of every record served."""
     extend_world(world)
-    if stream.endswith("_deleted"):
-        resource = served(system, stream.removesuffix("_deleted")).deleted
+    deletes = department(system).connector.stream(stream).deletes
+    if deletes is not None:  # a tombstone stream: the keys deleted from the stream it names
+        resource = served(system, deletes).deleted
         gone = world.tables["deleted"]
         gone = gone[(gone["resource"] == resource) & (gone["_ts"] <= cal.end_of_day_ms(day))]
         gone = gone.drop_duplicates("key", keep="last")

@@ -86,19 +86,6 @@ def _joined(flags: pd.DataFrame) -> pd.Series:
     return text.str.rstrip(",").astype(object)
 
 
-def latest_reports(reports: pd.DataFrame) -> pd.DataFrame:
-    """Each permit's latest report (latest period, then latest reportedAt; of equals the
-    last given) in permit order, its period's rank in `_period`: sorted as small integers,
-    not as millions of strings."""
-    permit, _ = pd.factorize(reports["permitNo"].to_numpy(dtype=object), sort=True)
-    period, _ = pd.factorize(reports["period"].to_numpy(dtype=object), sort=True)
-    at = reports["reportedAt"].to_numpy(dtype="datetime64[ns]").view("int64")
-    order = np.lexsort((at, period, permit))
-    last = np.ones(len(order), dtype=bool)
-    last[:-1] = permit[order][1:] != permit[order][:-1]
-    return reports.iloc[order[last]].assign(_period=period[order[last]])
-
-
 class Projects:
     """The projects being built, in `ids` order, and every department's linked records placed
     on them: what a figure's `compute` and a flag's `raises` read."""

@@ -1,6 +1,6 @@
 """Where each published figure of a project comes from: the department and record type its
-declaration names (`Department.figures`), its rule, and the keys of the project's records of
-that type."""
+declaration names (`Department.figures`), the contract's definition of the column and how the
+department computes it, and the keys of the project's records of that type."""
 
 from typing import Any
 
@@ -8,9 +8,9 @@ from departments.registry import figures as declared
 from schemas.unified import TABLES
 
 described = TABLES["project"].to_schema().columns  # the figures' rules, built once
-# figure -> (source system, the record type it is computed from first), in column order
+# column -> (source system, the record type it is computed from first, how), in column order
 FIGURE_SOURCES = {
-    column: (name, figure.records[0])
+    column: (name, figure.records[0], figure.rule)
     for column in described
     if (found := declared().get(column)) is not None
     for name, figure in [found]
@@ -23,9 +23,10 @@ def figures(out: dict[str, Any], keys: dict[str, list[str]]) -> dict[str, Any]:
         name: {
             "value": out[name],
             "rule": described[name].description,
+            "computed_as": computed_as,
             "source_system": system,
             "record_type": record_type,
             "record_keys": keys.get(record_type, []),
         }
-        for name, (system, record_type) in FIGURE_SOURCES.items()
+        for name, (system, record_type, computed_as) in FIGURE_SOURCES.items()
     }
