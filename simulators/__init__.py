@@ -1,6 +1,7 @@
-"""Faithful simulators of the four departmental systems (see ../shared/contracts/departments).
+"""The simulators' framework (see ../shared/contracts/departments).
 
 `world` generates a seeded, deterministic city of projects over time with its ground truth;
-`servers` serves it over real HTTP on loopback with each contract's auth, paging, formats,
-quirks and faults.
+`servers` holds what every departmental server shares (HTTP on loopback, faults, a generic
+records API); each department's own server lives in its package (`departments/<name>/`), and
+`cluster` starts them all, as `declare` says they serve the world.
 """

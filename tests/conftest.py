@@ -60,7 +60,7 @@ def medium_world() -> World:
 
 @pytest.fixture(scope="session")
 def medium_staged(medium_world: World, tmp_path_factory):
-    """The medium world (every quirk happens) read by all four connectors, as of AS_OF and
+    """The medium world (every quirk happens) read by every department's connector, as of AS_OF and
     as of nine days earlier: (earlier sink, AS_OF sink)."""
     from tests.connectors.kit import stage_all
 
@@ -71,7 +71,7 @@ def medium_staged(medium_world: World, tmp_path_factory):
 
 @pytest.fixture
 def cluster(world: World):
-    """The four systems as of AS_OF, fault-free, on ephemeral loopback ports."""
+    """Every department's simulator as of AS_OF, fault-free, on ephemeral loopback ports."""
     with Cluster(world, AS_OF) as c:
         yield c
 
@@ -99,16 +99,16 @@ def pg_database():
         admin.close()
 
 
-def night(url: str, world, as_of: dt.date, quality: Path, faults: float = 0.0):
-    """One whole night of the simulated world into the store at `url`."""
+def night(url: str, world, as_of: dt.date, quality: Path, faults: float = 0.0, options=None):
+    """One whole night of the simulated world into the store at `url`, with the options an
+    edge passes down (default: validated streams kept between nights, as the CLI's are)."""
     from tests.connectors.kit import FAST as POLICY
     from yiwang.night.options import NightOptions
     from yiwang.night.run import run_night
     from yiwang.store.db import engine_for
 
     engine = engine_for(url)
-    # as the CLI's nights do: validated streams kept between nights (PostgreSQL)
-    options = NightOptions(kept=Path(os.environ["YIWANG_KEPT_DIR"]))
+    options = options or NightOptions(kept=Path(os.environ["YIWANG_KEPT_DIR"]))
     with Cluster(world, as_of, fault_rate=faults, rate_limits=False) as cluster:
         result = run_night(
             engine, cluster.environment(), as_of, policy=POLICY, rate_limits=False,

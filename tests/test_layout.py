@@ -41,6 +41,14 @@ ROOMS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )  # fmt: skip
 LEVEL = {room: i for i, (room, _) in enumerate(ROOMS)}
 SHARED_BY_DEPARTMENTS = "departments.declare"  # the one module departments share
+# the frameworks know only themselves, but for schemas and transforms, which use each other
+# (validation normalises with transforms; unify builds the published models of schemas)
+FRAMEWORK_USES = {
+    "connectors": {"connectors"},
+    "simulators": {"simulators"},
+    "schemas": {"schemas", "transforms"},
+    "transforms": {"transforms", "schemas"},
+}
 
 
 def room_of(module: str) -> str | None:
@@ -65,9 +73,11 @@ def violation(importer: str, imported: str) -> str | None:
     if LEVEL[there] < LEVEL[here]:
         return f"{importer} ({here}) imports {imported} ({there}), a room above it"
     mine, theirs = department_of(importer), department_of(imported)
-    shared = SHARED_BY_DEPARTMENTS in (importer, imported)
-    if here == there == "departments" and mine != theirs and not shared:
+    if here == there == "departments" and mine != theirs and imported != SHARED_BY_DEPARTMENTS:
         return f"{importer} imports another department's {imported}"
+    top, other = importer.split(".")[0], imported.split(".")[0]
+    if here == there == "framework" and other not in FRAMEWORK_USES[top]:
+        return f"{importer} ({top}) imports {imported}: the frameworks know only themselves"
     return None
 
 
@@ -80,9 +90,17 @@ def imports_of(path: Path, module: str) -> set[str]:
             found.add(node.module)
             found.update(f"{node.module}.{alias.name}" for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level:
-            base = module.split(".")[: -node.level]
-            found.add(".".join([*base, *(node.module or "").split(".")]).strip("."))
+            base = absolute(module, path.name == "__init__.py", node.level, node.module)
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
     return {name for name in found if room_of(name) is not None and _is_module(name)}
+
+
+def absolute(module: str, is_package: bool, level: int, name: str | None) -> str:
+    """What `from <level dots><name> import ...` in `module` names."""
+    package = module.split(".") if is_package else module.split(".")[:-1]
+    base = package[: len(package) - level + 1]
+    return ".".join([*base, *(name or "").split(".")]).strip(".")
 
 
 def _is_module(name: str) -> bool:
@@ -130,3 +148,14 @@ def test_an_import_against_the_direction_is_caught():
     assert violation("yiwang.night.run", "yiwang.store.publish") is None
     assert violation("departments.drc", "departments.declare") is None
     assert violation("departments.drc", "departments.drc.records") is None
+    assert violation("departments.declare", "departments.drc.records")  # shared one way only
+    assert violation("connectors.core.sync", "schemas.validate")
+    assert violation("simulators.world.model", "transforms.unify")
+    assert violation("schemas.validate", "transforms.normalise") is None
+
+
+def test_relative_imports_are_resolved_from_their_package():
+    assert absolute("departments.drc", True, 1, "records") == "departments.drc.records"
+    assert absolute("departments.drc.figures", False, 1, "records") == "departments.drc.records"
+    assert absolute("departments.drc.figures", False, 2, None) == "departments"
+    assert absolute("departments.drc", True, 2, "declare") == "departments.declare"

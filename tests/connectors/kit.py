@@ -1,8 +1,9 @@
-"""The connector conformance kit: helpers shared by the suite every registered connector runs.
+"""The connector conformance kit: helpers shared by the suite every department with a
+simulator runs.
 
 A department joins by declaring a simulator (`departments/<name>/__init__.py`); the kit then
-reads its connector from that simulator and compares what it stored with the world's own
-records, stream by stream, as the simulator's `Served` declarations say.
+syncs the department's connector against that simulator and compares what it stored with the
+world's own records, stream by stream, as the simulator's `Served` declarations say.
 """
 
 from __future__ import annotations

@@ -15,8 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from tests.conftest import AS_OF, clone_database, drop_database
-from tests.night.nights import night
+from tests.conftest import AS_OF, clone_database, drop_database, night
 from yiwang.api.app import create_app
 from yiwang.api.auth import digest
 from yiwang.cli.main import app
@@ -68,7 +67,7 @@ def test_given_a_mistaken_night_when_withdrawn_then_the_right_night_publishes_un
     direct = _copy(store_copy, tmp_path)  # the same store, where the mistake never happened
     try:
         apart = NightOptions(kept=tmp_path / "kept-direct", ledger_heads=heads)
-        night(direct, world, RIGHT, tmp_path / "q-direct", apart)
+        night(direct, world, RIGHT, tmp_path / "q-direct", options=apart)
         want = _lines(direct)
     finally:
         if backend == "postgres":
@@ -77,11 +76,11 @@ def test_given_a_mistaken_night_when_withdrawn_then_the_right_night_publishes_un
     engine = engine_for(store_copy)
     with engine.connect() as conn:
         draws_before = read_table(conn, "spot_check")
-    night(store_copy, world, MISTAKE, tmp_path / "q", options)
+    night(store_copy, world, MISTAKE, tmp_path / "q", options=options)
     with engine.connect() as conn:
         assert f"{MISTAKE:%Y-%m}" in set(read_table(conn, "spot_check")["period"])
     with pytest.raises(PublishError, match="back in time"):
-        night(store_copy, world, RIGHT, tmp_path / "q", options)
+        night(store_copy, world, RIGHT, tmp_path / "q", options=options)
     api = TestClient(create_app(engine, {digest("token")}))
     auth = {"Authorization": "Bearer token"}
     assert api.get("/projects", headers=auth).json()["items"]  # the mistake, served and cached
@@ -107,7 +106,7 @@ def test_given_a_mistaken_night_when_withdrawn_then_the_right_night_publishes_un
     assert api.get("/health").json()["latest"]["run_id"] == f"{MISTAKE}.withdrawn"
     assert api.get("/projects", headers=auth).json()["items"] == []  # never the withdrawn one
 
-    right = night(store_copy, world, RIGHT, tmp_path / "q", options).published
+    right = night(store_copy, world, RIGHT, tmp_path / "q", options=options).published
 
     assert (right.status, right.run_id) == ("published", f"{RIGHT}")
     with engine.connect() as conn:
@@ -144,7 +143,7 @@ def test_given_an_older_run_when_withdrawn_then_it_is_refused_naming_the_latest(
     store_copy, world, tmp_path
 ):
     engine = engine_for(store_copy)
-    night(store_copy, world, RIGHT, tmp_path / "q", NightOptions())
+    night(store_copy, world, RIGHT, tmp_path / "q", options=NightOptions())
     with pytest.raises(WithdrawError, match=f"'{RIGHT}' is\\): only the latest"):
         withdraw(engine, f"{AS_OF}")
     with engine.connect() as conn:

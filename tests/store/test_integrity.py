@@ -206,7 +206,6 @@ def test_given_yiwang_gate_beside_then_the_gate_runs_beside_or_in_the_nights_pro
     """Beside (the default) the gate runs in a forked process; `YIWANG_GATE_BESIDE=0` keeps it
     in the night's own process, for less memory. Either way the night publishes."""
     import yiwang.night.run as night_module
-    from tests.night.nights import night as night_with
     from yiwang.settings import from_environment
 
     gated_in: list[int] = []  # a forked process appends to its own copy, not to this one
@@ -219,7 +218,7 @@ def test_given_yiwang_gate_beside_then_the_gate_runs_beside_or_in_the_nights_pro
     monkeypatch.setenv("YIWANG_GATE_BESIDE", setting)
     options = from_environment().night_options()  # as the CLI and Airflow pass it down
     monkeypatch.setattr(night_module, "run_gate", recorded)
-    result = night_with(store_copy, world, AS_OF + dt.timedelta(days=1), tmp_path / "q", options)
+    result = night(store_copy, world, AS_OF + dt.timedelta(days=1), tmp_path / "q", options=options)
     assert result.published.status == "published" and result.published.gate.success
     assert gated_in == ([os.getpid()] if in_the_night else [])
 

@@ -12,9 +12,8 @@ import pytest
 
 from departments.registry import registry
 from simulators.cluster import Cluster
-from tests.conftest import AS_OF, clone_database, drop_database
+from tests.conftest import AS_OF, clone_database, drop_database, night
 from tests.connectors.kit import FAST as POLICY
-from tests.night.nights import night
 from yiwang.night.options import NightOptions
 from yiwang.night.run import stage_source
 from yiwang.night.steps import unify_night
@@ -52,7 +51,13 @@ class Reads:
 def staged_twice(world, pg_database, tmp_path):
     """The night of EARLIER published (its streams kept under tmp_path/kept), then AS_OF's
     records staged: the store a next night starts from."""
-    night(pg_database, world, EARLIER, tmp_path / "quality", NightOptions(kept=tmp_path / "kept"))
+    night(
+        pg_database,
+        world,
+        EARLIER,
+        tmp_path / "quality",
+        options=NightOptions(kept=tmp_path / "kept"),
+    )
     engine = engine_for(pg_database)
     with Cluster(world, AS_OF, rate_limits=False) as cluster:
         for name in registry():

@@ -14,8 +14,9 @@ from rich.table import Table
 from typer import TyperException
 from typer.core import TyperGroup
 
-from yiwang.cli.departments import departments_app, extract
-from yiwang.cli.departments import parse_date as _date
+from yiwang.cli.departments import departments_app
+from yiwang.cli.extract import extract
+from yiwang.cli.extract import parse_date as _date
 from yiwang.cli.night import airflow_night, db_app, run, serve, verify, withdraw
 
 
@@ -216,8 +217,9 @@ def evaluate(
     with console.status("validating, resolving, unifying…"):
         night = unify_night(sink, day)
     from departments.registry import ground_truth
+    from simulators.world import calendar as cal
 
-    truth = ground_truth(world, (day - dt.date(1970, 1, 1)).days)
+    truth = ground_truth(world, cal.day(day))
     links, projects = night.tables["source_record"], night.tables["project"]
     table = Table(title=f"Links against the ground truth ({scale}, seed {seed}, as of {day})")
     for col in ("record type", "links", "correct", "precision", "recall", "unlinked but linkable"):
@@ -229,7 +231,7 @@ def evaluate(
             f"{int(row['unlinked_but_linkable']):,}",
         )  # fmt: skip
     console.print(table)
-    m = money(projects, links, truth, world.money_truth((day - dt.date(1970, 1, 1)).days))
+    m = money(projects, links, truth, world.money_truth(cal.day(day)))
     console.print(
         f"paid_amount: {m['exact_to_the_fen']:,} of {m['correctly_linked']:,} correctly linked "
         f"projects exact to the fen ({m['projects_with_payments']:,} projects with payments; "
@@ -261,8 +263,9 @@ def world_truth(
 ) -> None:
     """Export the ground truth: the project every live source record truly belongs to."""
     from departments.registry import ground_truth
+    from simulators.world import calendar as cal
 
-    truth = ground_truth(_world(scale, seed), (_date(as_of) - dt.date(1970, 1, 1)).days)
+    truth = ground_truth(_world(scale, seed), cal.day(_date(as_of)))
     truth.to_csv(out, index=False)
     console.print(f"{len(truth):,} records → {out}")
 

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from yiwang.cli.departments import parse_date
+from yiwang.cli.extract import parse_date
 from yiwang.settings import Settings, from_environment
 
 console = Console()

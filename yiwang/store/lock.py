@@ -2,8 +2,8 @@
 latest night staging holds.
 
 The rule. Every step of a night (a source's staging, the publish) holds the store lock for
-its night's as-of date; steps of the *same* night share it (Airflow stages the four sources
-side by side, in separate processes), a step of *another* night is refused at once with one
+its night's as-of date; steps of the *same* night share it (Airflow stages the sources side
+by side, in separate processes), a step of *another* night is refused at once with one
 line naming the holder, or waits for it as long as its caller says (`YIWANG_NIGHT_LOCK_WAIT_S`
 at the edge). A whole night run in
 one process (`run_night`, `yiwang run`) holds it alone from its first staging to its publish
