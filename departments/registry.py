@@ -204,7 +204,7 @@ def ground_truth(world: World, day: int) -> pd.DataFrame:
     project it belongs to (see `World.truth`)."""
     extend_world(world)
     served = [
-        (s.table, d.name, s.record_type, s.deleted)
+        (s.table, d.name, s.record_type, s.deleted, s.serves)
         for d in all_departments().values()
         if d.simulator is not None
         for s in d.simulator.served

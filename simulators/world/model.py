@@ -39,12 +39,11 @@ class World:
         return set(live["key"])
 
     # ---- ground truth -------------------------------------------------------------------
-    def truth(
-        self, day_number: int, served: list[tuple[str, str, str, str | None]]
-    ) -> pd.DataFrame:
+    def truth(self, day_number: int, served: list[tuple]) -> pd.DataFrame:
         """For every source record live at the end of the day: the project it belongs to.
-        `served`: (table, source system, record type, tombstone resource or None) per stream
-        (the departments' simulators declare them: `departments.registry.ground_truth`).
+        `served`: (table, source system, record type, tombstone resource or None, and
+        optionally which rows are served at all) per stream (the departments' simulators
+        declare them: `departments.registry.ground_truth`).
 
         Columns: source_system, record_type, record_key, project_id (registry code, the
         contract's `X-<permitNo>` id for unregistered projects, or None), valid (False when
@@ -52,10 +51,12 @@ class World:
         money the record carries in 元, treasury only).
         """
         frames = []
-        for table, system, rtype, resource in served:
+        for table, system, rtype, resource, *serves in served:
             df = self.as_of(table, day_number)
             if resource is not None:
                 df = df[~df["_key"].isin(self.deleted_keys(resource, day_number))]
+            if serves and serves[0] is not None:
+                df = df[serves[0](df)]
             frames.append(
                 pd.DataFrame(
                     {
