@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from simulators.cluster import Cluster
-from tests.conftest import AS_OF, FAST
+from tests.conftest import AS_OF
 from tests.connectors.kit import FAST as POLICY
 from yiwang.night.run import run_night
 from yiwang.store.db import engine_for
@@ -31,7 +31,7 @@ def faulty_night(world, tmp_path_factory):
     """The small world's night of AS_OF read through 5% transport faults into a fresh store."""
     root = tmp_path_factory.mktemp("faults")
     url = f"sqlite:///{root / 'faults.db'}"
-    with Cluster(world, AS_OF, fault_rate=0.05, fault_seed=11, options=FAST) as cluster:
+    with Cluster(world, AS_OF, fault_rate=0.05, fault_seed=11, rate_limits=False) as cluster:
         result = run_night(
             engine_for(url), cluster.environment(), AS_OF, policy=POLICY, rate_limits=False,
             quality_dir=root / "quality",

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from simulators.cluster import Cluster
-from tests.conftest import AS_OF, FAST, SnapshotReader, clone_database, drop_database
+from tests.conftest import AS_OF, SnapshotReader, clone_database, drop_database
 from yiwang.store.db import engine_for
 from yiwang.store.publish import ledger, verify
 
@@ -90,7 +90,7 @@ def stage_windows(run: NightProcess) -> list[tuple[str, float, float]]:
 
 @pytest.fixture(scope="module")
 def served(world):
-    with Cluster(world, LATER, options=FAST) as cluster:
+    with Cluster(world, LATER, rate_limits=False) as cluster:
         yield cluster.environment()
 
 

@@ -48,7 +48,6 @@ from simulators.world import World
 from simulators.world import calendar as cal
 from tests.conftest import (
     AS_OF,
-    FAST,
     PG_DSN,
     clone_database,
     drop_database,
@@ -235,7 +234,7 @@ def systems(world: World) -> Iterator[Callable[[dt.date], Cluster]]:
 
         def at(day: dt.date) -> Cluster:
             if day not in started:
-                started[day] = stack.enter_context(Cluster(world, day, options=FAST))
+                started[day] = stack.enter_context(Cluster(world, day, rate_limits=False))
             return started[day]
 
         yield at
