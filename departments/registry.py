@@ -184,9 +184,8 @@ def plan() -> Plan:
 def extend_world(world: World) -> World:
     """The world with every department's own tables added, once (the shared city's tables are
     the world generator's). A department may not replace a table another one serves."""
-    added = world.__dict__.setdefault("_departments_added", set())
     for d in all_departments().values():
-        if d.simulator is None or d.simulator.tables is None or d.name in added:
+        if d.simulator is None or d.simulator.tables is None or d.name in world.extended:
             continue
         for name, table in d.simulator.tables(world).items():
             if name in world.tables:
@@ -195,7 +194,7 @@ def extend_world(world: World) -> World:
                     "already: name its table after the department"
                 )
             world.tables[name] = table
-        added.add(d.name)
+        world.extended.add(d.name)
     return world
 
 

@@ -99,6 +99,7 @@ class Projects:
         self.n = len(self.ids)
         self.table = pd.DataFrame({"project_id": self.ids}, index=self.ids)
         self._linked: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
+        self._keys: dict[str, pd.Index] = {}  # linked records' keys, for `through`
 
     def linked(self, record_type: str, key: str) -> tuple[pd.DataFrame, np.ndarray]:
         """The linked records of a type, with their `project_id`, and each one's project place."""
@@ -113,9 +114,9 @@ class Projects:
         """The rows of `frame` whose `field` names a linked record of `record_type` (a report
         its permit): those rows, each one's place among those records, and its project place."""
         named, at = self.linked(record_type, key)
-        found = pd.Index(named[key].to_numpy(dtype=object)).get_indexer(
-            frame[field].to_numpy(dtype=object)
-        )
+        if record_type not in self._keys:
+            self._keys[record_type] = pd.Index(named[key].to_numpy(dtype=object))
+        found = self._keys[record_type].get_indexer(frame[field].to_numpy(dtype=object))
         return frame[found >= 0], found[found >= 0], at[found[found >= 0]]
 
 

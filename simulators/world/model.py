@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +24,8 @@ class World:
     scale: str
     seed: int
     tables: dict[str, pd.DataFrame]
+    # departments whose own tables are in `tables` (`departments.registry.extend_world`)
+    extended: set[str] = field(default_factory=set)
 
     # ---- visibility -------------------------------------------------------------------
     def as_of(self, table: str, day_number: int) -> pd.DataFrame:
@@ -41,9 +43,9 @@ class World:
     # ---- ground truth -------------------------------------------------------------------
     def truth(self, day_number: int, served: list[tuple]) -> pd.DataFrame:
         """For every source record live at the end of the day: the project it belongs to.
-        `served`: (table, source system, record type, tombstone resource or None, and
-        optionally which rows are served at all) per stream (the departments' simulators
-        declare them: `departments.registry.ground_truth`).
+        `served`: (table, source system, record type, tombstone resource or None, which rows
+        are served or None) per stream (the departments' simulators declare them:
+        `departments.registry.ground_truth`).
 
         Columns: source_system, record_type, record_key, project_id (registry code, the
         contract's `X-<permitNo>` id for unregistered projects, or None), valid (False when
@@ -51,12 +53,12 @@ class World:
         money the record carries in 元, treasury only).
         """
         frames = []
-        for table, system, rtype, resource, *serves in served:
+        for table, system, rtype, resource, serves in served:
             df = self.as_of(table, day_number)
             if resource is not None:
                 df = df[~df["_key"].isin(self.deleted_keys(resource, day_number))]
-            if serves and serves[0] is not None:
-                df = df[serves[0](df)]
+            if serves is not None:
+                df = df[serves(df)]
             frames.append(
                 pd.DataFrame(
                     {
@@ -92,7 +94,7 @@ class World:
 
     def money_truth(self, day_number: int) -> pd.DataFrame:
         """True net paid amount (元, exact) per project over valid live vouchers."""
-        t = self.truth(day_number, [("vouchers", "treasury", "voucher", None)])
+        t = self.truth(day_number, [("vouchers", "treasury", "voucher", None, None)])
         v = t[(t["record_type"] == "voucher") & t["valid"] & t["project_id"].notna()]
         sums = v.groupby("project_id")["money_fen"].sum()
         return pd.DataFrame(

@@ -49,10 +49,9 @@ def run(
 ) -> SyncResult:
     # the suite lifts published rate limits (server and client alike) to run in seconds;
     # test_housing_stays_under_the_rate_limit keeps the real one
-    options = {connector.name: {"rate_per_s": 10_000}} if connector.rate_per_s else {}
     connector = dataclasses.replace(connector, rate_per_s=None)
     with Cluster(
-        world, as_of, fault_rate=fault_rate, fault_seed=fault_seed, options=options
+        world, as_of, fault_rate=fault_rate, fault_seed=fault_seed, rate_limits=False
     ) as cluster:
         settings = from_env(connector.conn_id, cluster.environment())
         if password is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from departments.registry import all_departments, figures, flags, linking, plan
+from departments.registry import all_departments, figures, linking, plan
 from schemas.unified import TABLES
 from transforms.links import METHODS, follows
 
@@ -20,12 +20,9 @@ def test_every_project_figure_is_declared_by_exactly_one_department():
     assert sorted(declared) == sorted(columns)  # each once, none missing, none unknown
 
 
-def test_every_declared_figure_and_flag_is_computed_by_the_plan():
-    computed = plan()
-    assert sorted(c for f in computed.figures for c in f.columns) == sorted(figures())
-    assert [f.code for f in computed.flags] == sorted(flags())
-    registry_first = computed.figures[0].columns
-    assert "project_code" in registry_first  # the others may read the registry's columns
+def test_the_plan_computes_the_registrys_figures_first_whatever_the_names_sort_as():
+    # audit sorts before drc; the others' figures and flags read the registry's columns
+    assert "project_code" in plan().figures[0].columns
 
 
 def test_every_published_record_type_declares_evidence_and_one_is_the_registry():

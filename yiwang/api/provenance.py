@@ -9,11 +9,11 @@ from schemas.unified import TABLES
 
 described = TABLES["project"].to_schema().columns  # the figures' rules, built once
 # column -> (source system, the record type it is computed from first, how), in column order
+_declared = declared()
 FIGURE_SOURCES = {
-    column: (name, figure.records[0], figure.rule)
+    column: (_declared[column][0], _declared[column][1].records[0], _declared[column][1].rule)
     for column in described
-    if (found := declared().get(column)) is not None
-    for name, figure in [found]
+    if column in _declared
 }
 
 

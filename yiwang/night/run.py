@@ -243,7 +243,6 @@ class NightResult:
     extracted: dict[str, SyncResult]
     published: Published
     seconds: float
-    skipped: list[str] = field(default_factory=list)  # one line per department not configured
 
 
 def run_night(
@@ -259,23 +258,22 @@ def run_night(
     options: NightOptions = DEFAULTS,
 ) -> NightResult:
     """extract all → validate → stage → unify → gate → publish, in-process; the sources'
-    connections read from `environ` (a department without one is skipped, with a line in
-    `skipped`), the gate's Data Docs under `quality_dir`."""
+    connections read from `environ` (a department without one is skipped, said through
+    `progress`), the gate's Data Docs under `quality_dir`."""
     check_as_of(as_of)  # before anything starts
     say = progress or (lambda _: None)
     started = time.perf_counter()
     # the whole night is this night's alone
     with store_lock(engine, as_of, whole_night=True, wait=options.lock_wait_s):
         migrate(engine)
-        extracted, skipped = {}, []
+        extracted = {}
         on, off = configured(environ)
         for name in off:  # its records staged before, if any, are still published
-            skipped.append(skipped_line(name))
-            say(skipped[-1])
+            say(skipped_line(name))
         for name in on:
             say(f"extract {name}")
             extracted[name] = stage_source(
                 engine, environ, name, as_of, landing, policy, rate_limits
             )
         published = publish_night(engine, as_of, quality_dir, progress, options)
-    return NightResult(extracted, published, time.perf_counter() - started, skipped)
+    return NightResult(extracted, published, time.perf_counter() - started)
