@@ -82,11 +82,16 @@ class Cluster:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def environment(self) -> dict[str, str]:
-        """`AIRFLOW_CONN_*` variables (Airflow's JSON form) that reach the systems."""
+    def connections(self) -> dict[str, dict]:
+        """The Airflow Connections (JSON form, by connection id) that reach the systems: what
+        `airflow connections import` reads."""
         named = {"host": self.advertise} if self.advertise else {}
         conn_ids = {n: d.connector.conn_id for n, d in all_departments().items()}
+        return {conn_ids[s]: srv.connection() | named for s, srv in self.servers.items()}
+
+    def environment(self) -> dict[str, str]:
+        """`AIRFLOW_CONN_*` variables (Airflow's JSON form) that reach the systems."""
         return {
-            env_var(conn_ids[s]): json.dumps(srv.connection() | named, ensure_ascii=False)
-            for s, srv in self.servers.items()
+            env_var(conn_id): json.dumps(conn, ensure_ascii=False)
+            for conn_id, conn in self.connections().items()
         }

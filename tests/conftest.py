@@ -29,6 +29,7 @@ LONGEST_FIRST = (
     "tests/airflow/test_backfill.py",
     "tests/drills/test_kills.py",
     "tests/airflow/test_celery_scale_out.py",
+    "tests/airflow/test_airflow_night_fails.py",
 )
 
 

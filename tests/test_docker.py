@@ -32,6 +32,9 @@ def test_given_the_compose_file_then_it_runs_the_production_topology():
     for s in AIRFLOW:  # the departmental connections reach every Airflow process
         assert "/run/yiwang/connections.env" in " ".join(services[s]["entrypoint"])
     assert "yiwang_reader" in services["api"]["command"]
+    assert "AIRFLOW__CORE__FERNET_KEY" in envs[0]  # connections stored encrypted
+    init = " ".join(services["airflow-init"]["command"])  # the departments' pools loaded once
+    assert "yiwang airflow-pools /tmp/pools.json && airflow pools import /tmp/pools.json" in init
 
 
 def test_given_the_commands_the_stack_runs_then_their_options_exist():
@@ -42,3 +45,4 @@ def test_given_the_commands_the_stack_runs_then_their_options_exist():
     serve = runner.invoke(app, ["serve", "--help"], env={"COLUMNS": "200"}).output
     assert "--database-url" in serve and "--host" in serve
     assert runner.invoke(app, ["db", "upgrade", "--help"]).exit_code == 0
+    assert runner.invoke(app, ["airflow-pools", "--help"]).exit_code == 0

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import threading
 import time
+from collections.abc import Callable
 
 import requests
 from requests.auth import AuthBase
@@ -24,12 +25,16 @@ class Auth(AuthBase):
     def __init__(self, settings: ConnectionSettings) -> None:
         self.settings = settings
 
-    def bind(self, session: requests.Session) -> None:
-        """Strategies that call the system themselves (token endpoints) use this session."""
+    def bind(self, session: requests.Session, pace: Callable[[], None] = lambda: None) -> None:
+        """Strategies that call the system themselves (token endpoints) use this session, and
+        take a slot of the client's request rate with `pace` first: the limit counts them."""
 
     def invalidate(self) -> bool:
         """Forget a rejected credential; True when a fresh one can be fetched."""
         return False
+
+    def ready(self) -> None:
+        """Fetch what the next request needs (a token), before it is paced."""
 
 
 class HeaderKey(Auth):
@@ -78,12 +83,13 @@ class OAuth2ClientCredentials(Auth):
         super().__init__(settings)
         self.token_path = token_path or self.token_path
         self._session: requests.Session | None = None
+        self._pace: Callable[[], None] = lambda: None
         self._token: str | None = None
         self._lock = threading.Lock()
         self.fetches = 0
 
-    def bind(self, session: requests.Session) -> None:
-        self._session = session
+    def bind(self, session: requests.Session, pace: Callable[[], None] = lambda: None) -> None:
+        self._session, self._pace = session, pace
 
     def invalidate(self) -> bool:
         with self._lock:
@@ -93,6 +99,9 @@ class OAuth2ClientCredentials(Auth):
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         r.headers["Authorization"] = f"Bearer {self._current()}"
         return r
+
+    def ready(self) -> None:
+        self._current()
 
     def _current(self) -> str:
         with self._lock:
@@ -108,6 +117,7 @@ class OAuth2ClientCredentials(Auth):
             "client_id": self.settings.login,
             "client_secret": self.settings.password,
         }
+        self._pace()
         try:
             response = session.post(url, data=form, timeout=(5, 60), auth=_no_auth)
         except requests.RequestException as exc:

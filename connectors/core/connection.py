@@ -1,7 +1,9 @@
 """Connection settings for a departmental system, read from Airflow Connections.
 
-Only the edge (CLI, DAG tasks) calls `from_env`; connectors take a `ConnectionSettings` as an
-argument, so everything runs in pytest and the CLI without a scheduler.
+Only the edges read them: the CLI from `AIRFLOW_CONN_*` (`from_env`), Airflow's tasks through
+Airflow's own lookup (`yiwang.airflow.connections`, through `from_fields`). Connectors take a
+`ConnectionSettings` as an argument, so everything runs in pytest and the CLI without a
+scheduler.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class ConnectionSettings:
     login: str = ""
     password: str = field(default="", repr=False)  # secret: never in repr, logs or XCom
     base_path: str = ""
+    page_size: int | None = None  # extra `page_size`: smaller pages, for a gateway's size cap
 
     @property
     def base_url(self) -> str:
@@ -49,9 +52,7 @@ def from_env(conn_id: str, environ: Mapping[str, str] | None = None) -> Connecti
     raw = environ.get(env_var(conn_id), "").strip()
     if not raw:
         raise ConnectionConfigError(_not_configured([conn_id]))
-    settings = _from_json(conn_id, raw) if raw.startswith("{") else _from_uri(conn_id, raw)
-    register_secrets(settings)
-    return settings
+    return _from_json(conn_id, raw) if raw.startswith("{") else _from_uri(conn_id, raw)
 
 
 def from_env_all(
@@ -103,6 +104,20 @@ def _port(conn_id: str, value) -> int | None:
     return port
 
 
+def _page_size(conn_id: str, value) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        size = int(value)
+    except (ValueError, TypeError):
+        size = 0
+    if size < 1:
+        raise _malformed(
+            conn_id, f"has page_size {str(value)[:20]!r} in its extra, not a whole number above 0"
+        )
+    return size
+
+
 def _from_json(conn_id: str, raw: str) -> ConnectionSettings:
     try:
         doc = json.loads(raw)
@@ -115,18 +130,37 @@ def _from_json(conn_id: str, raw: str) -> ConnectionSettings:
             raise ValueError("its extra is not a JSON object")
     except ValueError as exc:  # json's messages give a position, never the text
         raise _malformed(conn_id, f"is not valid Airflow connection JSON ({exc})") from None
-    host = doc.get("host")
+    return from_fields(
+        conn_id, doc.get("host"), doc.get("port"), doc.get("schema"), doc.get("login"),
+        doc.get("password"), extra,
+    )  # fmt: skip
+
+
+def from_fields(
+    conn_id: str,
+    host: object,
+    port: object = None,
+    schema: object = None,
+    login: object = None,
+    password: object = None,
+    extra: Mapping[str, object] | None = None,
+) -> ConnectionSettings:
+    """Settings from an Airflow connection's fields (Airflow's own lookup, or the JSON form),
+    checked as the environment's are: a host, and a port from 1 to 65535 when given."""
     if not host or not isinstance(host, str):
         raise _malformed(conn_id, "has no host")
-    return ConnectionSettings(
+    settings = ConnectionSettings(
         conn_id=conn_id,
         host=host,
-        port=_port(conn_id, doc.get("port")),
-        scheme=doc.get("schema") or "http",
-        login=doc.get("login") or "",
-        password=doc.get("password") or "",
-        base_path=extra.get("base_path", ""),
+        port=_port(conn_id, port),
+        scheme=str(schema or "http"),
+        login=str(login or ""),
+        password=str(password or ""),
+        base_path=str((extra or {}).get("base_path", "")),
+        page_size=_page_size(conn_id, (extra or {}).get("page_size")),
     )
+    register_secrets(settings)
+    return settings
 
 
 def _from_uri(conn_id: str, raw: str) -> ConnectionSettings:
@@ -146,15 +180,10 @@ def _from_uri(conn_id: str, raw: str) -> ConnectionSettings:
         port = parts.port or None
     except ValueError:  # its message would echo the URI's port part
         raise _malformed(conn_id, "has a port that is not a number from 1 to 65535") from None
-    return ConnectionSettings(
-        conn_id=conn_id,
-        host=unquote(parts.hostname),
-        port=port,
-        scheme=unquote(parts.path.lstrip("/")) or "http",
-        login=unquote(parts.username or ""),
-        password=unquote(parts.password or ""),
-        base_path=query.get("base_path", ""),
-    )
+    return from_fields(
+        conn_id, unquote(parts.hostname), port, unquote(parts.path.lstrip("/")),
+        unquote(parts.username or ""), unquote(parts.password or ""), query,
+    )  # fmt: skip
 
 
 def register_secrets(settings: ConnectionSettings) -> None:

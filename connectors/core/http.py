@@ -97,7 +97,7 @@ class HttpClient:
         self.session.mount("http://", HTTPAdapter(pool_connections=1, pool_maxsize=8))
         self.session.mount("https://", HTTPAdapter(pool_connections=1, pool_maxsize=8))
         self.session.auth = auth
-        auth.bind(self.session)
+        auth.bind(self.session, self._take_slot)
         self.counters = Counters()
         self._sleep = sleep
         self._interval = 1.0 / rate_per_s if rate_per_s else 0.0
@@ -144,6 +144,7 @@ class HttpClient:
     def _once(
         self, url: str, params: dict | None, decode: Decoder, answers: Sequence[ContractAnswer]
     ) -> Fetched:
+        self.auth.ready()  # a token fetched now takes a slot of its own, before this request's
         self._take_slot()
         p = self.policy
         started = time.time()
@@ -200,15 +201,16 @@ class HttpClient:
         raise unexpected(response, self.settings.conn_id)
 
     def _take_slot(self) -> None:
-        """Space request starts `1/rate_per_s` apart, across threads."""
+        """Space request starts at least `1/rate_per_s` apart, across threads: one thread at a
+        time waits for the next slot, and the one after is counted from when this one was
+        let go, so a late wake-up never brings two requests closer together."""
         if not self._interval:
             return
         with self._slot_lock:
-            now = time.monotonic()
-            slot = max(now, self._next_slot)
-            self._next_slot = slot + self._interval
-        if slot > now:
-            self._sleep(slot - now)
+            wait = self._next_slot - time.monotonic()
+            if wait > 0:
+                self._sleep(wait)
+            self._next_slot = time.monotonic() + self._interval
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

@@ -54,7 +54,7 @@ class PageNumber:
 
     def pages(self, reader: StreamReader, state: dict | None) -> Iterator[Page | Checkpoint]:
         since = (state or {}).get("watermark")
-        base = {self.size_param: self.size}
+        base = {self.size_param: reader.page_size(self.size)}
         if since:
             base[self.since_param] = self.since_format(since)
         seen: set[str] = set()
@@ -195,7 +195,7 @@ class Cursor:
                 yield Checkpoint({"modified_after": newest - 1})
 
         while True:
-            params: dict[str, Any] = {"limit": self.limit}
+            params: dict[str, Any] = {"limit": reader.page_size(self.limit)}
             if cursor:
                 params[self.cursor_param] = cursor
             elif after is not None:
@@ -238,7 +238,7 @@ class Offset:
         since = (state or {}).get("since")
         newest, offset = None, 0
         while True:
-            params: dict[str, Any] = {"offset": offset, "limit": self.limit}
+            params: dict[str, Any] = {"offset": offset, "limit": reader.page_size(self.limit)}
             if since:
                 params[self.since_param] = since
             page = reader.fetch(params)

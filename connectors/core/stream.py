@@ -7,7 +7,7 @@ connector package only fills these in (the Singer SDK `Stream` idea, without tem
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
@@ -69,7 +69,23 @@ class Connector:
     conn_id: str  # Airflow connection id
     auth: Callable[[ConnectionSettings], Auth]
     streams: tuple[Stream, ...]
-    rate_per_s: float | None = None  # the system's published request rate limit
+    rate_per_s: float | None = None  # the system's published request rate limit, per client
+    # processes that may read the system at once (Airflow's pool for it has as many slots),
+    # each pacing at `rate_per_s / clients`: the limit is per client, and they share one
+    # client's credentials. None: no limit to share, as many as it has streams
+    clients: int | None = None
+
+    @property
+    def parallel(self) -> int:
+        """How many of its streams may be read at once, by as many processes."""
+        return self.clients or len(self.streams)
+
+    def one_of_clients(self) -> Connector:
+        """The connector as one of `parallel` processes reading at once sees it: its share of
+        the rate limit."""
+        if not self.rate_per_s:
+            return self
+        return replace(self, rate_per_s=self.rate_per_s / self.parallel)
 
     def stream(self, name: str) -> Stream:
         for s in self.streams:

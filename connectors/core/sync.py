@@ -70,6 +70,11 @@ class StreamReader:
         self.connector, self.stream, self.client = connector, stream, client
         self.as_of, self.landing, self.stats = as_of, landing, stats
 
+    def page_size(self, declared: int) -> int:
+        """The paginator's page size, or the connection's `page_size` when that is smaller."""
+        wanted = self.client.settings.page_size
+        return min(declared, wanted) if wanted else declared
+
     def fetch(self, params: dict[str, Any], decode: Decoder | None = None) -> Page:
         return self.accept(self.request(params, decode))
 

@@ -70,6 +70,7 @@ class SimServer:
         self.faults = faults or FaultPlan()
         self.base_path = base_path.rstrip("/")
         self.requests = 0
+        self.arrivals: list[float] = []  # monotonic arrival time of every request
         self.records_served = 0
         self._count_lock = threading.Lock()
         self._open: set[socket.socket] = set()  # keep-alive connections, closed on stop
@@ -140,6 +141,18 @@ class SimServer:
         """What the server holds as of its day, per resource."""
         raise NotImplementedError
 
+    def busiest_second(self) -> int:
+        """The most requests that arrived within any one second: what a per-second limit is
+        measured against."""
+        with self._count_lock:
+            times = sorted(self.arrivals)
+        start, most = 0, 0
+        for end, t in enumerate(times):
+            while t - times[start] >= 1.0:
+                start += 1
+            most = max(most, end - start + 1)
+        return most
+
     def count(self, records: int) -> None:
         with self._count_lock:
             self.records_served += records
@@ -179,6 +192,7 @@ def _handler_for(server: SimServer) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length) if length else b""
             with sim._count_lock:
                 sim.requests += 1
+                sim.arrivals.append(time.monotonic())
             split = urlsplit(self.path)
             if not split.path.startswith(sim.base_path + "/"):
                 self._send(text_response(404, "not found"))

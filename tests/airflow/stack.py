@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PG_DSN
+from yiwang.airflow import pools
+from yiwang.airflow.local import fernet_key
 
 ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
@@ -99,6 +101,7 @@ def airflow_env(tmp_path: Path, meta: str, executor: str, tag: str, **extra: str
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
         "AIRFLOW__API__PORT": str(api_port),
         "AIRFLOW__API_AUTH__JWT_SECRET": f"jwt-{tag}",
+        "AIRFLOW__CORE__FERNET_KEY": fernet_key(tmp_path / "airflow"),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": meta_url,
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": meta_url,
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
@@ -108,9 +111,25 @@ def airflow_env(tmp_path: Path, meta: str, executor: str, tag: str, **extra: str
 
 
 def start_airflow(stack: Stack, env: dict[str, str]) -> None:
+    """Airflow's metadata database migrated, the departments' pools in it, and its services."""
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
+    declared = pools.write(Path(env["AIRFLOW_HOME"]) / "pools.json")
+    subprocess.run([AIRFLOW, "pools", "import", str(declared)], env=env, check=True,
+                   capture_output=True)  # fmt: skip
     for name in ("api-server", "scheduler", "dag-processor"):
         stack.start(name, [AIRFLOW, name], env)
+
+
+def task_instances(meta: str, dag_id: str, like: str = "%") -> list[tuple]:
+    """(task_id, state, try_number, start_date, end_date, hostname) of a DAG's tasks."""
+    import psycopg
+
+    with psycopg.connect(meta) as conn:
+        return conn.execute(
+            "SELECT task_id, state, try_number, start_date, end_date, hostname FROM "
+            "task_instance WHERE dag_id = %s AND task_id LIKE %s ORDER BY start_date",
+            (dag_id, like),
+        ).fetchall()
 
 
 def dag_runs(meta: str, dag_id: str) -> list[tuple[str, str]]:

@@ -22,18 +22,25 @@ def test_given_the_registry_then_every_connector_has_a_sync_dag_and_one_publish_
     assert set(build()) == {f"sync_{name}" for name in registry()} | {"publish_unified"}
 
 
-def test_given_two_configured_departments_then_the_publication_waits_for_those_two(monkeypatch):
+def test_given_the_dags_then_the_publication_waits_for_every_department_and_updates_its_asset():
+    """Connections are looked up when tasks run, not when the file is parsed: the publication
+    waits for every department (an unconfigured one's sync still updates its asset), extract
+    tasks run in their department's pool, and the publication updates the published asset."""
     from departments.registry import registry
-    from yiwang.airflow.dags import build
+    from yiwang.airflow.dags import PUBLISHED, build
+    from yiwang.airflow.pools import declared
 
-    for connector in registry().values():
-        monkeypatch.delenv(f"AIRFLOW_CONN_{connector.conn_id.upper()}", raising=False)
-    for name in ("drc", "treasury"):
-        monkeypatch.setenv(f"AIRFLOW_CONN_{name.upper()}_API", '{"conn_type": "http"}')
     dags = build()
     waited = dags["publish_unified"].timetable.asset_condition.objects
-    assert {asset.name for asset in waited} == {"yiwang_staged_drc", "yiwang_staged_treasury"}
-    assert "sync_audit" in dags  # kept, so it can run once its connection is added
+    assert {asset.name for asset in waited} == {f"yiwang_staged_{n}" for n in registry()}
+    assert dags["publish_unified"].get_task("publish").outlets == [PUBLISHED]
+    pools = declared()
+    for name, connector in registry().items():
+        extracts = [t for t in dags[f"sync_{name}"].tasks if t.task_id.startswith("extract_")]
+        assert len(extracts) == len(connector.streams)
+        assert {t.pool for t in extracts} == {f"yiwang_{name}"}
+        assert pools[f"yiwang_{name}"]["slots"] == connector.parallel
+    assert pools["yiwang_housing"]["slots"] == 2  # its 10 requests/s shared by two readers
 
 
 @pytest.mark.parametrize("dag_file", DAG_FILES, ids=[f.name for f in DAG_FILES])

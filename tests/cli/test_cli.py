@@ -157,3 +157,16 @@ def test_a_night_without_the_registry_publishes_nothing_and_says_why(tmp_path, m
     assert "did not publish" in result.output and "Traceback" not in result.output
     assert "nothing of drc (the registry that issues project codes) is staged" in result.output
     assert "AIRFLOW_CONN_DRC_API" in result.output
+
+
+def test_given_airflow_pools_then_it_writes_a_pool_per_department_that_airflow_imports(tmp_path):
+    from departments.registry import registry
+
+    result = runner.invoke(app, ["airflow-pools", str(tmp_path / "pools.json")])
+    assert result.exit_code == 0, result.output
+    written = json.loads((tmp_path / "pools.json").read_text())
+    assert {name: pool["slots"] for name, pool in written.items()} == {
+        f"yiwang_{name}": connector.parallel for name, connector in registry().items()
+    }
+    assert all({"slots", "description"} <= set(pool) for pool in written.values())  # `pools import`
+    assert "each at 4.75 requests/s" in written["yiwang_housing"]["description"]

@@ -27,6 +27,7 @@ from connectors.core import (
     sync,
 )
 from connectors.core.auth import HeaderKey
+from connectors.core.connection import ConnectionSettings
 from connectors.core.errors import RestartPaging
 from connectors.core.formats import GbkCsv, record_frame
 from connectors.core.http import Fetched, HttpClient
@@ -45,6 +46,14 @@ def settings_for(server, conn_id: str):
 
 
 # ---- connections ---------------------------------------------------------------------------
+def test_given_a_page_size_in_the_extra_then_pages_are_that_small_and_a_bad_one_is_refused():
+    conn = {"conn_type": "http", "host": "127.0.0.1", "extra": {"page_size": "40"}}
+    assert from_env("x", {"AIRFLOW_CONN_X": json.dumps(conn)}).page_size == 40
+    conn["extra"]["page_size"] = "0"
+    with pytest.raises(ConnectionConfigError, match="page_size '0' in its extra"):
+        from_env("x", {"AIRFLOW_CONN_X": json.dumps(conn)})
+
+
 def test_given_json_and_uri_forms_when_read_then_both_give_the_same_connection():
     doc = {
         "conn_type": "http",
@@ -144,6 +153,51 @@ def test_given_the_published_rate_limit_when_synced_then_no_request_is_refused(w
     assert result.requests >= 10  # enough requests that an unthrottled client would be refused
 
 
+def test_given_two_readers_sharing_the_limit_when_synced_together_then_the_server_sees_at_most_it(
+    world, tmp_path
+):
+    """What Airflow's pool does for housing's tasks, in one process: `parallel` readers, each
+    its own client at its share of the rate (its token fetch paced too), small pages from the
+    connection's `page_size` so that there are many requests; the server counts arrivals."""
+    import threading
+
+    connector = get("housing")
+    share = connector.one_of_clients()
+    assert share.rate_per_s == connector.rate_per_s / connector.parallel
+    with Cluster(world, AS_OF) as cluster:  # its limit on: an excess would be refused
+        settings = dataclasses.replace(from_env("housing_api", cluster.environment()), page_size=40)
+        results = {}
+
+        def read(streams: list[str]) -> None:
+            sink = LocalSink(tmp_path / streams[0])
+            results[streams[0]] = sync(share, settings, sink, AS_OF, "r", streams=streams)
+
+        halves = (["permits", "inspections"], ["progress_reports", "acceptances"])
+        readers = [threading.Thread(target=read, args=(h,)) for h in halves]
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join()
+        server = cluster.servers["housing"]
+        busiest, asked = server.busiest_second(), server.requests
+    assert asked >= 60, asked  # pages of 40 instead of 1000
+    assert busiest <= 10, f"{busiest} requests arrived within one second"
+    assert all("HTTP 429" not in r.retry_reasons for r in results.values())
+
+
+def test_given_a_late_wake_up_then_the_next_request_still_waits_a_full_interval(monkeypatch):
+    settings = ConnectionSettings(conn_id="x", host="127.0.0.1")
+    client = HttpClient(settings, HeaderKey(settings), rate_per_s=10, sleep=lambda s: None)
+    clock = iter([0.0, 0.0, 0.35, 0.35, 0.36, 0.36])  # the first woke 0.35 s late
+    monkeypatch.setattr("connectors.core.http.time.monotonic", lambda: next(clock))
+    waits = []
+    client._sleep = waits.append
+    client._take_slot()  # at 0.0: no wait, next slot 0.1
+    client._take_slot()  # at 0.35 (late): no wait, next slot counted from 0.35
+    client._take_slot()  # at 0.36: waits until 0.45, a full interval after the late one
+    assert waits == [pytest.approx(0.09)]
+
+
 # ---- landing and replay ----------------------------------------------------------------------
 def test_given_a_landed_night_when_replayed_then_the_records_are_the_live_ones(world, tmp_path):
     landing = Landing(tmp_path / "landing", "night-1")
@@ -217,6 +271,9 @@ class _CursorReader:
 
     def __init__(self, pages: list[list[int]], expire_at: set[int]) -> None:
         self.pages, self.expire_at, self.asked, self.typed = pages, set(expire_at), [], []
+
+    def page_size(self, declared: int) -> int:
+        return declared
 
     def request(self, params, decode=None, answers=()):
         self.asked.append(dict(params))

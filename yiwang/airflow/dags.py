@@ -1,22 +1,27 @@
 """The DAG factory: one `sync_<source>` DAG per registered department, and `publish_unified`
-scheduled on the staged assets of the departments whose connection is configured. Wiring
-only; the work is in `yiwang.airflow.tasks`.
+scheduled on their staged assets, which updates the published asset. Wiring only; the work is
+in `yiwang.airflow.tasks`.
 
 A new department gets its DAG by registering. Parsing this file does no I/O: departments are
-declarations, and every setting but the schedules is read when a task runs. A department whose
-connection is not configured keeps its DAG (its extract tasks skip, saying why), and the
-publication does not wait for it.
+declarations, and every setting but the schedule is read when a task runs, connections
+included (through Airflow's lookup, so one added later needs no new parse). A department
+Airflow has no connection for still ends its night: its extract tasks skip, saying why, and
+its staged asset says it staged nothing, so the publication never waits for it.
+
+Each department's extract tasks run in its pool (`yiwang.airflow.pools`), which keeps a
+contract's per-client request limit across workers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 from airflow.sdk import Asset, Param, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from departments.registry import configured, registry
+from departments.registry import registry
+from yiwang.airflow.lineage import lineage_task
+from yiwang.airflow.pools import pool
 from yiwang.settings import from_environment
 
 
@@ -38,8 +43,14 @@ AS_OF = {"as_of": Param(None, type=["null", "string"], format="date", descriptio
 
 
 def staged(source: str) -> Asset:
-    """The asset a source's sync updates once every stream is staged and validated."""
+    """The asset a source's sync updates once every stream is staged and validated (or its
+    connection found missing): extra `as_of`, and `staged` false when nothing was."""
     return Asset(name=f"yiwang_staged_{source}", uri=f"yiwang://staged/{source}")
+
+
+# what downstream DAGs and other deployments schedule on: extra `run_id`, `as_of`, `status`,
+# `content_hash`, `chain_hash` of the snapshot just published
+PUBLISHED = Asset(name="yiwang_published", uri="yiwang://published/unified")
 
 
 def sync_dag(source: str, cron: str):
@@ -65,18 +76,20 @@ def sync_dag(source: str, cron: str):
 
         ready = earlier_nights_published()
 
-        @task(outlets=[staged(source)])
-        def mark_staged(checked: list[dict], **context) -> dict:
+        # also after its extracts skipped (no connection): the publication must not wait
+        @task(outlets=[staged(source)], trigger_rule="none_failed")
+        def mark_staged(checked: list[dict | None], **context) -> dict:
             from yiwang.airflow.tasks import as_of_for
 
-            as_of = f"{as_of_for(context)}"
-            context["outlet_events"][staged(source)].extra = {"as_of": as_of}
-            return {"source": source, "as_of": as_of, "streams": len(checked)}
+            as_of, streams = f"{as_of_for(context)}", sum(1 for c in checked if c)
+            extra = {"as_of": as_of, "staged": streams > 0}
+            context["outlet_events"][staged(source)].extra = extra
+            return {"source": source, "streams": streams, **extra}
 
         checked = []
         for stream in connector.streams:
 
-            @task(task_id=f"extract_{stream.name}")
+            @lineage_task(task_id=f"extract_{stream.name}", pool=pool(source))
             def extract(stream_name: str = stream.name, **context) -> dict:
                 from yiwang.airflow.tasks import as_of_for, extract_stream
 
@@ -110,12 +123,16 @@ def publish_dag(sources: list[str]):
         tags=["yiwang", "publish"],
     )
     def publish_unified():
-        @task
+        @lineage_task(outlets=[PUBLISHED])
         def publish(**context) -> dict:
             from yiwang.airflow.tasks import as_of_for
             from yiwang.airflow.tasks import publish as publish_night
 
-            return publish_night(as_of_for(context))
+            done = publish_night(as_of_for(context))
+            context["outlet_events"][PUBLISHED].extra = {
+                k: done[k] for k in ("run_id", "as_of", "status", "content_hash", "chain_hash")
+            }
+            return done
 
         publish()
 
@@ -130,8 +147,7 @@ def _all_of(assets: list[Asset]):
 
 
 def build() -> dict[str, object]:
-    cron = from_environment().sync_schedule  # the settings read when the file is parsed:
-    waited_for, _ = configured(os.environ)  # the schedule and which connections are set
+    cron = from_environment().sync_schedule  # the one setting read when the file is parsed
     dags = {f"sync_{name}": sync_dag(name, cron) for name in registry()}
-    dags["publish_unified"] = publish_dag(waited_for or list(registry()))
+    dags["publish_unified"] = publish_dag(list(registry()))
     return dags

@@ -1,60 +1,204 @@
 """A night run by Airflow on this machine: `airflow dags test` of every sync DAG, then of the
-publish DAG, with Airflow's own metadata database under a home of its own."""
+publish DAG, with Airflow's own metadata database under a home of its own.
+
+A DAG run is judged by its DagRun's final state as Airflow recorded it in the metadata
+database, never by what its tasks print. What each `airflow dags test` printed (the task logs)
+is kept under `<home>/logs/nights/<as-of>/`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
 from departments.registry import registry
+from yiwang.airflow import pools
 
 ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 
 
+@dataclass(frozen=True)
+class DagRunOutcome:
+    dag_id: str
+    state: str  # the DagRun's final state: success, failed (or none when no run was made)
+    failed_tasks: tuple[str, ...]  # `extract_vouchers (try 1)`
+    cause: str  # the failure's own line, from the log, when one is found
+    log: Path
+
+    def line(self) -> str:
+        tasks = ", ".join(self.failed_tasks) or "no task failed"
+        cause = f": {self.cause}" if self.cause else ""
+        return f"{self.dag_id} ended {self.state} ({tasks}){cause}; its log: {self.log}"
+
+
 class AirflowRunFailed(Exception):
-    pass
+    def __init__(self, failed: list[DagRunOutcome], skipped: list[str]) -> None:
+        self.failed, self.skipped = failed, skipped
+        lines = [o.line() for o in failed]
+        if skipped:
+            lines.append(f"not run, since a sync failed: {', '.join(skipped)}")
+        super().__init__("\n".join(lines))
+
+
+class AirflowSetupFailed(Exception):
+    """Airflow's metadata database could not be prepared (one line, Airflow's own)."""
+
+
+def sync_dag_ids() -> list[str]:
+    return [f"sync_{name}" for name in registry()]
 
 
 def dag_ids() -> list[str]:
     """In the order a night runs them: every source's sync, then the publication."""
-    return [f"sync_{name}" for name in registry()] + ["publish_unified"]
+    return [*sync_dag_ids(), "publish_unified"]
 
 
-def airflow_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for `airflow` commands, its metadata database migrated."""
+def airflow_env(
+    home: Path, extra: dict[str, str] | None = None, connections: Mapping[str, dict] | None = None
+) -> dict[str, str]:
+    """The environment for `airflow` commands: its metadata database migrated, the
+    departments' pools in it, and `connections` (Airflow's JSON form, by id) stored in it,
+    encrypted with the home's Fernet key."""
     env = {
         **os.environ,
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__FERNET_KEY": fernet_key(home),
         **(extra or {}),
     }
     home.mkdir(parents=True, exist_ok=True)
-    subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
+    _airflow(env, "db", "migrate")
+    _airflow(env, "pools", "import", str(pools.write(home / "pools.json")))
+    if connections:
+        add_connections(env, connections)
     return env
+
+
+def add_connections(env: dict[str, str], connections: Mapping[str, dict]) -> None:
+    """Store `connections` in Airflow's metadata database (`airflow connections import`),
+    replacing those of the same id; the file holding them lives only as long as the import."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", encoding="utf-8") as file:
+        json.dump(dict(connections), file, ensure_ascii=False)
+        file.flush()
+        _airflow(env, "connections", "import", "--overwrite", file.name)
+
+
+def fernet_key(home: Path) -> str:
+    """The key Airflow encrypts connections' passwords with in this home (made once)."""
+    path = home / "fernet.key"
+    if not path.exists():
+        from cryptography.fernet import Fernet
+
+        home.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(Fernet.generate_key().decode())
+    return path.read_text().strip()
 
 
 def dags_test_night(
     env: dict[str, str], as_of: dt.date, on_dag: Callable[[str], None] | None = None
-) -> list[str]:
-    """The night of `as_of` as the scheduler runs it: at 01:00 Beijing time the next day.
+) -> list[DagRunOutcome]:
+    """The night of `as_of` as the scheduler runs it: at 01:00 Beijing time the next day,
+    every sync DAG, then (when all succeeded) the publication. Raises `AirflowRunFailed`
+    naming each DAG run that did not succeed."""
+    logs = Path(env["AIRFLOW_HOME"]) / "logs" / "nights" / f"{as_of}"
+    logs.mkdir(parents=True, exist_ok=True)
+    syncs = [dags_test(env, dag_id, as_of, logs, on_dag) for dag_id in sync_dag_ids()]
+    failed = [o for o in syncs if o.state != "success"]
+    if failed:
+        raise AirflowRunFailed(failed, ["publish_unified"])
+    published = dags_test(env, "publish_unified", as_of, logs, on_dag)
+    if published.state != "success":
+        raise AirflowRunFailed([published], [])
+    return [*syncs, published]
 
-    Returns what each `airflow dags test` printed."""
-    outputs = []
-    for dag_id in dag_ids():
-        if on_dag:
-            on_dag(dag_id)
-        done = subprocess.run(
-            [AIRFLOW, "dags", "test", dag_id, f"{as_of + dt.timedelta(days=1)}"],
-            env=env, capture_output=True, text=True, timeout=1800, check=False,
-        )  # fmt: skip
-        out = done.stdout + done.stderr
-        if "state=success" not in out:
-            raise AirflowRunFailed(f"{dag_id} did not succeed:\n{out[-4000:]}")
-        outputs.append(out)
-    return outputs
+
+def dags_test(
+    env: dict[str, str],
+    dag_id: str,
+    as_of: dt.date,
+    logs: Path,
+    on_dag: Callable[[str], None] | None = None,
+) -> DagRunOutcome:
+    """One `airflow dags test`, its output kept in `logs`, judged by its DagRun's state."""
+    if on_dag:
+        on_dag(dag_id)
+    before = _last_run_id(env, dag_id)
+    done = subprocess.run(
+        [AIRFLOW, "dags", "test", dag_id, f"{as_of + dt.timedelta(days=1)}"],
+        env=env, capture_output=True, text=True, timeout=1800, check=False,
+    )  # fmt: skip
+    log = logs / f"{dag_id}.log"
+    output = done.stdout + done.stderr
+    log.write_text(output, encoding="utf-8")
+    return judged(env, dag_id, before, output, log)
+
+
+def judged(
+    env: dict[str, str], dag_id: str, before: int, output: str, log: Path
+) -> DagRunOutcome:
+    """The DagRun this `dags test` made (newer than run `before`), as the metadata database
+    records it: its state and its failed tasks."""
+    with _metadata(env).connect() as conn:
+        run = conn.execute(
+            text("SELECT id, run_id, state FROM dag_run WHERE dag_id = :d AND id > :b "
+                 "ORDER BY id DESC LIMIT 1"),
+            {"d": dag_id, "b": before},
+        ).first()  # fmt: skip
+        if run is None:
+            return DagRunOutcome(dag_id, "none", (), _cause(output), log)
+        tasks = conn.execute(
+            text("SELECT task_id, state, try_number FROM task_instance WHERE dag_id = :d AND "
+                 "run_id = :r AND state IN ('failed', 'upstream_failed') ORDER BY task_id"),
+            {"d": dag_id, "r": run.run_id},
+        ).all()  # fmt: skip
+    failed = tuple(
+        f"{t.task_id} (try {t.try_number})" if t.state == "failed" else f"{t.task_id} (upstream)"
+        for t in tasks
+    )
+    cause = _cause(output) if run.state != "success" else ""
+    return DagRunOutcome(dag_id, run.state, failed, cause, log)
+
+
+def _cause(output: str) -> str:
+    """The failure's own line: the last exception a task raised, as its log shows it."""
+    marks = ("AirflowFailException: ", "Error: ", "Exception: ")
+    for line in reversed(output.splitlines()):
+        for mark in marks:
+            if mark in line:
+                return line.split(mark, 1)[1].strip()[:400]
+    return ""
+
+
+def _last_run_id(env: dict[str, str], dag_id: str) -> int:
+    with _metadata(env).connect() as conn:
+        found = conn.execute(
+            text("SELECT max(id) FROM dag_run WHERE dag_id = :d"), {"d": dag_id}
+        ).scalar()
+    return found or 0
+
+
+def _metadata(env: dict[str, str]):
+    url = env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN") or (
+        f"sqlite:///{Path(env['AIRFLOW_HOME']) / 'airflow.db'}"
+    )
+    return create_engine(url, poolclass=NullPool)
+
+
+def _airflow(env: dict[str, str], *args: str) -> None:
+    done = subprocess.run([AIRFLOW, *args], env=env, capture_output=True, text=True, check=False)
+    if done.returncode:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["(no output)"]
+        raise AirflowSetupFailed(f"`airflow {' '.join(args[:2])}` failed: {tail[0]}")

@@ -1,8 +1,9 @@
 """What the Airflow tasks do, as plain functions (testable without a scheduler).
 
 Every task is an edge: it builds the settings (`yiwang.settings`: the store from
-`YIWANG_DATABASE_URL`, the data directory from `YIWANG_DATA_DIR`, …) and reads the departmental
-systems from `AIRFLOW_CONN_*` (Airflow Connections) when it runs, and passes them down. They
+`YIWANG_DATABASE_URL`, the data directory from `YIWANG_DATA_DIR`, …) and looks the departmental
+systems' connections up through Airflow (`yiwang.airflow.connections`) when it runs, and passes
+them down. What each did goes to its task log in words an operator can act on. They
 take and return only references and small counts, never data, so that nothing but those passes
 through XCom. "Today" is the run's as-of date.
 """
@@ -10,27 +11,31 @@ through XCom. "Today" is the run's as-of date.
 from __future__ import annotations
 
 import datetime as dt
-import os
+import logging
 from typing import Any
 
+import pandas as pd
 import pendulum
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
-from connectors.core import Landing, from_env
-from departments.registry import configured, get, record, skipped_line
+from connectors.core import Landing
+from departments.registry import get, record, registry
 from schemas.validate import validate
+from yiwang.airflow.connections import lookup, not_configured_line
+from yiwang.airflow.failures import failing_fast
+from yiwang.airflow.lineage import lineage, store_dataset
 from yiwang.night.as_of import check_as_of
 from yiwang.night.extract import extract_source
 from yiwang.night.run import publish_night
 from yiwang.night.run_ids import run_id_for
-from yiwang.night.steps import live_records
 from yiwang.settings import from_environment
 from yiwang.store.db import engine_for, migrate
 from yiwang.store.lock import HeldFromFirstWrite, NightSink, store_lock
 from yiwang.store.publish import latest_run
 from yiwang.store.staging import DbSink
-from yiwang.store.tables import stream_state
+from yiwang.store.tables import published, stream_state
 
+log = logging.getLogger(__name__)
 TZ = "Asia/Shanghai"
 # a task of one night waits this long (unless YIWANG_NIGHT_LOCK_WAIT_S says) while another
 # night holds the store, as a sensor would, rather than fail and spend its retries
@@ -76,61 +81,161 @@ def earlier_nights_published(as_of: dt.date) -> bool:
 
 def extract_stream(source: str, stream: str, as_of: dt.date) -> dict[str, Any]:
     """Read one stream incrementally; pages land raw, records and state commit together. A
-    department whose connection is not configured is skipped, saying so in one line."""
-    check_as_of(as_of)  # a manual run of a day still being written stages nothing
-    if source in configured(os.environ)[1]:
-        from airflow.sdk.exceptions import AirflowSkipException
+    department Airflow has no connection for is skipped, saying so in one line; a failure no
+    retry can cure fails the task at once (`failing_fast`)."""
+    with failing_fast():
+        check_as_of(as_of)  # a manual run of a day still being written stages nothing
+        connector = get(source)
+        connection = lookup(connector.conn_id)
+        if connection is None:
+            from airflow.sdk.exceptions import AirflowSkipException
 
-        raise AirflowSkipException(skipped_line(source))
-    settings = from_environment()
-    connector = get(source)
-    engine = engine_for(settings.store_url)
-    migrate(engine)
-    connection = from_env(connector.conn_id, dict(os.environ))
-    run_id = run_id_for(as_of)
-    landing = Landing(settings.landing_dir, run_id)
-    # not beside another night's staging or publish, from the first record staged on
-    hold = HeldFromFirstWrite(engine, as_of, settings.lock_wait_s(LOCK_WAIT_S))
-    try:
-        result = extract_source(
-            connector, connection, NightSink(engine, run_id, hold=hold), as_of, run_id,
-            landing, streams=[stream],
-        )  # fmt: skip
-    finally:
-        hold.release()
+            raise AirflowSkipException(not_configured_line(source))
+        settings = from_environment()
+        engine = engine_for(settings.store_url)
+        migrate(engine)
+        run_id = run_id_for(as_of)
+        landing = Landing(settings.landing_dir, run_id)
+        # not beside another night's staging or publish, from the first record staged on
+        hold = HeldFromFirstWrite(engine, as_of, settings.lock_wait_s(LOCK_WAIT_S))
+        try:
+            result = extract_source(
+                connector.one_of_clients(), connection, NightSink(engine, run_id, hold=hold),
+                as_of, run_id, landing, streams=[stream],
+            )  # fmt: skip
+        finally:
+            hold.release()
     stats = result.streams[stream]
+    retried = ", ".join(f"{n}× {why}" for why, n in sorted(result.retry_reasons.items()))
+    log.info(
+        "%s/%s: %s records in %s pages from %s for the night of %s (%s requests, %s retries%s); "
+        "raw pages in %s",
+        source, stream, f"{stats.records:,}", stats.pages, connection, as_of, result.requests,
+        result.retries, f": {retried}" if retried else "", landing.stream_dir(source, stream),
+    )  # fmt: skip
+    if stats.unknown_fields:
+        log.warning(
+            "%s/%s: fields the contract does not name were ignored: %s",
+            source, stream, ", ".join(sorted(stats.unknown_fields)),
+        )  # fmt: skip
+    port = f":{connection.port}" if connection.port else ""
+    system = f"{connection.scheme}://{connection.host}{port}"
+    path = connection.base_path.rstrip("/") + connector.stream(stream).path
+    staging = store_dataset(settings.store_url, "hub.staged_record")
     return {
         "source": source, "stream": stream, "as_of": f"{as_of}", "records": stats.records,
-        "pages": stats.pages, "retries": result.retries,
+        "pages": stats.pages, "requests": result.requests, "retries": result.retries,
         "unknown_fields": sorted(stats.unknown_fields),
+        "lineage": lineage([(system, path)], [(*staging, stats.records)]),
     }  # fmt: skip
 
 
 def validate_stream(source: str, stream: str, as_of: dt.date) -> dict[str, Any]:
-    """Validate the stream's staged records: counts, and a loud failure on schema drift."""
+    """Validate what this night staged of the stream (new records and new versions; the rest
+    was validated on the night it came): counts, the rules broken most, and a loud failure on
+    schema drift. The night's publication validates every live record again, and quarantines
+    with their reasons."""
     spec = get(source).stream(stream)
-    if spec.deletes:  # tombstones carry keys only; they are applied, not validated
-        return {"source": source, "stream": stream, "as_of": f"{as_of}", "tombstones": True}
-    engine = engine_for(from_environment().store_url)
-    rows = live_records(DbSink(engine, run_id_for(as_of)), source, stream)
-    checked = validate(source, record(spec.record_type), rows)
+    run_id = run_id_for(as_of)
+    with failing_fast():
+        engine = engine_for(from_environment().store_url)
+        rows = DbSink(engine, run_id).read(source, stream, staged_by=run_id)
+        checked = validate(source, record(spec.record_type), rows)
+    broken = _rules_broken(checked.quarantine)
+    log.info(
+        "%s/%s: %s records new or changed tonight, %s accepted, %s quarantined%s; the "
+        "publication lists each quarantined record with its reasons in unified.quarantine",
+        source, stream, f"{checked.received:,}", f"{len(checked.accepted):,}",
+        f"{len(checked.quarantine):,}", f" ({broken})" if broken else "",
+    )  # fmt: skip
     return {
         "source": source, "stream": stream, "as_of": f"{as_of}", "received": checked.received,
         "accepted": len(checked.accepted), "quarantined": len(checked.quarantine),
     }  # fmt: skip
 
 
+def _rules_broken(quarantine: pd.DataFrame, top: int = 3) -> str:
+    """The rules broken most, with how often: `金额: is not a decimal ×3, …`."""
+    if quarantine.empty:
+        return ""
+    reasons = quarantine["reasons"].explode().dropna().astype(str)
+    counted = reasons.value_counts().head(top)
+    return ", ".join(f"{reason} ×{n}" for reason, n in counted.items())
+
+
 def publish(as_of: dt.date) -> dict[str, Any]:
-    """Unify what is staged, gate it, publish it; the ledger row's references come back."""
+    """Unify what is staged, gate it, publish it; the ledger row's references come back. A
+    department that staged nothing tonight is published as last staged, and the log says so."""
     settings = from_environment()
     options = settings.night_options(LOCK_WAIT_S)
     engine = engine_for(settings.store_url)
-    with store_lock(engine, as_of, wait=options.lock_wait_s):  # publish_night's own, waiting
-        done = publish_night(engine, as_of, settings.quality_dir, options=options)
+    with failing_fast():
+        migrate(engine)
+        for line in stale_departments(engine, as_of):
+            log.warning("%s", line)
+        with store_lock(engine, as_of, wait=options.lock_wait_s):  # publish_night's own
+            done = publish_night(engine, as_of, settings.quality_dir, options=options)
+    log.info(
+        "night of %s: run %s %s, content_hash %s, %s projects; per stream %s; the quality "
+        "report is under %s, and `yiwang verify` checks the chain",
+        as_of, done.run_id, done.status, done.content_hash, f"{done.projects:,}",
+        _stream_counts(done.counts), settings.quality_dir,
+    )  # fmt: skip
+    rows = published_rows(engine)
+    url = settings.store_url
     return {
         "run_id": done.run_id, "as_of": f"{as_of}", "status": done.status,
         "content_hash": done.content_hash, "chain_hash": done.chain_hash,
+        "projects": done.projects, "rows": rows,
+        "lineage": lineage(
+            [store_dataset(url, "hub.staged_record")],
+            [(*store_dataset(url, table), n) for table, n in rows.items()],
+        ),
     }  # fmt: skip
+
+
+def stale_departments(engine: Engine, as_of: dt.date) -> list[str]:
+    """One line per department whose records this night's publication takes from earlier
+    nights (or that it publishes nothing of): its sync did not stage tonight."""
+    night = run_id_for(as_of)
+    with engine.connect() as conn:
+        last = dict(
+            conn.execute(
+                select(stream_state.c.source, func.max(stream_state.c.run_id))
+                .where(stream_state.c.run_id <= night)
+                .group_by(stream_state.c.source)
+            ).all()
+        )
+    lines = []
+    for name in registry():
+        if name not in last:
+            lines.append(f"{name}: nothing ever staged; the night is published without it")
+        elif last[name] < night:
+            lines.append(
+                f"{name}: nothing staged for the night of {as_of} (its sync did not run or "
+                f"failed); its records are published as staged on the night of {last[name]}"
+            )
+    return lines
+
+
+def _stream_counts(counts: dict) -> str:
+    """`drc/project 120 received, 118 accepted (117 linked), 2 quarantined; …`"""
+    return "; ".join(
+        f"{name} {c['received']:,} received, {c['accepted']:,} accepted ({c['linked']:,} "
+        f"linked), {c['quarantined']:,} quarantined"
+        for name, c in counts.items()
+    )
+
+
+def published_rows(engine: Engine) -> dict[str, int]:
+    """Rows of every published table, as the snapshot now holds them."""
+    with engine.connect() as conn:
+        return {
+            f"{table.schema}.{name}" if table.schema else name: conn.execute(
+                select(func.count()).select_from(table)
+            ).scalar_one()
+            for name, table in published.items()
+        }
 
 
 def worker_name() -> str:

@@ -64,6 +64,20 @@ app.add_typer(db_app, name="db")
 console = Console()
 
 
+@app.command("airflow-pools")
+def airflow_pools(
+    path: Annotated[Path, typer.Argument(help="where to write the pools file")],
+) -> None:
+    """Write every department's Airflow pool, sized from its connector's declaration, for
+    `airflow pools import PATH` (a deployment runs both once, after `airflow db migrate`)."""
+    from yiwang.airflow import pools
+
+    written = pools.write(path)
+    for name, pool in pools.declared().items():
+        console.print(f"{name}: {pool['slots']} slot(s) — {pool['description']}")
+    console.print(f"written to {written}; load it with `airflow pools import {written}`")
+
+
 @app.callback()
 def global_options(
     debug: Annotated[

@@ -54,7 +54,7 @@ def run(
     with ExitStack() as stack:
         environ = dict(os.environ)
         if simulate:
-            environ |= _simulators(stack, settings, simulate, seed, day, faults, fast)
+            environ |= _simulators(stack, settings, simulate, seed, day, faults, fast).environment()
         for name in configured(environ)[1]:  # said before the night starts, however it ends
             console.print(f"[yellow]{escape(skipped_line(name))}[/yellow]", soft_wrap=True)
         progress = stack.enter_context(
@@ -135,8 +135,7 @@ def _simulators(
 
     with console.status(f"building the {scale} world…"):
         world = load_world(scale, seed, settings.data_dir / "worlds")
-    cluster = stack.enter_context(Cluster(world, day, fault_rate=faults, rate_limits=not fast))
-    return cluster.environment()
+    return stack.enter_context(Cluster(world, day, fault_rate=faults, rate_limits=not fast))
 
 
 def print_summary(result, engine) -> None:
@@ -279,8 +278,15 @@ def airflow_night(
     database_url: DatabaseUrl = None,
 ) -> None:
     """The same night as `run`, run by Airflow: `airflow dags test` of every sync DAG and of
-    publish_unified, against the simulators (Airflow's own database under data/airflow)."""
-    from yiwang.airflow.local import AirflowRunFailed, airflow_env, dags_test_night
+    publish_unified, against the simulators, whose connections are stored in Airflow's own
+    metadata database (under data/airflow; an AIRFLOW_CONN_* variable still wins, as in
+    Airflow). Exits non-zero naming every DAG run that did not succeed."""
+    from yiwang.airflow.local import (
+        AirflowRunFailed,
+        AirflowSetupFailed,
+        airflow_env,
+        dags_test_night,
+    )
     from yiwang.store.publish import latest_run
 
     day = parse_date(as_of)
@@ -289,20 +295,25 @@ def airflow_night(
     airflow_home = settings.data_dir / "airflow"
     started = time.perf_counter()
     with ExitStack() as stack:
-        environ = _simulators(stack, settings, scale, seed, day, 0.0, fast=False)
-        with console.status("migrating Airflow's metadata database…"):
-            env = airflow_env(airflow_home, {**environ, "YIWANG_DATABASE_URL": url})
-        status = stack.enter_context(console.status("starting"))
+        cluster = _simulators(stack, settings, scale, seed, day, 0.0, fast=False)
         try:
-            dags_test_night(env, day, lambda dag: status.update(f"airflow dags test {dag} {day}"))
-        except AirflowRunFailed as exc:
-            status.stop()
-            console.print(f"[red]{exc}[/red]")
+            with console.status("preparing Airflow's metadata database…"):
+                env = airflow_env(
+                    airflow_home, {"YIWANG_DATABASE_URL": url}, cluster.connections()
+                )
+            status = stack.enter_context(console.status("starting"))
+            runs = dags_test_night(
+                env, day, lambda dag: status.update(f"airflow dags test {dag} {day}")
+            )
+        except (AirflowRunFailed, AirflowSetupFailed) as exc:
+            stack.close()
+            console.print(f"[red]The night of {day} failed under Airflow:[/red]")
+            console.print(escape(f"{exc}"), soft_wrap=True)
             raise typer.Exit(1) from None
     with _engine(url, settings).connect() as conn:
         run = latest_run(conn)
     console.print(
-        f"Airflow ran the night of {day}: run {run['run_id']}, content_hash {run['content_hash']}"
-        f" ({time.perf_counter() - started:.0f} s). `yiwang verify` checks it; task logs are in "
-        f"{airflow_home / 'logs'}"
+        f"Airflow ran the night of {day}: {len(runs)} DAG runs succeeded; run {run['run_id']}, "
+        f"content_hash {run['content_hash']} ({time.perf_counter() - started:.0f} s). `yiwang "
+        f"verify` checks it; the task logs are in {runs[0].log.parent}"
     )

@@ -195,10 +195,16 @@ class DbSink(CoalescingSink):
         return self.read(source, stream)
 
     def read(
-        self, source: str, stream: str, since: int | None = None, ids: bool = False
+        self,
+        source: str,
+        stream: str,
+        since: int | None = None,
+        ids: bool = False,
+        staged_by: str | None = None,
     ) -> pd.DataFrame:
-        """`records`, or (PostgreSQL) only those written after write number `since`; with
-        `ids`, each record's `record_id` in column `_record_id`.
+        """`records`, or (PostgreSQL) only those written after write number `since`, or only
+        those whose latest version run `staged_by` staged; with `ids`, each record's
+        `record_id` in column `_record_id`.
 
         Read and decoded a chunk at a time, each chunk's text and dicts let go once it is a
         frame: the stream's memory is its frame, not its JSON and its dicts on top.
@@ -212,6 +218,8 @@ class DbSink(CoalescingSink):
         )
         if since is not None:
             query = query.where(t.seq > since)
+        if staged_by is not None:
+            query = query.where(t.run_id == staged_by)
         frames = []
         with self.engine.connect() as conn, ThreadPoolExecutor(1) as fetcher:
             if since is not None and is_postgres(self.engine):
