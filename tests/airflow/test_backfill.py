@@ -4,8 +4,12 @@ the one before it to be published, so the four sources move in step."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psycopg
 import pytest
@@ -19,7 +23,9 @@ from yiwang.store.db import engine_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 # nights well before the wall clock's: the scheduler's own nightly run (for yesterday) finds no
-# source to read and no landing, and publishes nothing; the backfill is what is measured
+# landing and the sources gone (a gateway's 404 page, which fails its tasks at once instead of
+# holding the departments' pools through retries), and publishes nothing; the backfill is what
+# is measured
 NIGHTS = [dt.date(2026, 7, 7), dt.date(2026, 7, 8), dt.date(2026, 7, 9)]
 
 
@@ -38,14 +44,14 @@ def test_given_landed_nights_when_backfilled_then_the_snapshots_equal_the_nights
         expected.append(done.published.content_hash)
     assert len(set(expected)) == 3
 
-    with deployment(tmp_path) as (stack, meta, store, tag):
+    with deployment(tmp_path) as (stack, meta, store, tag), gone_gateway() as gone:
         env = airflow_env(
             tmp_path, meta, "LocalExecutor", tag,
             AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
             AIRFLOW__CORE__PARALLELISM="32",  # yesterday's scheduled night retries its dead sources meanwhile
             YIWANG_DATABASE_URL=store, YIWANG_DATA_DIR=str(data),
             # the departmental systems are gone: a backfill reads what the nights landed
-            **{f"AIRFLOW_CONN_{c.conn_id.upper()}": '{"conn_type": "http", "host": "127.0.0.1", "port": 9}'
+            **{f"AIRFLOW_CONN_{c.conn_id.upper()}": json.dumps({"conn_type": "http", "host": "127.0.0.1", "port": gone})
                for c in registry().values()},
         )  # fmt: skip
         start_airflow(stack, env)
@@ -90,3 +96,30 @@ def test_given_landed_nights_when_backfilled_then_the_snapshots_equal_the_nights
             ).fetchall()
     assert [d for d, _ in got] == NIGHTS
     assert [h for _, h in got] == expected
+
+
+@contextlib.contextmanager
+def gone_gateway():
+    """Where the systems were, a gateway that answers every request with its HTML 404 page;
+    yields its port."""
+
+    class NotFound(BaseHTTPRequestHandler):
+        def _gone(self) -> None:
+            body = b"<html><body>404 Not Found</body></html>"
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _gone
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()

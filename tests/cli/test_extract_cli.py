@@ -57,9 +57,9 @@ def test_given_a_day_not_yet_finished_in_beijing_when_extracting_then_nothing_is
     from zoneinfo import ZoneInfo
 
     import pytest
+    from airflow.sdk.exceptions import AirflowFailException
 
     from yiwang.airflow.tasks import extract_stream
-    from yiwang.night.as_of import AsOfError
 
     # tomorrow: unfinished even if Beijing's midnight passes while the test runs
     today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date() + dt.timedelta(days=1)
@@ -67,5 +67,6 @@ def test_given_a_day_not_yet_finished_in_beijing_when_extracting_then_nothing_is
     assert out.returncode == 1
     assert out.stderr.strip().startswith(f"as-of {today} is not a finished day in Beijing")
     assert not (tmp_path / "landing").exists() and not (tmp_path / "extract-state").exists()
-    with pytest.raises(AsOfError, match="not a finished day"):
-        extract_stream("audit", "findings", today)  # before any connection or database
+    # before any connection or database, and not retried: waiting would not finish the day
+    with pytest.raises(AirflowFailException, match=r"not a finished day.*not retried: AsOfError"):
+        extract_stream("audit", "findings", today)

@@ -10,8 +10,8 @@ from departments.registry import get
 
 
 def lookup(conn_id: str) -> ConnectionSettings | None:
-    """The connection `conn_id` as Airflow finds it (its secrets registered with the log
-    masker), None when Airflow knows no such connection."""
+    """The connection `conn_id` as Airflow finds it, None when Airflow knows no such
+    connection. Airflow's lookup registers its password and extra with the log masker."""
     from airflow.sdk import BaseHook
     from airflow.sdk.exceptions import AirflowNotFoundException
 
