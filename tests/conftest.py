@@ -30,6 +30,7 @@ LONGEST_FIRST = (
     "tests/drills/test_kills.py",
     "tests/airflow/test_celery_scale_out.py",
     "tests/airflow/test_airflow_night_fails.py",
+    "tests/airflow/test_unconfigured.py",
 )
 
 

@@ -31,9 +31,13 @@ class ConnectionSettings:
     page_size: int | None = None  # extra `page_size`: smaller pages, for a gateway's size cap
 
     @property
-    def base_url(self) -> str:
+    def origin(self) -> str:
         port = f":{self.port}" if self.port else ""
-        return f"{self.scheme}://{self.host}{port}{self.base_path.rstrip('/')}"
+        return f"{self.scheme}://{self.host}{port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.origin}{self.base_path.rstrip('/')}"
 
     def secrets(self) -> list[str]:
         return [s for s in (self.password,) if s]
@@ -149,6 +153,8 @@ def from_fields(
     checked as the environment's are: a host, and a port from 1 to 65535 when given."""
     if not host or not isinstance(host, str):
         raise _malformed(conn_id, "has no host")
+    if "://" in host:  # Airflow's HTTP connections may carry the scheme in the host
+        schema, host = host.split("://", 1)
     settings = ConnectionSettings(
         conn_id=conn_id,
         host=host,

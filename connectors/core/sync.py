@@ -54,6 +54,10 @@ class SyncResult:
     def pages(self) -> int:
         return sum(s.pages for s in self.streams.values())
 
+    def retried(self) -> str:
+        """What was retried, by reason: `HTTP 503 ×2, transport failure ×1`, or `none`."""
+        return ", ".join(f"{why} ×{n}" for why, n in self.retry_reasons.items()) or "none"
+
 
 class StreamReader:
     """What a paginator may use: fetch a page of its stream, and note what it noticed."""

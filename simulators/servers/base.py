@@ -6,6 +6,7 @@ need (a body cut off mid-way, a connection reset) and frameworks hide.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import socket
@@ -70,7 +71,8 @@ class SimServer:
         self.faults = faults or FaultPlan()
         self.base_path = base_path.rstrip("/")
         self.requests = 0
-        self.arrivals: list[float] = []  # monotonic arrival time of every request
+        # monotonic arrival times of the latest requests (bounded: a simulator may run for days)
+        self.arrivals: collections.deque[float] = collections.deque(maxlen=100_000)
         self.records_served = 0
         self._count_lock = threading.Lock()
         self._open: set[socket.socket] = set()  # keep-alive connections, closed on stop

@@ -149,7 +149,8 @@ def test_given_two_nights_through_airflow_on_sqlite_then_the_snapshots_match_the
     second = snapshot(url)
     assert second["ledger"]["run_id"].tolist() == [f"{NIGHT_1}", f"{NIGHT_2}"]
     assert [e["run_id"] for e in published_asset_extras(airflow_home)] == [
-        f"{NIGHT_1}", f"{NIGHT_2}"
+        f"{NIGHT_1}",
+        f"{NIGHT_2}",
     ]
     assert verify(engine_for(url)).ok
     # every record live at the end of the day is published or quarantined, and only those

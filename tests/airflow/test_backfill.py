@@ -48,7 +48,7 @@ def test_given_landed_nights_when_backfilled_then_the_snapshots_equal_the_nights
         env = airflow_env(
             tmp_path, meta, "LocalExecutor", tag,
             AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False",
-            AIRFLOW__CORE__PARALLELISM="32",  # yesterday's scheduled night retries its dead sources meanwhile
+            AIRFLOW__CORE__PARALLELISM="32",
             YIWANG_DATABASE_URL=store, YIWANG_DATA_DIR=str(data),
             # the departmental systems are gone: a backfill reads what the nights landed
             **{f"AIRFLOW_CONN_{c.conn_id.upper()}": json.dumps({"conn_type": "http", "host": "127.0.0.1", "port": gone})

@@ -135,7 +135,9 @@ def trigger(env: dict[str, str], dag_id: str) -> None:
 
 def _overlap(tasks: list[tuple]) -> int:
     """The most of `tasks` (with start and end times) that ran at the same moment."""
-    moments = sorted((t, step) for *_, start, end, _ in tasks for t, step in ((start, 1), (end, -1)))
+    moments = sorted(
+        (t, step) for *_, start, end, _ in tasks for t, step in ((start, 1), (end, -1))
+    )
     running = most = 0
     for _, step in moments:
         running += step

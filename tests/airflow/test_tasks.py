@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from connectors.core.connection import ConnectionConfigError
 from connectors.core.errors import AuthenticationError, GaveUpError, UnexpectedAnswerError
+from departments.registry import get
 from schemas.validate import SchemaDriftError
+from yiwang.airflow import report
 from yiwang.airflow.failures import failing_fast
-from yiwang.airflow.tasks import stale_departments
+from yiwang.airflow.tasks import as_of_for, stale_departments
 from yiwang.night.as_of import AsOfError
 from yiwang.night.steps import NoRegistry
 from yiwang.store.db import engine_for, migrate
 from yiwang.store.lock import StoreBusy
 from yiwang.store.staging import _put_state
+from yiwang.store.tables import stream_state
 
 
 @pytest.mark.parametrize(
@@ -50,18 +54,49 @@ def test_given_a_failure_that_can_pass_then_it_is_left_to_airflows_retries(failu
         raise failure
 
 
-def test_given_departments_that_staged_nothing_tonight_then_the_publication_names_each(tmp_path):
+def test_given_streams_not_staged_tonight_then_the_publication_names_each_and_what_it_keeps(
+    tmp_path,
+):
     engine = engine_for(f"sqlite:///{tmp_path / 'store.db'}")
     migrate(engine)
     night = dt.date(2026, 11, 23)
     with engine.begin() as conn:
         _put_state(conn, "drc", "projects", {"watermark": "x"}, f"{night}")
         _put_state(conn, "treasury", "vouchers", {"day": "x"}, "2026-11-20")
-        _put_state(conn, "housing", "permits", {"m": 1}, "2026-11-24")  # a later night's
+        for stream in get("housing").streams:  # all of housing tonight but one stream
+            run = "2026-11-21" if stream.name == "inspections" else f"{night}"
+            _put_state(conn, "housing", stream.name, {"m": 1}, run)
+        _put_state(conn, "audit", "findings", {"since": "x"}, "2026-11-24")  # a later night's
     lines = stale_departments(engine, night)
     assert sorted(lines) == [
         "audit: nothing ever staged; the night is published without it",
-        "housing: nothing ever staged; the night is published without it",
-        "treasury: nothing staged for the night of 2026-11-23 (its sync did not run or failed); "
-        "its records are published as staged on the night of 2026-11-20",
+        "housing: not staged for the night of 2026-11-23 (its sync did not run or failed); "
+        "published as kept from earlier nights: inspections (as staged 2026-11-21)",
+        "treasury: not staged for the night of 2026-11-23 (its sync did not run or failed); "
+        "published as kept from earlier nights: vouchers (as staged 2026-11-20)",
     ]
+    with engine.begin() as conn:
+        conn.execute(stream_state.delete().where(stream_state.c.source == "drc"))
+    assert (
+        "drc: nothing ever staged; without the registry's codes nothing can be linked, so "
+        "nothing is published"
+    ) in stale_departments(engine, night)
+
+
+def test_given_quarantined_records_then_the_log_counts_rules_not_values():
+    quarantine = pd.DataFrame({"reasons": [
+        "收款人统一社会信用代码 '91320000504039195F' fails its check character; 金额 is missing",
+        "收款人统一社会信用代码 '91320000504039196X' fails its check character",
+    ]})  # fmt: skip
+    assert report.rules_broken(quarantine) == (
+        "收款人统一社会信用代码 fails its check character ×2, 金额 is missing ×1"
+    )
+
+
+@pytest.mark.parametrize(
+    ("context", "said"),
+    [({}, "names no as-of date"), ({"params": {"as_of": "2026-13-01"}}, "is not a date")],
+)
+def test_given_a_run_that_names_no_date_then_it_fails_at_once(context, said):
+    with pytest.raises(AirflowFailException, match=said):
+        as_of_for(context)

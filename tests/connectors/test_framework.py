@@ -27,7 +27,7 @@ from connectors.core import (
     sync,
 )
 from connectors.core.auth import HeaderKey
-from connectors.core.connection import ConnectionSettings
+from connectors.core.connection import ConnectionSettings, from_fields
 from connectors.core.errors import RestartPaging
 from connectors.core.formats import GbkCsv, record_frame
 from connectors.core.http import Fetched, HttpClient
@@ -46,6 +46,11 @@ def settings_for(server, conn_id: str):
 
 
 # ---- connections ---------------------------------------------------------------------------
+def test_given_a_host_with_its_scheme_then_the_scheme_is_taken_from_it():
+    settings = from_fields("x", "https://gw.example", 8443, None, "u", "p", {"base_path": "/v"})
+    assert settings.base_url == "https://gw.example:8443/v" and settings.origin.endswith(":8443")
+
+
 def test_given_a_page_size_in_the_extra_then_pages_are_that_small_and_a_bad_one_is_refused():
     conn = {"conn_type": "http", "host": "127.0.0.1", "extra": {"page_size": "40"}}
     assert from_env("x", {"AIRFLOW_CONN_X": json.dumps(conn)}).page_size == 40

@@ -1,12 +1,15 @@
 """Which failures Airflow retries. A retry helps only what can change by itself (a system that
 is down or slow, a store another night holds); a missing or wrong connection, credentials the
 system refuses, an interface that drifted, a date that is not a night, a gate that failed fail
-the task at once, so that someone hears of it in seconds, not after three back-offs."""
+the task at once, so that someone hears of it in seconds, not after three back-offs. (A store
+that refuses our password looks like one that is down, and is retried.)"""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+
+from sqlalchemy.exc import ArgumentError
 
 from connectors.core.connection import ConnectionConfigError
 from connectors.core.errors import FatalSourceError
@@ -14,7 +17,13 @@ from schemas.validate import SchemaDriftError
 from yiwang.store.lock import StoreBusy
 from yiwang.store.publish import PublishError
 
-NOT_RETRIED = (ConnectionConfigError, FatalSourceError, SchemaDriftError, PublishError)
+NOT_RETRIED = (
+    ConnectionConfigError,
+    FatalSourceError,
+    SchemaDriftError,
+    PublishError,
+    ArgumentError,  # a YIWANG_DATABASE_URL that is no database URL
+)
 RETRIED = (StoreBusy,)  # a PublishError that waiting cures
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,7 @@ from yiwang.airflow import pools
 
 ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+DAGS_TEST_TIMEOUT_S = 1800
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,9 @@ class DagRunOutcome:
 
 
 class AirflowRunFailed(Exception):
+    """The DAG runs that did not succeed, one line each, and what was not run after them."""
+
     def __init__(self, failed: list[DagRunOutcome], skipped: list[str]) -> None:
-        self.failed, self.skipped = failed, skipped
         lines = [o.line() for o in failed]
         if skipped:
             lines.append(f"not run, since a sync failed: {', '.join(skipped)}")
@@ -112,8 +115,9 @@ def dags_test_night(
 ) -> list[DagRunOutcome]:
     """The night of `as_of` as the scheduler runs it: at 01:00 Beijing time the next day,
     every sync DAG, then (when all succeeded) the publication. Raises `AirflowRunFailed`
-    naming each DAG run that did not succeed."""
-    logs = Path(env["AIRFLOW_HOME"]) / "logs" / "nights" / f"{as_of}"
+    naming each DAG run that did not succeed. Each attempt keeps its logs apart."""
+    started = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    logs = Path(env["AIRFLOW_HOME"]) / "logs" / "nights" / f"{as_of}" / started
     logs.mkdir(parents=True, exist_ok=True)
     syncs = [dags_test(env, dag_id, as_of, logs, on_dag) for dag_id in sync_dag_ids()]
     failed = [o for o in syncs if o.state != "success"]
@@ -135,30 +139,36 @@ def dags_test(
     """One `airflow dags test`, its output kept in `logs`, judged by its DagRun's state."""
     if on_dag:
         on_dag(dag_id)
-    before = _last_run_id(env, dag_id)
-    done = subprocess.run(
-        [AIRFLOW, "dags", "test", dag_id, f"{as_of + dt.timedelta(days=1)}"],
-        env=env, capture_output=True, text=True, timeout=1800, check=False,
-    )  # fmt: skip
+    before = _run_ids(env, dag_id)
     log = logs / f"{dag_id}.log"
+    try:
+        done = subprocess.run(
+            [AIRFLOW, "dags", "test", dag_id, f"{as_of + dt.timedelta(days=1)}"],
+            env=env, capture_output=True, text=True, timeout=DAGS_TEST_TIMEOUT_S, check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired as late:
+        log.write_text(_text(late.stdout) + _text(late.stderr), encoding="utf-8")
+        cause = f"`airflow dags test` ran past {DAGS_TEST_TIMEOUT_S} s and was stopped"
+        return DagRunOutcome(dag_id, "timed out", (), cause, log)
     output = done.stdout + done.stderr
     log.write_text(output, encoding="utf-8")
     return judged(env, dag_id, before, output, log)
 
 
 def judged(
-    env: dict[str, str], dag_id: str, before: int, output: str, log: Path
+    env: dict[str, str], dag_id: str, before: set[str], output: str, log: Path
 ) -> DagRunOutcome:
-    """The DagRun this `dags test` made (newer than run `before`), as the metadata database
-    records it: its state and its failed tasks."""
+    """The DagRun this `dags test` made (a manual run not among `before`), as the metadata
+    database records it: its state and its failed tasks."""
     with _metadata(env).connect() as conn:
-        run = conn.execute(
-            text("SELECT id, run_id, state FROM dag_run WHERE dag_id = :d AND id > :b "
-                 "ORDER BY id DESC LIMIT 1"),
-            {"d": dag_id, "b": before},
-        ).first()  # fmt: skip
+        runs = conn.execute(
+            text("SELECT run_id, state FROM dag_run WHERE dag_id = :d AND run_id LIKE 'manual%' "
+                 "ORDER BY start_date DESC"),
+            {"d": dag_id},
+        ).all()  # fmt: skip
+        run = next((r for r in runs if r.run_id not in before), None)
         if run is None:
-            return DagRunOutcome(dag_id, "none", (), _cause(output), log)
+            return DagRunOutcome(dag_id, "not run", (), _cause(output), log)
         tasks = conn.execute(
             text("SELECT task_id, state, try_number FROM task_instance WHERE dag_id = :d AND "
                  "run_id = :r AND state IN ('failed', 'upstream_failed') ORDER BY task_id"),
@@ -173,21 +183,29 @@ def judged(
 
 
 def _cause(output: str) -> str:
-    """The failure's own line: the last exception a task raised, as its log shows it."""
-    marks = ("AirflowFailException: ", "Error: ", "Exception: ")
-    for line in reversed(output.splitlines()):
-        for mark in marks:
-            if mark in line:
-                return line.split(mark, 1)[1].strip()[:400]
+    """The failure's own line: what a task failed with at once (`AirflowFailException`), else
+    the last exception the log shows."""
+    lines = output.splitlines()
+    for line in reversed(lines):
+        if "AirflowFailException: " in line:
+            return line.split("AirflowFailException: ", 1)[1].strip()[:400]
+    for line in reversed(lines):
+        found = re.match(r"^\s*([\w.]+(?:Error|Exception|Busy)): (.+)$", line)
+        if found:
+            return f"{found[1].rsplit('.', 1)[-1]}: {found[2].strip()}"[:400]
     return ""
 
 
-def _last_run_id(env: dict[str, str], dag_id: str) -> int:
+def _text(captured: bytes | str | None) -> str:
+    if isinstance(captured, bytes):
+        return captured.decode("utf-8", "replace")
+    return captured or ""
+
+
+def _run_ids(env: dict[str, str], dag_id: str) -> set[str]:
     with _metadata(env).connect() as conn:
-        found = conn.execute(
-            text("SELECT max(id) FROM dag_run WHERE dag_id = :d"), {"d": dag_id}
-        ).scalar()
-    return found or 0
+        found = conn.execute(text("SELECT run_id FROM dag_run WHERE dag_id = :d"), {"d": dag_id})
+        return set(found.scalars())
 
 
 def _metadata(env: dict[str, str]):

@@ -14,17 +14,17 @@ import datetime as dt
 import logging
 from typing import Any
 
-import pandas as pd
 import pendulum
 from sqlalchemy import Engine, func, select
 
 from connectors.core import Landing
-from departments.registry import get, record, registry
+from departments.registry import backbone, get, record, registry
 from schemas.validate import validate
+from yiwang.airflow import report
 from yiwang.airflow.connections import lookup, not_configured_line
 from yiwang.airflow.failures import failing_fast
 from yiwang.airflow.lineage import lineage, store_dataset
-from yiwang.night.as_of import check_as_of
+from yiwang.night.as_of import AsOfError, check_as_of
 from yiwang.night.extract import extract_source
 from yiwang.night.run import publish_night
 from yiwang.night.run_ids import run_id_for
@@ -46,20 +46,23 @@ def as_of_for(context: dict[str, Any]) -> dt.date:
     """The business date a run is for: its `as_of` param, else the date its triggering asset
     events name, else the Beijing day before its data interval ends (the night of D runs at
     01:00 on D+1, so `airflow dags test sync_drc 2026-11-24` syncs 2026-11-23). Never the
-    wall clock."""
-    params = context.get("params") or {}
-    if params.get("as_of"):
-        return dt.date.fromisoformat(str(params["as_of"]))
-    events = context.get("triggering_asset_events") or {}
-    named = sorted(
-        {e.extra["as_of"] for evs in events.values() for e in evs if (e.extra or {}).get("as_of")}
-    )
-    if named:
-        return dt.date.fromisoformat(named[-1])
-    end = context.get("data_interval_end") or context.get("logical_date")
-    if end is None:
-        raise ValueError("this run names no as-of date: trigger it with {'as_of': 'YYYY-MM-DD'}")
-    return pendulum.instance(end).in_timezone(TZ).date() - dt.timedelta(days=1)
+    wall clock. A run that names none, or no date, fails at once: no retry names one."""
+    with failing_fast():
+        params = context.get("params") or {}
+        named = [params["as_of"]] if params.get("as_of") else []
+        events = context.get("triggering_asset_events") or {}
+        named = named or sorted(
+            {e.extra["as_of"] for es in events.values() for e in es if (e.extra or {}).get("as_of")}
+        )
+        if named:
+            try:
+                return dt.date.fromisoformat(str(named[-1]))
+            except ValueError:
+                raise AsOfError(f"as-of {str(named[-1])[:40]!r} is not a date YYYY-MM-DD") from None
+        end = context.get("data_interval_end") or context.get("logical_date")
+        if end is None:
+            raise AsOfError("this run names no as-of date: trigger it with {'as_of': 'YYYY-MM-DD'}")
+        return pendulum.instance(end).in_timezone(TZ).date() - dt.timedelta(days=1)
 
 
 def earlier_nights_published(as_of: dt.date) -> bool:
@@ -106,61 +109,48 @@ def extract_stream(source: str, stream: str, as_of: dt.date) -> dict[str, Any]:
         finally:
             hold.release()
     stats = result.streams[stream]
-    retried = ", ".join(f"{n}× {why}" for why, n in sorted(result.retry_reasons.items()))
-    log.info(
-        "%s/%s: %s records in %s pages from %s for the night of %s (%s requests, %s retries%s); "
-        "raw pages in %s",
-        source, stream, f"{stats.records:,}", stats.pages, connection, as_of, result.requests,
-        result.retries, f": {retried}" if retried else "", landing.stream_dir(source, stream),
-    )  # fmt: skip
+    log.info("%s", report.extracted(source, stream, result, connection, landing.stream_dir(
+        source, stream)))  # fmt: skip
     if stats.unknown_fields:
         log.warning(
             "%s/%s: fields the contract does not name were ignored: %s",
             source, stream, ", ".join(sorted(stats.unknown_fields)),
         )  # fmt: skip
-    port = f":{connection.port}" if connection.port else ""
-    system = f"{connection.scheme}://{connection.host}{port}"
     path = connection.base_path.rstrip("/") + connector.stream(stream).path
     staging = store_dataset(settings.store_url, "hub.staged_record")
     return {
         "source": source, "stream": stream, "as_of": f"{as_of}", "records": stats.records,
         "pages": stats.pages, "requests": result.requests, "retries": result.retries,
         "unknown_fields": sorted(stats.unknown_fields),
-        "lineage": lineage([(system, path)], [(*staging, stats.records)]),
+        "lineage": lineage([(connection.origin, path)], [(*staging, stats.records)]),
     }  # fmt: skip
 
 
 def validate_stream(source: str, stream: str, as_of: dt.date) -> dict[str, Any]:
-    """Validate what this night staged of the stream (new records and new versions; the rest
-    was validated on the night it came): counts, the rules broken most, and a loud failure on
-    schema drift. The night's publication validates every live record again, and quarantines
-    with their reasons."""
+    """Validate what this night staged of the stream (what came tonight, new, changed or sent
+    again; the rest was validated on the night it came): counts and the rules broken most. The
+    night's publication validates every live record again, quarantines with their reasons, and
+    is where a schema drift (a field gone from the whole stream) fails the night: a field
+    missing from every one of tonight's few records is, here, theirs to be quarantined for."""
     spec = get(source).stream(stream)
+    rec = record(spec.record_type)
     run_id = run_id_for(as_of)
     with failing_fast():
         engine = engine_for(from_environment().store_url)
         rows = DbSink(engine, run_id).read(source, stream, staged_by=run_id)
-        checked = validate(source, record(spec.record_type), rows)
-    broken = _rules_broken(checked.quarantine)
-    log.info(
-        "%s/%s: %s records new or changed tonight, %s accepted, %s quarantined%s; the "
-        "publication lists each quarantined record with its reasons in unified.quarantine",
-        source, stream, f"{checked.received:,}", f"{len(checked.accepted):,}",
-        f"{len(checked.quarantine):,}", f" ({broken})" if broken else "",
-    )  # fmt: skip
+        absent = [f for f in rec.required_fields if len(rows) and f not in rows.columns]
+        if absent:
+            log.warning(
+                "%s/%s: every one of tonight's %s records lacks %s: has the source changed "
+                "its interface?", source, stream, f"{len(rows):,}", ", ".join(absent),
+            )  # fmt: skip
+            rows = rows.assign(**dict.fromkeys(absent))
+        checked = validate(source, rec, rows)
+    log.info("%s", report.validated(source, stream, checked))
     return {
         "source": source, "stream": stream, "as_of": f"{as_of}", "received": checked.received,
         "accepted": len(checked.accepted), "quarantined": len(checked.quarantine),
     }  # fmt: skip
-
-
-def _rules_broken(quarantine: pd.DataFrame, top: int = 3) -> str:
-    """The rules broken most, with how often: `金额: is not a decimal ×3, …`."""
-    if quarantine.empty:
-        return ""
-    reasons = quarantine["reasons"].explode().dropna().astype(str)
-    counted = reasons.value_counts().head(top)
-    return ", ".join(f"{reason} ×{n}" for reason, n in counted.items())
 
 
 def publish(as_of: dt.date) -> dict[str, Any]:
@@ -175,13 +165,11 @@ def publish(as_of: dt.date) -> dict[str, Any]:
             log.warning("%s", line)
         with store_lock(engine, as_of, wait=options.lock_wait_s):  # publish_night's own
             done = publish_night(engine, as_of, settings.quality_dir, options=options)
-    log.info(
-        "night of %s: run %s %s, content_hash %s, %s projects; per stream %s; the quality "
-        "report is under %s, and `yiwang verify` checks the chain",
-        as_of, done.run_id, done.status, done.content_hash, f"{done.projects:,}",
-        _stream_counts(done.counts), settings.quality_dir,
-    )  # fmt: skip
-    rows = published_rows(engine)
+            rows = published_rows(engine)  # this publication's, no later one's
+    log.info("%s", report.published(
+        as_of, done.run_id, done.status, done.content_hash, done.projects, done.counts,
+        settings.quality_dir,
+    ))  # fmt: skip
     url = settings.store_url
     return {
         "run_id": done.run_id, "as_of": f"{as_of}", "status": done.status,
@@ -195,45 +183,48 @@ def publish(as_of: dt.date) -> dict[str, Any]:
 
 
 def stale_departments(engine: Engine, as_of: dt.date) -> list[str]:
-    """One line per department whose records this night's publication takes from earlier
-    nights (or that it publishes nothing of): its sync did not stage tonight."""
+    """One line per department of which this night's publication takes streams from earlier
+    nights (or publishes nothing): its sync did not stage them tonight."""
     night = run_id_for(as_of)
     with engine.connect() as conn:
-        last = dict(
-            conn.execute(
-                select(stream_state.c.source, func.max(stream_state.c.run_id))
-                .where(stream_state.c.run_id <= night)
-                .group_by(stream_state.c.source)
+        last = {
+            (source, stream): run
+            for source, stream, run in conn.execute(
+                select(stream_state.c.source, stream_state.c.stream, stream_state.c.run_id).where(
+                    stream_state.c.run_id <= night
+                )
             ).all()
-        )
+        }
+    registry_source, _ = backbone()
     lines = []
-    for name in registry():
-        if name not in last:
-            lines.append(f"{name}: nothing ever staged; the night is published without it")
-        elif last[name] < night:
-            lines.append(
-                f"{name}: nothing staged for the night of {as_of} (its sync did not run or "
-                f"failed); its records are published as staged on the night of {last[name]}"
+    for name, connector in registry().items():
+        runs = {s.name: last.get((name, s.name)) for s in connector.streams}
+        behind = {s: r for s, r in runs.items() if r != night}
+        if not behind:
+            continue
+        if all(r is None for r in runs.values()):
+            consequence = (
+                "without the registry's codes nothing can be linked, so nothing is published"
+                if name == registry_source
+                else "the night is published without it"
             )
+            lines.append(f"{name}: nothing ever staged; {consequence}")
+            continue
+        kept = ", ".join(f"{s} (as staged {r})" if r else f"{s} (never staged)"
+                         for s, r in sorted(behind.items()))  # fmt: skip
+        lines.append(
+            f"{name}: not staged for the night of {as_of} (its sync did not run or failed); "
+            f"published as kept from earlier nights: {kept}"
+        )
     return lines
 
 
-def _stream_counts(counts: dict) -> str:
-    """`drc/project 120 received, 118 accepted (117 linked), 2 quarantined; …`"""
-    return "; ".join(
-        f"{name} {c['received']:,} received, {c['accepted']:,} accepted ({c['linked']:,} "
-        f"linked), {c['quarantined']:,} quarantined"
-        for name, c in counts.items()
-    )
-
-
 def published_rows(engine: Engine) -> dict[str, int]:
-    """Rows of every published table, as the snapshot now holds them."""
+    """Rows of every published table, named `unified.<table>` (on SQLite too, where the
+    schema is translated away)."""
     with engine.connect() as conn:
         return {
-            f"{table.schema}.{name}" if table.schema else name: conn.execute(
-                select(func.count()).select_from(table)
-            ).scalar_one()
+            f"unified.{name}": conn.execute(select(func.count()).select_from(table)).scalar_one()
             for name, table in published.items()
         }
 

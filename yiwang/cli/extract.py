@@ -120,7 +120,7 @@ def extract(
             notes,
         )
     console.print(table)
-    reasons = ", ".join(f"{k} ×{v}" for k, v in result.retry_reasons.items()) or "none"
+    reasons = result.retried()
     console.print(
         f"{result.records:,} records in {result.seconds:.1f} s "
         f"({result.records / max(result.seconds, 1e-9):,.0f}/s); {result.requests:,} requests, "

@@ -298,9 +298,7 @@ def airflow_night(
         cluster = _simulators(stack, settings, scale, seed, day, 0.0, fast=False)
         try:
             with console.status("preparing Airflow's metadata database…"):
-                env = airflow_env(
-                    airflow_home, {"YIWANG_DATABASE_URL": url}, cluster.connections()
-                )
+                env = airflow_env(airflow_home, {"YIWANG_DATABASE_URL": url}, cluster.connections())
             status = stack.enter_context(console.status("starting"))
             runs = dags_test_night(
                 env, day, lambda dag: status.update(f"airflow dags test {dag} {day}")
