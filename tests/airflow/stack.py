@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -16,11 +15,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PG_DSN
-from yiwang.airflow import pools
-from yiwang.airflow.local import fernet_key
+from yiwang.airflow.local import AIRFLOW, fernet_key, prepare_metadata
 
 ROOT = Path(__file__).resolve().parents[2]
-AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 
 
 def free_port() -> int:
@@ -112,10 +109,7 @@ def airflow_env(tmp_path: Path, meta: str, executor: str, tag: str, **extra: str
 
 def start_airflow(stack: Stack, env: dict[str, str]) -> None:
     """Airflow's metadata database migrated, the departments' pools in it, and its services."""
-    subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
-    declared = pools.write(Path(env["AIRFLOW_HOME"]) / "pools.json")
-    subprocess.run([AIRFLOW, "pools", "import", str(declared)], env=env, check=True,
-                   capture_output=True)  # fmt: skip
+    prepare_metadata(env)
     for name in ("api-server", "scheduler", "dag-processor"):
         stack.start(name, [AIRFLOW, name], env)
 

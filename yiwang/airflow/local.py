@@ -62,11 +62,6 @@ def sync_dag_ids() -> list[str]:
     return [f"sync_{name}" for name in registry()]
 
 
-def dag_ids() -> list[str]:
-    """In the order a night runs them: every source's sync, then the publication."""
-    return [*sync_dag_ids(), "publish_unified"]
-
-
 def airflow_env(
     home: Path, extra: dict[str, str] | None = None, connections: Mapping[str, dict] | None = None
 ) -> dict[str, str]:
@@ -82,11 +77,17 @@ def airflow_env(
         **(extra or {}),
     }
     home.mkdir(parents=True, exist_ok=True)
-    _airflow(env, "db", "migrate")
-    _airflow(env, "pools", "import", str(pools.write(home / "pools.json")))
+    prepare_metadata(env)
     if connections:
         add_connections(env, connections)
     return env
+
+
+def prepare_metadata(env: dict[str, str]) -> None:
+    """Airflow's metadata database migrated, with the departments' pools in it (a task whose
+    pool does not exist is never run)."""
+    _airflow(env, "db", "migrate")
+    _airflow(env, "pools", "import", str(pools.write(Path(env["AIRFLOW_HOME"]) / "pools.json")))
 
 
 def add_connections(env: dict[str, str], connections: Mapping[str, dict]) -> None:

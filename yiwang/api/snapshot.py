@@ -7,10 +7,10 @@ the announcements are not heard, the ledger's latest row is read.
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, and_, select
 from sqlalchemy.exc import DBAPIError
 
-from yiwang.api.bodies import as_json
+from yiwang.api.bodies import as_json, page
 from yiwang.api.follower import Follower
 from yiwang.store.db import is_postgres
 from yiwang.store.tables import published
@@ -93,3 +93,11 @@ class Snapshots:
                 return _seq_of(self.head(conn)), as_json(build(conn))
 
         return render
+
+    def keyset_page(self, table, key: str, after: str | None, limit: int, where=()) -> Render:
+        """A renderer of one page of `table` in `key` order after `after`, filtered by `where`
+        (`next` is the `after` of the next page)."""
+        column = table.c[key]
+        conditions = [*where, *([column > after] if after is not None else [])]
+        query = select(table).where(and_(True, *conditions)).order_by(column).limit(limit + 1)
+        return self.in_one_snapshot(lambda conn: page(read(conn, query), limit, key))

@@ -7,10 +7,10 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from sqlalchemy import Connection, and_, literal, or_, select
+from sqlalchemy import Connection, literal, or_, select
 
 from departments.registry import flags
-from yiwang.api.bodies import PROJECT_IN_SQL, P, S, page, project_body, row
+from yiwang.api.bodies import PROJECT_IN_SQL, P, S, project_body, row
 from yiwang.api.provenance import figures
 from yiwang.api.routes.shared import GUARDS, PRINTABLE, After, Cache, Limit, Reader
 from yiwang.api.snapshot import Snapshots, read
@@ -43,8 +43,6 @@ async def projects(
 ) -> dict[str, Any]:
     """Projects in `project_id` order, filtered; `next` is the `after` of the next page."""
     where = []
-    if after is not None:
-        where.append(P.c.project_id > after)
     if division:
         where.append(P.c.region_code == division)
     if status:
@@ -57,8 +55,7 @@ async def projects(
         where.append(or_(P.c.owner_unit_code == unit, P.c.entrusted_unit_code == unit))
     if q:
         where.append(P.c.project_name.contains(q, autoescape=True))
-    query = select(P).where(and_(True, *where)).order_by(P.c.project_id).limit(limit + 1)
-    items = snapshots.in_one_snapshot(lambda conn: page(read(conn, query), limit, "project_id"))
+    items = snapshots.keyset_page(P, "project_id", after, limit, where)
     return await responses.served(request, items)
 
 

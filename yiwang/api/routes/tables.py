@@ -4,9 +4,9 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import and_, select
+from sqlalchemy import select
 
-from yiwang.api.bodies import page, row
+from yiwang.api.bodies import row
 from yiwang.api.routes.shared import GUARDS, After, Cache, Limit, Reader
 from yiwang.api.snapshot import read
 from yiwang.store.tables import published
@@ -30,13 +30,8 @@ async def units(
     list_name: Annotated[ListName | None, Query(alias="list")] = None,
 ) -> dict[str, Any]:
     """红黑榜: units in credit-code order, optionally only the red or the black list."""
-    where = []
-    if after is not None:
-        where.append(U.c.unit_code > after)
-    if list_name:
-        where.append(U.c.list == list_name.value)
-    query = select(U).where(and_(True, *where)).order_by(U.c.unit_code).limit(limit + 1)
-    items = snapshots.in_one_snapshot(lambda conn: page(read(conn, query), limit, "unit_code"))
+    where = [U.c.list == list_name.value] if list_name else []
+    items = snapshots.keyset_page(U, "unit_code", after, limit, where)
     return await responses.served(request, items)
 
 
