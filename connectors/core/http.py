@@ -101,7 +101,9 @@ class HttpClient:
         self.counters = Counters()
         self._sleep = sleep
         self._interval = 1.0 / rate_per_s if rate_per_s else 0.0
-        self._next_slot = 0.0
+        # A client made now may take over a pool slot whose last holder (another process)
+        # has just sent: its first request waits one interval too.
+        self._next_slot = time.monotonic() + self._interval
         self._slot_lock = threading.Lock()
         self._count_lock = threading.Lock()
 

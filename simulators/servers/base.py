@@ -71,8 +71,9 @@ class SimServer:
         self.faults = faults or FaultPlan()
         self.base_path = base_path.rstrip("/")
         self.requests = 0
-        # monotonic arrival times of the latest requests (bounded: a simulator may run for days)
-        self.arrivals: collections.deque[float] = collections.deque(maxlen=100_000)
+        # (monotonic time, request line) of the latest requests (bounded: a simulator may run
+        # for days)
+        self.arrivals: collections.deque[tuple[float, str]] = collections.deque(maxlen=100_000)
         self.records_served = 0
         self._count_lock = threading.Lock()
         self._open: set[socket.socket] = set()  # keep-alive connections, closed on stop
@@ -143,17 +144,19 @@ class SimServer:
         """What the server holds as of its day, per resource."""
         raise NotImplementedError
 
-    def busiest_second(self) -> int:
-        """The most requests that arrived within any one second: what a per-second limit is
-        measured against."""
+    def busiest_window(self) -> list[str]:
+        """The requests that arrived within the busiest second, each with its offset: what a
+        per-second limit is measured against, and what a test shows when it was broken."""
         with self._count_lock:
-            times = sorted(self.arrivals)
-        start, most = 0, 0
-        for end, t in enumerate(times):
-            while t - times[start] >= 1.0:
+            arrived = sorted(self.arrivals)
+        start, best = 0, (0, 0)
+        for end, (t, _) in enumerate(arrived):
+            while t - arrived[start][0] >= 1.0:
                 start += 1
-            most = max(most, end - start + 1)
-        return most
+            if end - start + 1 > best[1] - best[0]:
+                best = (start, end + 1)
+        window = arrived[best[0] : best[1]]
+        return [f"+{t - window[0][0]:.3f}s {line}" for t, line in window]
 
     def count(self, records: int) -> None:
         with self._count_lock:
@@ -194,7 +197,7 @@ def _handler_for(server: SimServer) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length) if length else b""
             with sim._count_lock:
                 sim.requests += 1
-                sim.arrivals.append(time.monotonic())
+                sim.arrivals.append((time.monotonic(), f"{self.command} {self.path}"))
             split = urlsplit(self.path)
             if not split.path.startswith(sim.base_path + "/"):
                 self._send(text_response(404, "not found"))

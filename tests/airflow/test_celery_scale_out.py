@@ -90,7 +90,7 @@ def test_given_two_celery_workers_when_a_night_runs_then_limits_hold_failures_fa
             refused = task_instances(meta, "sync_audit", "extract_%")
             assert [(t[1], t[2]) for t in refused] == [("failed", 1)], refused  # not retried
             assert dag_runs(meta, "publish_unified") == []  # audit staged nothing: no publish
-            busiest = cluster.servers["housing"].busiest_second()
+            busiest = cluster.servers["housing"].busiest_window()
             asked = cluster.servers["housing"].requests
 
             add_connections(env, {"audit_api": right["audit_api"]})  # put right
@@ -115,10 +115,10 @@ def test_given_two_celery_workers_when_a_night_runs_then_limits_hold_failures_fa
             with psycopg.connect(store) as conn:
                 hashes = conn.execute("SELECT content_hash FROM unified.publish_run").fetchall()
 
-    print(f"housing: {asked} requests, busiest second {busiest} (limit {LIMIT}), "
+    print(f"housing: {asked} requests, busiest second {len(busiest)} (limit {LIMIT}), "
           f"at most {_overlap(housing_tasks)} extract tasks at once")  # fmt: skip
     assert asked >= 80, f"housing took only {asked} requests: the limit was not exercised"
-    assert busiest <= LIMIT, f"housing saw {busiest} requests within one second"
+    assert len(busiest) <= LIMIT, "housing's busiest second:\n" + "\n".join(busiest)
     assert _overlap(housing_tasks) <= registry()["housing"].parallel == 2
     assert {h for (h,) in hosts} == {"worker-a", "worker-b"}, hosts
     expected = published_small["postgres"][1].published.content_hash

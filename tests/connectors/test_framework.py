@@ -31,6 +31,7 @@ from connectors.core.connection import ConnectionSettings, from_fields
 from connectors.core.errors import RestartPaging
 from connectors.core.formats import GbkCsv, record_frame
 from connectors.core.http import Fetched, HttpClient
+from connectors.core.stream import SHARE_JITTER
 from departments.drc.simulator import DrcServer
 from departments.housing.simulator import HousingServer
 from departments.registry import get, registry
@@ -168,7 +169,7 @@ def test_given_two_readers_sharing_the_limit_when_synced_together_then_the_serve
 
     connector = get("housing")
     share = connector.one_of_clients()
-    assert share.rate_per_s == connector.rate_per_s / connector.parallel
+    assert share.rate_per_s == pytest.approx(connector.rate_per_s / 2 * (1 - SHARE_JITTER))
     with Cluster(world, AS_OF) as cluster:  # its limit on: an excess would be refused
         settings = dataclasses.replace(from_env("housing_api", cluster.environment()), page_size=40)
         results = {}
@@ -184,23 +185,33 @@ def test_given_two_readers_sharing_the_limit_when_synced_together_then_the_serve
         for reader in readers:
             reader.join()
         server = cluster.servers["housing"]
-        busiest, asked = server.busiest_second(), server.requests
+        busiest, asked = server.busiest_window(), server.requests
     assert asked >= 60, asked  # pages of 40 instead of 1000
-    assert busiest <= 10, f"{busiest} requests arrived within one second"
+    assert len(busiest) <= 10, "the busiest second:\n" + "\n".join(busiest)
     assert all("HTTP 429" not in r.retry_reasons for r in results.values())
 
 
 def test_given_a_late_wake_up_then_the_next_request_still_waits_a_full_interval(monkeypatch):
     settings = ConnectionSettings(conn_id="x", host="127.0.0.1")
-    client = HttpClient(settings, HeaderKey(settings), rate_per_s=10, sleep=lambda s: None)
-    clock = iter([0.0, 0.0, 0.35, 0.35, 0.36, 0.36])  # the first woke 0.35 s late
+    clock = iter([0.0, 0.1, 0.1, 0.45, 0.45, 0.46, 0.46])  # the second woke 0.35 s late
     monkeypatch.setattr("connectors.core.http.time.monotonic", lambda: next(clock))
     waits = []
-    client._sleep = waits.append
-    client._take_slot()  # at 0.0: no wait, next slot 0.1
-    client._take_slot()  # at 0.35 (late): no wait, next slot counted from 0.35
-    client._take_slot()  # at 0.36: waits until 0.45, a full interval after the late one
+    client = HttpClient(settings, HeaderKey(settings), rate_per_s=10, sleep=waits.append)
+    client._take_slot()  # made at 0.0, first at 0.1: no wait, next slot 0.2
+    client._take_slot()  # at 0.45 (late): no wait, next slot counted from 0.45
+    client._take_slot()  # at 0.46: waits until 0.55, a full interval after the late one
     assert waits == [pytest.approx(0.09)]
+
+
+def test_given_a_new_client_then_its_first_request_waits_an_interval(monkeypatch):
+    """Under a pool the client before it (another process) may have sent just now."""
+    settings = ConnectionSettings(conn_id="x", host="127.0.0.1")
+    clock = iter([5.0, 5.02, 5.1])
+    monkeypatch.setattr("connectors.core.http.time.monotonic", lambda: next(clock))
+    waits = []
+    client = HttpClient(settings, HeaderKey(settings), rate_per_s=10, sleep=waits.append)
+    client._take_slot()  # made at 5.0, asked at 5.02: waits until 5.1
+    assert waits == [pytest.approx(0.08)]
 
 
 # ---- landing and replay ----------------------------------------------------------------------
