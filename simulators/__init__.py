@@ -5,3 +5,5 @@
 records API); each department's own server lives in its package (`departments/<name>/`), and
 `cluster` starts them all, as `declare` says they serve the world.
 """
+
+import yiwang.strings  # noqa: F401 - text columns in Python storage (see there)

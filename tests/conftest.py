@@ -49,6 +49,15 @@ def kept_validated_streams_apart(tmp_path_factory) -> None:
     os.environ.setdefault("YIWANG_KEPT_DIR", str(tmp_path_factory.mktemp("validated")))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def api_files_apart(tmp_path_factory) -> None:
+    """An app made without `docs_dir` keeps its files (exports) under the run's temporary
+    folder, not in the working tree's `data/`."""
+    import yiwang.api.app
+
+    yiwang.api.app.QUALITY_DIR = tmp_path_factory.mktemp("data") / "quality"
+
+
 @pytest.fixture(scope="session")
 def world() -> World:
     return generate_world("small", 7)

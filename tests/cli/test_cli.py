@@ -37,7 +37,8 @@ def test_demo_publishes_a_night_and_verify_agrees_until_a_row_is_edited(tmp_path
     import sqlite3
 
     with sqlite3.connect(tmp_path / "yiwang.db") as db:
-        db.execute("UPDATE project SET project_name = 'forged' WHERE rowid = 1")
+        # the rows are kept in `project_rows`; `project` is their view
+        db.execute("UPDATE project_rows SET project_name = 'forged' WHERE rowid = 1")
     verdict = runner.invoke(app, ["verify"], env={"COLUMNS": "200"})
     assert verdict.exit_code == 1
     assert "project row (project_id=" in verdict.output

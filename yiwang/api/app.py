@@ -7,15 +7,22 @@ is an exact decimal string, dates ISO. Queries are built with bound parameters o
 The data changes once a night, so responses are rendered once per snapshot (`cache`) and
 served with an `ETag`; on PostgreSQL each new snapshot is heard of (`follower`) and its
 projects rendered before they are asked for (`warm`).
+
+/docs (Swagger UI) and /redoc are served from assets shipped in `static/`, with no request
+leaving the server; they, /openapi.json and /health need no token.
 """
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Collection
 from functools import partial
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from yiwang.api.auth import known
@@ -26,9 +33,21 @@ from yiwang.api.warm import keep_warm
 from yiwang.settings import from_environment
 from yiwang.store.db import engine_for
 
+QUALITY_DIR = Path("data", "quality")  # the default `docs_dir`; exports are cached beside it
+
 # a served process's connections, so renders at once: enough to overlap the database's round
 # trips on 2 cores; a render beyond them waits for a connection (no overflow to open and close)
 RENDERS = 8
+# Swagger UI's and ReDoc's assets, shipped with the package (static/README.md): the docs
+# work where nothing may call out
+STATIC = Path(__file__).parent / "static"
+NO_TOKEN = (
+    "no API token is configured (YIWANG_API_TOKEN_SHA256 is empty): the API will refuse "
+    "every request for data with 401. Set YIWANG_API_TOKEN_SHA256 to the SHA-256 digests of "
+    "the accepted tokens, comma-separated, e.g. "
+    "YIWANG_API_TOKEN_SHA256=$(printf %s \"$TOKEN\" | sha256sum | cut -d' ' -f1)"
+)
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -48,14 +67,48 @@ def create_app(
         title="Yiwang (一张网) unified project dataset",
         version="1",
         description="Read-only access to the published snapshot. Money: exact decimal strings, 元.",
+        docs_url=None,  # served below from the shipped assets, not a CDN
+        redoc_url=None,
     )
+    _documented(app)
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(CachedFirst, lookup=responses.cached)
     app.state.snapshots, app.state.responses, app.state.digests = snapshots, responses, digests
-    app.state.docs_dir = docs_dir or Path("data", "quality").absolute()
+    app.state.docs_dir = docs_dir or QUALITY_DIR.absolute()
     app.state.follower, app.state.warmed = snapshots.follower, None
+    if not digests:
+        log.warning(NO_TOKEN)
     return app
+
+
+def _documented(app: FastAPI) -> None:
+    """/docs (Swagger UI) and /redoc from the assets under `static/`, like /openapi.json
+    without a token: they document the API, they serve no data."""
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} — Swagger UI",
+            swagger_js_url=f"{root}/static/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}/static/swagger-ui/swagger-ui.css",
+            swagger_favicon_url=f"{root}/static/swagger-ui/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None},  # no badge from validator.swagger.io
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")
+        return get_redoc_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} — ReDoc",
+            redoc_js_url=f"{root}/static/redoc/redoc.standalone.js",
+            redoc_favicon_url=f"{root}/static/swagger-ui/favicon-32x32.png",
+            with_google_fonts=False,  # ReDoc falls back to the system's fonts
+        )
 
 
 @contextlib.asynccontextmanager

@@ -15,6 +15,7 @@ from typer import TyperException
 from typer.core import TyperGroup
 
 from yiwang.cli.departments import departments_app
+from yiwang.cli.export import export
 from yiwang.cli.extract import extract
 from yiwang.cli.extract import parse_date as _date
 from yiwang.cli.night import airflow_night, db_app, run, serve, verify, withdraw
@@ -60,6 +61,7 @@ app.command("airflow-night")(airflow_night)
 app.command("verify")(verify)
 app.command("withdraw")(withdraw)
 app.command("serve")(serve)
+app.command("export")(export)
 app.add_typer(db_app, name="db")
 console = Console()
 

@@ -20,6 +20,7 @@ import pandas as pd
 
 from departments.registry import flags, record_types, systems
 from schemas.unified import ROLES, TABLES
+from yiwang.night.offline_docs import make_offline
 from yiwang.store.canonical import mostly_distinct
 
 log = logging.getLogger(__name__)
@@ -204,6 +205,7 @@ def run_gate(tables: dict[str, pd.DataFrame], reconcile: pd.DataFrame, where: Pa
     # once for the whole gate, not once per table: each build renders the site's index
     context.build_data_docs(resource_identifiers=results)
     docs = Path(where) / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    make_offline(docs.parent)  # its CDN assets vendored, its beacon and outside links gone
     return GateResult(not failures, failures, docs)
 
 

@@ -38,6 +38,7 @@ from yiwang.store.publish import (
     latest_run,
     read_table,
     runs_for,
+    snapshot_table,
 )
 from yiwang.store.staging import DbSink
 
@@ -162,7 +163,7 @@ def _publish_night(
 
     def tables_for(run_id: str) -> dict[str, pd.DataFrame]:
         quarantine, _ = carry_forward(previous_quarantine, night.tables["quarantine"], run_id)
-        return {**night.tables, "quarantine": quarantine}
+        return {**night.tables, "quarantine": quarantine, "snapshot": snapshot_table(run_id, as_of)}
 
     # the night's first run, or its next when it was published (or withdrawn) before; the
     # same night again over the same data is unchanged, and keeps its run

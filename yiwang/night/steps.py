@@ -16,8 +16,18 @@ import pandas as pd
 
 from connectors.core import Landing, RetryPolicy, Sink, Stream, SyncResult, from_env
 from connectors.core.connection import env_var
-from departments.registry import backbone, configured, get, linking, plan, record, registry
+from departments.registry import (
+    backbone,
+    configured,
+    get,
+    linking,
+    plan,
+    record,
+    record_types,
+    registry,
+)
 from schemas.validate import Validated, validate
+from transforms.detail import detail_frames
 from transforms.resolve import resolve
 from transforms.unify import project_table, spot_check_table, unit_scorecard
 from yiwang.night.extract import extract_source
@@ -185,6 +195,7 @@ def unify_night(
         "quarantine": pd.concat(quarantines, ignore_index=True),
         "unit_scorecard": unit_scorecard(accepted, links, projects, as_of),
         "spot_check": spot_check_table(projects, as_of, published_draws),
+        **detail_frames(accepted, links, [record(r) for r in record_types()]),
     }
     clock.lap("unify")
     return Night(as_of, received, tables, seconds)

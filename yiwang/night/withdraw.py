@@ -41,6 +41,7 @@ from yiwang.store.publish import (
     ledger,
     live_runs,
     read_table,
+    snapshot_table,
     withdraws,
 )
 from yiwang.store.tables import DATA_TABLES, kept_stream, staged_record, store, stream_state
@@ -113,6 +114,11 @@ def _what_stays(conn: Connection, standing: dict | None, kept_runs: set[str]) ->
         tables[name] = tables[name].iloc[0:0]
     quarantine = tables["quarantine"]
     tables["quarantine"] = quarantine[quarantine["first_seen_run"].isin(kept_runs)]
+    tables["snapshot"] = (
+        snapshot_table(standing["run_id"], standing["as_of_date"])
+        if standing
+        else tables["snapshot"].iloc[0:0]
+    )
     draws = tables["spot_check"]
     month = f"{standing['as_of_date']:%Y-%m}" if standing else ""
     tables["spot_check"] = draws[draws["period"] <= month] if standing else draws.iloc[0:0]

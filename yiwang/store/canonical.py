@@ -1,6 +1,7 @@
 """The canonical serialisation of a snapshot, and the hashes over it.
 
-A row's canonical line is its values in contract column order, tab-separated, in PostgreSQL
+A row's canonical line is its values in stored column order (a view's snapshot column, such as
+`project.as_of_date`, is the `snapshot` table's), tab-separated, in PostgreSQL
 `COPY` text form: text with `\\`, tab, newline and carriage return escaped, `\\N` for null,
 money with exactly two decimals, dates `YYYY-MM-DD`, integers in decimal, reals as Python's
 shortest round-trip `repr`. The same line is what `COPY` loads, so hashing costs no second
@@ -26,7 +27,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import BigInteger, Date, DateTime, Double
 
-from yiwang.store.tables import CENT, DATA_TABLES, SORT, Money, published
+from yiwang.store.tables import CENT, DATA_TABLES, SORT, Money, stored
 
 NULL = "\\N"
 
@@ -143,7 +144,7 @@ def _rendered_columns(table: str, frame: pd.DataFrame) -> dict[str, tuple]:
     nothing: there is no rendering to share).
     """
     out = {}
-    for column in published[table].columns:
+    for column in stored[table].columns:
         if column.name in ("row_hash", "seq"):
             continue
         series, render = frame[column.name], _renderer(column.type)
@@ -237,7 +238,7 @@ class RowHashes(Sequence[str]):
 
 def column_names(table: str) -> list[str]:
     """The columns a canonical line holds, in order."""
-    return [c.name for c in published[table].columns if c.name not in ("row_hash", "seq")]
+    return [c.name for c in stored[table].columns if c.name not in ("row_hash", "seq")]
 
 
 def content_hash(row_hashes: dict[str, RowHashes]) -> str:

@@ -38,9 +38,10 @@ from yiwang.store.canonical import (
     ledger_row_hash,
     unescaped,
 )
+from yiwang.store.changes import FEED_RUNS, Keyed, counted, feed_rows, keep_feed, write_feed
 from yiwang.store.db import is_postgres, qualified
 from yiwang.store.digests import among, stored_digests, words
-from yiwang.store.tables import DATA_TABLES, KEYS, published
+from yiwang.store.tables import DATA_TABLES, KEYS, published, stored
 
 LEDGER = published["publish_run"]
 
@@ -72,6 +73,11 @@ class Snapshot:
 
     def row_counts(self) -> dict[str, int]:
         return {name: len(rows) for name, rows in self.lines.items()}
+
+
+def snapshot_table(run_id: str, as_of: dt.date) -> pd.DataFrame:
+    """The `snapshot` table of a night: its run and business date."""
+    return pd.DataFrame({"run_id": [run_id], "as_of_date": [pd.Timestamp(as_of)]})
 
 
 def ledger(conn: Connection) -> pd.DataFrame:
@@ -143,7 +149,8 @@ class Publication:
         self._transaction = self.conn.begin()
         if is_postgres(self.engine):
             names = ", ".join(
-                qualified(self.conn, "unified", t) for t in ("publish_run", *DATA_TABLES)
+                qualified(self.conn, "unified", stored[t].name)
+                for t in ("publish_run", *DATA_TABLES)
             )
             self.conn.exec_driver_sql(f"LOCK TABLE {names} IN EXCLUSIVE MODE")
         return self
@@ -167,7 +174,7 @@ class Publication:
         try:
             for name in DATA_TABLES:
                 self._stored[name] = stored_digests(
-                    self.conn, qualified(self.conn, "unified", name)
+                    self.conn, qualified(self.conn, "unified", stored[name].name)
                 )
         except BaseException as failure:  # raised again where the hashes are wanted
             self._failure = failure
@@ -200,23 +207,28 @@ class Publication:
         last, conn = self.latest(), self.conn
         if self._failure:
             raise self._failure
-        changes = {}
+        changes, keyed = {}, {}
         for name in DATA_TABLES:
             if on_stage:
                 on_stage(name)
-            stored = self._stored.pop(name, None) or stored_digests(
-                conn, qualified(conn, "unified", name)
+            held = self._stored.pop(name, None) or stored_digests(
+                conn, qualified(conn, "unified", stored[name].name)
             )
-            changes[name] = _replace(conn, name, snapshot, *stored)
+            # the first publication is the feed's start, not a change: a client reads it whole
+            feed = keyed if last and name != "snapshot" else None
+            changes[name] = _replace(conn, name, snapshot, *held, feed)
+        seq = int(last["seq"]) + 1 if last else 1
+        feed = feed_rows(seq, run_id, keyed)
+        write_feed(conn, feed)
+        keep_feed(conn, seq, FEED_RUNS)
         if before_commit:
             before_commit()
-        seq = int(last["seq"]) + 1 if last else 1
         row = {
             "run_id": run_id,
             "as_of_date": as_of,
             "published_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),  # UTC, stored naive
             "record_counts": json.dumps(
-                {**record_counts, "tables": snapshot.row_counts()},
+                {**record_counts, "tables": snapshot.row_counts(), "changes": counted(feed)},
                 sort_keys=True,
                 ensure_ascii=False,
             ),
@@ -235,20 +247,29 @@ BULK = 100_000  # rows from which a first load into an empty table indexes after
 
 
 def _replace(
-    conn: Connection, name: str, snapshot: Snapshot, stored: np.ndarray, edited: list[str]
+    conn: Connection,
+    name: str,
+    snapshot: Snapshot,
+    held: np.ndarray,
+    edited: list[str],
+    feed: dict[str, Keyed] | None = None,
 ) -> dict[str, int]:
     """Make table `name` hold exactly the snapshot's rows, touching only the rows that differ
-    from those `stored` (digests as `words`; `edited`: stored values that spell no digest)."""
-    target = qualified(conn, "unified", name)
+    from those `held` (digests as `words`; `edited`: stored values that spell no digest).
+    `feed`: given, the rows deleted and inserted go into it by key, for the change feed."""
+    target = qualified(conn, "unified", stored[name].name)
     hashes = words(snapshot.row_hashes[name].digests)
-    gone = [row.tobytes().hex() for row in stored[~among(stored, hashes)]] + edited
-    if gone and len(gone) == len(stored) + len(edited):
+    gone = [row.tobytes().hex() for row in held[~among(held, hashes)]] + edited
+    new = np.flatnonzero(~among(hashes, held)).tolist()
+    if feed is not None:
+        lines, row_hashes = snapshot.lines[name], snapshot.row_hashes[name]
+        feed[name] = Keyed.of(conn, name, gone, lines, new, row_hashes)
+    if gone and len(gone) == len(held) + len(edited):
         conn.exec_driver_sql(f"DELETE FROM {target}")
     elif gone:
         _rows_into_temp(conn, "_gone", ["h"], [(h,) for h in gone])
         conn.exec_driver_sql(f"DELETE FROM {target} WHERE row_hash IN (SELECT h FROM _gone)")
-    new = np.flatnonzero(~among(hashes, stored)).tolist()
-    if new and is_postgres(conn.engine) and not len(stored) and len(new) >= BULK:
+    if new and is_postgres(conn.engine) and not len(held) and len(new) >= BULK:
         with _indexes_after(conn, name):
             _load(conn, name, snapshot, new)
     elif new:
@@ -260,16 +281,17 @@ def _replace(
 def _indexes_after(conn: Connection, name: str):
     """Drop the (empty) table's key and indexes, load, then build them in bulk: several times
     faster than maintaining them row by row, and inside the same transaction."""
-    table = published[name]
-    target = qualified(conn, "unified", name)
+    table = stored[name]
+    target = qualified(conn, "unified", table.name)
     for index in table.indexes:
         conn.exec_driver_sql(f"DROP INDEX unified.{index.name}")
     if KEYS[name]:
-        conn.exec_driver_sql(f"ALTER TABLE {target} DROP CONSTRAINT {name}_pkey")
+        conn.exec_driver_sql(f"ALTER TABLE {target} DROP CONSTRAINT {table.name}_pkey")
     yield
     if KEYS[name]:
         conn.exec_driver_sql(
-            f"ALTER TABLE {target} ADD CONSTRAINT {name}_pkey PRIMARY KEY ({', '.join(KEYS[name])})"
+            f"ALTER TABLE {target} ADD CONSTRAINT {table.name}_pkey "
+            f"PRIMARY KEY ({', '.join(KEYS[name])})"
         )
     for index in table.indexes:
         conn.execute(CreateIndex(index))
@@ -304,8 +326,9 @@ def copy_text(snapshot: Snapshot, name: str, which: Sequence[int]) -> Iterator[b
 
 def _load(conn: Connection, name: str, snapshot: Snapshot, which: list[int]) -> None:
     lines, hashes = snapshot.lines[name], snapshot.row_hashes[name]
-    columns = [*snapshot.columns[name], "row_hash"]
-    target = qualified(conn, "unified", name)
+    quote = conn.dialect.identifier_preparer.quote  # `permitNo` stays itself on PostgreSQL
+    columns = [quote(c) for c in (*snapshot.columns[name], "row_hash")]
+    target = qualified(conn, "unified", stored[name].name)
     if is_postgres(conn.engine):
         raw = conn.connection.driver_connection
         with (
@@ -358,7 +381,11 @@ def verify(engine: Engine, expect: str | None = None, heads: Path | None = None)
                 break
             previous = row["chain_hash"]
         if runs.empty:
-            held = [n for n in DATA_TABLES if conn.execute(select(published[n]).limit(1)).first()]
+            held = [
+                n
+                for n in DATA_TABLES
+                if n != "snapshot" and conn.execute(select(published[n]).limit(1)).first()
+            ]
             if held:
                 problems.append(
                     f"the ledger is empty but {', '.join(held)} hold published rows: the ledger "

@@ -31,6 +31,9 @@ from sqlalchemy import (
 )
 
 from schemas.unified import TABLES
+from transforms.detail import KEY as DETAIL_KEY
+from yiwang.store.detail import detail_tables
+from yiwang.store.views import COMMENTS
 
 CENT = Decimal("0.01")
 
@@ -56,9 +59,17 @@ class Money(TypeDecorator):
         return None if value is None else Decimal(value).quantize(CENT)
 
 
-metadata = MetaData()
+metadata = MetaData()  # what the store holds (the migrations create it)
+views = MetaData()  # the contract's views over it, read as tables, never created
+
+# Columns that hold the same value in every row of a snapshot: kept once, in `snapshot`, and
+# given to readers by the contract's views, so a row changes when its facts do, not because
+# the night moved on (`quarantine.last_seen_run` is the snapshot's run: every row in it was
+# quarantined by that run).
+SNAPSHOT_COLUMNS = {"project": "as_of_date", "quarantine": "last_seen_run"}
 
 KEYS = {
+    "snapshot": ("run_id",),
     "project": ("project_id",),
     "source_record": ("source_system", "record_type", "record_key"),
     "quarantine": (),  # keyless records are quarantined too: no key, an index instead
@@ -68,7 +79,7 @@ KEYS = {
 }
 # the order in which rows are serialised (and so hashed): the key, then what tells rows apart
 SORT = {**KEYS, "quarantine": ("source_system", "record_type", "record_key", "payload")}
-DATA_TABLES = ("project", "source_record", "quarantine", "unit_scorecard", "spot_check")
+DATA_TABLES = ("snapshot", "project", "source_record", "quarantine", "unit_scorecard", "spot_check")
 
 
 # byte order for text on PostgreSQL, as SQLite has it: keys index several times faster than
@@ -91,28 +102,87 @@ def _sql_type(column: pa.Column, name: str):
     return TEXT
 
 
-def _published(name: str) -> Table:
+def _columns(name: str, leave_out: str | None = None) -> list[Column]:
     schema = TABLES[name].to_schema()
-    columns = [
+    return [
         Column(c, _sql_type(col, c), nullable=col.nullable, comment=col.description)
         for c, col in schema.columns.items()
+        if c != leave_out
     ]
-    extra = [Column("row_hash", String(64), nullable=False, comment="SHA-256 of the row")]
+
+
+def _row_hash() -> Column:
+    return Column("row_hash", String(64), nullable=False, comment="SHA-256 of the row")
+
+
+def _published(name: str) -> Table:
+    """The table as the contract names it: for `SNAPSHOT_COLUMNS`' tables, the view."""
+    extra = [_row_hash()]
     if name == "publish_run":
         extra.append(Column("seq", BigInteger, nullable=False, unique=True, comment="order"))
     key = [PrimaryKeyConstraint(*KEYS[name])] if KEYS[name] else []
-    return Table(name, metadata, *columns, *extra, *key, schema="unified")
+    shape = views if name in SNAPSHOT_COLUMNS else metadata
+    return Table(
+        name, shape, *_columns(name), *extra, *key, schema="unified", comment=COMMENTS.get(name)
+    )
+
+
+def _stored(name: str) -> Table:
+    """Where a view's rows are kept: its columns but the snapshot's."""
+    key = [PrimaryKeyConstraint(*KEYS[name], name=f"{name}_rows_pkey")] if KEYS[name] else []
+    leave_out = SNAPSHOT_COLUMNS[name]
+    return Table(
+        f"{name}_rows", metadata, *_columns(name, leave_out), _row_hash(), *key, schema="unified"
+    )
 
 
 published = {name: _published(name) for name in TABLES}
-Index("ix_project_region", published["project"].c.region_code)
-Index("ix_project_owner", published["project"].c.owner_unit_code)
-Index("ix_source_record_project", published["source_record"].c.project_id)
+# the snapshot itself: its run and business date, one row (none before the first publication)
+published["snapshot"] = Table(
+    "snapshot",
+    metadata,
+    Column("run_id", TEXT, nullable=False, comment="the run whose snapshot the tables hold"),
+    Column("as_of_date", Date, nullable=False, comment="the business date it describes"),
+    _row_hash(),
+    PrimaryKeyConstraint("run_id"),
+    schema="unified",
+)
+# what a publication writes, per data table
+stored = {name: _stored(name) if name in SNAPSHOT_COLUMNS else published[name] for name in KEYS}
+Index("ix_project_region", stored["project"].c.region_code)
+Index("ix_project_owner", stored["project"].c.owner_unit_code)
+Index("ix_source_record_project", stored["source_record"].c.project_id)
 Index(
     "ix_quarantine_key",
-    published["quarantine"].c.source_system,
-    published["quarantine"].c.record_type,
-    published["quarantine"].c.record_key,
+    stored["quarantine"].c.source_system,
+    stored["quarantine"].c.record_type,
+    stored["quarantine"].c.record_key,
+)
+
+# the accepted records themselves, a table per record type (`yiwang.store.detail`)
+details = detail_tables(metadata)
+published.update(details)
+stored.update(details)
+KEYS.update(dict.fromkeys(details, DETAIL_KEY))
+SORT.update(dict.fromkeys(details, DETAIL_KEY))
+DATA_TABLES = (*DATA_TABLES, *details)
+
+# the change feed: per publication, each row that differs from the previous snapshot, by key
+change = Table(
+    "change",
+    metadata,
+    Column("seq", BigInteger, nullable=False, comment="the publication's `publish_run.seq`"),
+    Column("ordinal", BigInteger, nullable=False, comment="order within the publication"),
+    Column("run_id", TEXT, nullable=False, comment="the publication's run"),
+    Column("table_name", TEXT, nullable=False, comment="the published table changed"),
+    Column("change_type", TEXT, nullable=False, comment="`insert` | `update` | `delete`"),
+    Column("key", Text, nullable=False, comment="JSON object: the row's key columns"),
+    Column("row_hash", String(64), comment="the new row's hash; null for a delete"),
+    Column("previous_row_hash", String(64), comment="the replaced row's; null for an insert"),
+    Column("row", Text, comment="JSON object: the new row (money, dates as text); null: delete"),
+    PrimaryKeyConstraint("seq", "ordinal"),
+    schema="unified",
+    comment="The change feed: what each publication changed against the previous snapshot",
 )
 
 # the latest version of every record per key per stream, as received (JSON), and who put it

@@ -1,17 +1,16 @@
 """/health: liveness and the published snapshot, no token needed."""
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 
 from yiwang.api.bodies import row
+from yiwang.api.models import Health
 from yiwang.api.routes.shared import Reader
 
 router = APIRouter()
 
 
-@router.get("/health")
-async def health(request: Request, snapshots: Reader) -> dict[str, Any]:
+@router.get("/health", response_model=Health)
+async def health(request: Request, snapshots: Reader) -> dict:
     """Liveness, which snapshot is published (no token needed), and whether this server
     process has warmed its cache for it (PostgreSQL; `cache_warm`: every project rendered,
     or as many as half the cache holds). While the

@@ -7,10 +7,12 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.responses import Response
 from sqlalchemy import Connection, literal, or_, select
 
 from departments.registry import flags
 from yiwang.api.bodies import PROJECT_IN_SQL, P, S, project_body, row
+from yiwang.api.models import ProjectDetail, ProjectPage, answers
 from yiwang.api.provenance import figures
 from yiwang.api.routes.shared import GUARDS, PRINTABLE, After, Cache, Limit, Reader
 from yiwang.api.snapshot import Snapshots, read
@@ -19,7 +21,7 @@ Flag = StrEnum("Flag", {f: f for f in flags()})  # the risk flags the department
 router = APIRouter(dependencies=GUARDS)
 
 
-@router.get("/projects")
+@router.get("/projects", response_model=ProjectPage, responses=answers())
 async def projects(
     request: Request,
     snapshots: Reader,
@@ -40,7 +42,7 @@ async def projects(
     q: Annotated[
         str | None, Query(max_length=100, pattern=PRINTABLE, description="name contains")
     ] = None,
-) -> dict[str, Any]:
+) -> Response:
     """Projects in `project_id` order, filtered; `next` is the `after` of the next page."""
     where = []
     if division:
@@ -59,13 +61,13 @@ async def projects(
     return await responses.served(request, items)
 
 
-@router.get("/projects/{project_id}")
+@router.get("/projects/{project_id}", response_model=ProjectDetail, responses=answers(named=True))
 async def project(
     request: Request,
     snapshots: Reader,
     responses: Cache,
     project_id: Annotated[str, Path(max_length=200, pattern=PRINTABLE)],
-) -> dict[str, Any]:
+) -> Response:
     """One project, every source record linked to it, and where each figure came from."""
     if snapshots.postgres:
         render = partial(_in_sql, snapshots, project_id)

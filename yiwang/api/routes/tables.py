@@ -1,12 +1,14 @@
 """The published tables beside the projects: units (红黑榜), spot checks (双随机), the ledger."""
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from sqlalchemy import select
 
 from yiwang.api.bodies import row
+from yiwang.api.models import Ledger, SpotChecks, UnitPage, answers
 from yiwang.api.routes.shared import GUARDS, After, Cache, Limit, Reader
 from yiwang.api.snapshot import read
 from yiwang.store.tables import published
@@ -20,7 +22,7 @@ class ListName(StrEnum):
     black = "black"
 
 
-@router.get("/units")
+@router.get("/units", response_model=UnitPage, responses=answers())
 async def units(
     request: Request,
     snapshots: Reader,
@@ -28,20 +30,20 @@ async def units(
     limit: Limit = 50,
     after: After = None,
     list_name: Annotated[ListName | None, Query(alias="list")] = None,
-) -> dict[str, Any]:
+) -> Response:
     """红黑榜: units in credit-code order, optionally only the red or the black list."""
     where = [U.c.list == list_name.value] if list_name else []
     items = snapshots.keyset_page(U, "unit_code", after, limit, where)
     return await responses.served(request, items)
 
 
-@router.get("/spot-checks")
+@router.get("/spot-checks", response_model=SpotChecks, responses=answers())
 async def spot_checks(
     request: Request,
     snapshots: Reader,
     responses: Cache,
     period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
-) -> dict[str, Any]:
+) -> Response:
     """双随机 draws (all months, or one), with the seed that re-derives each draw."""
     query = select(C).order_by(C.c.period, C.c.draw_rank)
     if period:
@@ -50,8 +52,8 @@ async def spot_checks(
     return await responses.served(request, items)
 
 
-@router.get("/ledger")
-async def ledger(request: Request, snapshots: Reader, responses: Cache) -> dict[str, Any]:
+@router.get("/ledger", response_model=Ledger, responses=answers())
+async def ledger(request: Request, snapshots: Reader, responses: Cache) -> Response:
     """Every publication, oldest first, with its content and chain hashes."""
     query = select(L).order_by(L.c.seq)
     items = snapshots.in_one_snapshot(lambda conn: {"items": [row(r) for r in read(conn, query)]})

@@ -1,0 +1,108 @@
+"""The change feed; `project` and `quarantine` become views over rows without the snapshot's
+own columns; the accepted records in a table per record type; views for BI tools.
+
+`project.as_of_date` and `quarantine.last_seen_run` hold the same value in every row of a
+snapshot, so each night rewrote every row of both tables for them. They move into
+`unified.snapshot` (one row: the snapshot's run and date); the rows move into `project_rows`
+and `quarantine_rows`; `project` and `quarantine` are views giving readers the contract's
+columns (and each row's `row_hash`). Their rows are hashed again without the moved column, so
+the ledger's latest `content_hash` (hashed with it) verifies again once the next night
+publishes. `unified.change` holds the change feed (`yiwang.store.changes`), `record_<type>`
+the accepted records (`yiwang.store.detail`); the list-valued columns as rows, the ledger's
+counts as JSON and the tables' comments are views (`yiwang.store.views`).
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-07
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from yiwang.store.canonical import canonical
+from yiwang.store.db import qualified
+from yiwang.store.detail import record_types
+from yiwang.store.tables import SNAPSHOT_COLUMNS, change, published, stored
+from yiwang.store.views import create_views
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+OLD_INDEXES = {"project": ("ix_project_region", "ix_project_owner"), "quarantine": ("ix_quarantine_key",)}  # fmt: skip
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    postgres = bind.dialect.name == "postgresql"
+
+    def name(table: str) -> str:
+        return qualified(bind, "unified", table)
+
+    stored["snapshot"].create(bind)
+    change.create(bind)
+    for view in SNAPSHOT_COLUMNS:
+        for index in OLD_INDEXES[view]:
+            op.execute(f"DROP INDEX {'unified.' if postgres else ''}{index}")
+        op.execute(f"ALTER TABLE {name(view)} RENAME TO {view}_old")
+        stored[view].create(bind)
+        columns = ", ".join(c.name for c in stored[view].columns)
+        op.execute(f"INSERT INTO {name(stored[view].name)} ({columns}) SELECT {columns} FROM {name(view)}_old")  # fmt: skip
+    latest = bind.execute(
+        sa.text(f"SELECT run_id, as_of_date FROM {name('publish_run')} ORDER BY seq DESC LIMIT 1")
+    ).first()
+    if latest:
+        snapshot = stored["snapshot"]
+        bind.execute(snapshot.insert().values(run_id=latest[0], as_of_date=latest[1], row_hash=""))
+        _rehash(bind, "snapshot")
+    for view in SNAPSHOT_COLUMNS:
+        _rehash(bind, view)
+        op.execute(f"DROP TABLE {name(view)}_old")
+        op.execute(view_sql(bind, view))
+    for table in record_types():
+        stored[table].create(bind)
+    create_views(bind)
+    if postgres:
+        op.execute("GRANT SELECT ON ALL TABLES IN SCHEMA unified TO yiwang_reader")
+
+
+def view_sql(bind, view: str) -> str:
+    """The contract's table `view` over its stored rows and the snapshot's column."""
+    moved = SNAPSHOT_COLUMNS[view]
+    source = {"as_of_date": "s.as_of_date", "last_seen_run": "s.run_id"}[moved]
+    columns = ", ".join(
+        f"{source} AS {c.name}" if c.name == moved else f"r.{c.name}"
+        for c in published[view].columns
+    )
+    rows, snapshot = (qualified(bind, "unified", t) for t in (stored[view].name, "snapshot"))
+    return (
+        f"CREATE VIEW {qualified(bind, 'unified', view)} AS SELECT {columns} "
+        f"FROM {rows} r CROSS JOIN {snapshot} s"
+    )
+
+
+def _rehash(bind, table: str) -> None:
+    """Each stored row's `row_hash` again, over the columns it keeps."""
+    target = stored[table]
+    frame = _read(bind, target)
+    if frame.empty:
+        return
+    order, _, hashes = canonical(table, frame)
+    old = frame.loc[order, "row_hash"].tolist()
+    where = target.c.row_hash == sa.bindparam("old")
+    bind.execute(
+        target.update().where(where).values(row_hash=sa.bindparam("new")),
+        [{"old": o, "new": n} for o, n in zip(old, hashes, strict=True)],
+    )
+
+
+def _read(bind, table: sa.Table):
+    import pandas as pd
+
+    rows = bind.execute(sa.select(table)).all()
+    return pd.DataFrame(rows, columns=[c.name for c in table.columns])
+
+
+def downgrade() -> None:
+    raise NotImplementedError("the change feed is not taken out again: restore a backup")
