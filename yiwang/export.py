@@ -46,9 +46,10 @@ from sqlalchemy import (
     select,
 )
 
+from yiwang.store import changes
 from yiwang.store.db import is_postgres
 from yiwang.store.publish import latest_run
-from yiwang.store.tables import DATA_TABLES, SORT, published
+from yiwang.store.tables import DATA_TABLES, SORT, change, published, stored
 
 FORMATS = ("parquet", "csv")
 MANIFEST = "manifest.json"
@@ -129,36 +130,6 @@ def schema_of(table: Table) -> pa.Schema:
             for c in table.columns
         ]
     )
-
-
-def _feed_schema() -> pa.Schema:
-    """The change feed's columns: as the stored feed declares them where it does, else its
-    positions as integers and the rest (JSON included) as text."""
-    stored = published.get("change")
-    if stored is None:
-        from yiwang.store import tables
-
-        stored = getattr(tables, "change", None)
-    fields = []
-    for name in _feed_columns():
-        column = stored.c[name] if stored is not None and name in stored.c else None
-        typed, nullable, said = _feed_default(name), True, ""
-        if column is not None:
-            with contextlib.suppress(TypeError):  # a JSON column, say: kept as text
-                typed = arrow_type(column.type)
-            nullable, said = bool(column.nullable), column.comment or ""
-        fields.append(pa.field(name, typed, nullable, metadata={"description": said}))
-    return pa.schema(fields)
-
-
-def _feed_columns() -> list[str]:
-    from yiwang.store.changes import FEED_COLUMNS
-
-    return list(FEED_COLUMNS)
-
-
-def _feed_default(name: str) -> pa.DataType:
-    return pa.int64() if name in ("seq", "ordinal") else pa.string()
 
 
 def _described(schema: pa.Schema, order: Sequence[str]) -> dict[str, Any]:
@@ -333,10 +304,8 @@ def _export_into(
             changes_since=changes_since,
         )
         if changes_since is not None:  # first: a feed that no longer reaches fails at once
-            from yiwang.store.changes import read_changes
-
-            feed = read_changes(conn, changes_since)
-            schema = _feed_schema()
+            feed = changes.read_changes(conn, changes_since)
+            schema = schema_of(change)
             batches = _frame_rows(feed, schema.names)
             _add(
                 manifest, folder, CHANGES, fmt, schema, ("seq", "ordinal"), batches, len(feed), said
@@ -373,6 +342,12 @@ def _head(conn: Connection, engine: Engine) -> dict[str, Any]:
     schema = None if conn.dialect.name == "sqlite" else "unified"
     if not inspect(conn).has_table("publish_run", schema=schema):
         raise ExportError(f"{where} holds no Yiwang store; {RUN_FIRST}, or fix the store's URL")
+    missing = [t for t in DATA_TABLES if not inspect(conn).has_table(stored[t].name, schema=schema)]
+    if missing:
+        raise ExportError(
+            f"{where} predates this version of Yiwang (it has no {', '.join(missing)}); "
+            "run `yiwang db upgrade`, then export again"
+        )
     head = latest_run(conn)
     if head is None:
         raise ExportError(f"nothing is published in {where} yet; {RUN_FIRST}")

@@ -22,10 +22,11 @@ from yiwang.cli.main import app
 from yiwang.night.options import NightOptions
 from yiwang.night.withdraw import WithdrawError, withdraw
 from yiwang.store.canonical import canonical
+from yiwang.store.changes import read_changes
 from yiwang.store.db import engine_for, is_postgres
 from yiwang.store.lock import StoreBusy, store_lock
 from yiwang.store.publish import PublishError, latest_run, ledger, read_table, verify
-from yiwang.store.tables import DATA_TABLES, kept_stream, staged_record, stream_state
+from yiwang.store.tables import DATA_TABLES, details, kept_stream, staged_record, stream_state
 
 pytestmark = pytest.mark.postgres
 
@@ -92,7 +93,11 @@ def test_given_a_mistaken_night_when_withdrawn_then_the_right_night_publishes_un
     with engine.connect() as conn:
         assert latest_run(conn)["run_id"] == f"{MISTAKE}.withdrawn"  # what readers are told
         assert read_table(conn, "project").empty and read_table(conn, "source_record").empty
+        held = [name for name in details if not read_table(conn, name).empty]
+        assert held == [], f"the withdrawn night's records are still published in {held}"
+        gone = read_changes(conn, f"{MISTAKE}")  # what a client that read the mistake is told
         draws = read_table(conn, "spot_check")
+    assert set(gone["change_type"]) == {"delete"} and set(details) <= set(gone["table_name"])
     assert set(draws["period"]) == set(draws_before["period"])  # December's draw withdrawn
     assert (
         draws.sort_values(["period", "project_id"])

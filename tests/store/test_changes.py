@@ -20,7 +20,7 @@ from yiwang.export import export
 from yiwang.store.canonical import canonical
 from yiwang.store.changes import Keyed, TooOld, read_changes
 from yiwang.store.db import engine_for
-from yiwang.store.publish import ledger, read_table
+from yiwang.store.publish import Publication, Snapshot, ledger, read_table, snapshot_table
 from yiwang.store.tables import DATA_TABLES, SNAPSHOT_COLUMNS, published, stored
 
 TOKEN = "feed-reader"
@@ -35,7 +35,7 @@ def snapshot_rows(conn) -> dict[str, dict[str, tuple[str, dict]]]:
     for name in FED:
         frame = read_table(conn, name)
         _, lines, hashes = canonical(name, frame)
-        keyed = Keyed.of(conn, name, [], lines, list(range(len(lines))), hashes)
+        keyed = Keyed.of(conn, name, None, lines, list(range(len(lines))), hashes)
         out[name] = {k: (h, json.loads(row)) for k, (h, row) in keyed.new.items()}
     return out
 
@@ -134,6 +134,45 @@ def test_given_a_night_that_changes_nothing_then_the_feed_adds_nothing(
     assert again.status == "unchanged"
     client = TestClient(create_app(engine, {digest(TOKEN)}))
     assert followed(client, run, limit=10) == ([], run)
+
+
+def test_given_only_the_date_moved_then_no_row_is_a_change(backend, store_copy):
+    """The same rows published as of a later day: `project.as_of_date` and
+    `quarantine.last_seen_run` move for every row, and none of them is fed as an update."""
+    engine = engine_for(store_copy)
+    later = AS_OF + dt.timedelta(days=1)
+    with engine.connect() as conn:
+        run = ledger(conn)["run_id"].iloc[-1]
+        tables = {name: read_table(conn, name) for name in DATA_TABLES}
+    tables["snapshot"] = snapshot_table(f"{later}", later)
+    with Publication(engine) as publication:
+        row = publication.commit(Snapshot.of(tables), f"{later}", later, {})
+    assert row["changes"]["project"] == {
+        "deleted": 0,
+        "inserted": 0,
+        "kept": len(tables["project"]),
+    }
+    with engine.connect() as conn:
+        assert read_changes(conn, run).empty
+        shown = conn.execute(select(published["project"].c.as_of_date).distinct()).all()
+        quarantined = conn.execute(select(published["quarantine"].c.last_seen_run).distinct()).all()
+    assert shown == [(later,)] and quarantined == [(f"{later}",)]
+
+
+def test_given_a_publication_too_large_to_feed_then_a_client_across_it_rereads(
+    fresh_store, world, tmp_path, monkeypatch
+):
+    engine = engine_for(fresh_store)
+    night(fresh_store, world, NIGHTS[0], tmp_path / "q")
+    monkeypatch.setattr("yiwang.store.publish.FEED_ROWS", 5)  # fewer than the night changes
+    night(fresh_store, world, NIGHTS[1], tmp_path / "q")
+    with engine.connect() as conn:
+        runs = ledger(conn)
+    assert json.loads(runs["record_counts"].iloc[-1])["changes"] is None
+    client = TestClient(create_app(engine, {digest(TOKEN)}))
+    answer = client.get("/changes", params={"since": runs["run_id"].iloc[0]}, headers=AUTH)
+    assert answer.status_code == 410, answer.text
+    assert followed(client, runs["run_id"].iloc[-1], limit=10) == ([], runs["run_id"].iloc[-1])
 
 
 def test_given_a_run_the_feed_does_not_reach_then_the_client_is_told_to_reread(backend, store_copy):

@@ -44,9 +44,17 @@ from yiwang.store.publish import (
     snapshot_table,
     withdraws,
 )
-from yiwang.store.tables import DATA_TABLES, kept_stream, staged_record, store, stream_state
+from yiwang.store.tables import (
+    DATA_TABLES,
+    details,
+    kept_stream,
+    staged_record,
+    store,
+    stream_state,
+)
 
-EMPTIED = ("project", "source_record", "unit_scorecard")
+# what rests on the staged records the withdrawal resets: none of it stays
+EMPTIED = ("project", "source_record", "unit_scorecard", *details)
 
 
 class WithdrawError(PublishError):

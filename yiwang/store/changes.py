@@ -30,6 +30,7 @@ from yiwang.store.tables import DATA_TABLES, KEYS, change, published, stored
 
 FEED_COLUMNS = [c.name for c in change.columns]
 FEED_RUNS = int(os.environ.get("YIWANG_FEED_RUNS", "90"))  # publications the feed keeps
+FEED_ROWS = 250_000  # changes one publication may feed (`Feed`)
 QUARANTINE_KEY = ("source_system", "record_type", "record_key", "payload")
 
 
@@ -62,23 +63,22 @@ class Keyed:
         cls,
         conn: Connection,
         name: str,
-        gone: list[str],
+        gone: str | None,
         lines: list[str],
         new: list[int],
         hashes: RowHashes,
     ) -> Keyed:
-        """`gone`: the stored row hashes leaving (read back for their keys); `new`: the
-        snapshot's rows arriving, by position in its `lines`."""
+        """`gone`: the stored rows leaving, as a condition on `row_hash` (None: none leave),
+        read back for their keys; `new`: the snapshot's rows arriving, by position in its
+        `lines`."""
         keyed = cls()
         table = stored[name]
-        if gone:
-            keys = [table.c[k] for k in _key_columns(name)]
-            for start in range(0, len(gone), 10_000):
-                query = select(*keys, table.c.row_hash).where(
-                    table.c.row_hash.in_(gone[start : start + 10_000])
-                )
-                for *values, row_hash in conn.execute(query):
-                    keyed.old[_key_text(name, values)] = row_hash
+        if gone is not None:
+            keys = ", ".join(f'"{k}"' for k in _key_columns(name))
+            target = qualified(conn, "unified", table.name)
+            found = conn.exec_driver_sql(f"SELECT {keys}, row_hash FROM {target} {gone}")
+            for *values, row_hash in found:
+                keyed.old[_key_text(name, values)] = row_hash
         columns = [c for c in table.columns if c.name != "row_hash"]
         at = [[c.name for c in columns].index(k) for k in _key_columns(name)]
         for i in new:
@@ -87,6 +87,29 @@ class Keyed:
             key = _key_text(name, [values[j] for j in at])
             keyed.new[key] = (hashes[i], json.dumps(row, ensure_ascii=False, separators=(",", ":")))
         return keyed
+
+
+@dataclass
+class Feed:
+    """A publication's changes as they are gathered, table by table, within `budget` rows: a
+    publication that changes more (a first load of a table, a withdrawal of a large night)
+    records none, and a client following the feed across it reads the snapshot again, as
+    after a gap. What is gathered is held in memory until written."""
+
+    budget: int
+    keyed: dict[str, Keyed] = field(default_factory=dict)
+    overflowed: bool = False
+
+    def takes(self, rows: int) -> bool:
+        """Whether `rows` more changes fit; once they do not, nothing more is gathered."""
+        if self.overflowed:
+            return False
+        if rows > self.budget:
+            self.overflowed = True
+            self.keyed.clear()
+            return False
+        self.budget -= rows
+        return True
 
 
 def _typed(column, value: str | None):
@@ -145,7 +168,9 @@ def counted(rows: list[tuple]) -> dict[str, dict[str, int]]:
 
 def since_seq(conn: Connection, since_run_id: str) -> int:
     """The ledger `seq` of run `since_run_id`, if the feed covers every publication after it;
-    else `TooOld`, saying what to do instead."""
+    else `TooOld`, saying what to do instead. Judged from what is stored, not from settings:
+    every later publication recorded its changes, and the earliest of them that had any still
+    has its rows (the feed is trimmed oldest first)."""
     ledger = published["publish_run"]
     rows = conn.execute(
         select(ledger.c.run_id, ledger.c.seq, ledger.c.record_counts).order_by(ledger.c.seq)
@@ -156,12 +181,17 @@ def since_seq(conn: Connection, since_run_id: str) -> int:
             f"run {since_run_id!r} is not in the ledger: read the snapshot again (GET /ledger "
             "lists the runs; `yiwang export` writes the snapshot with its run)"
         )
-    since, latest = seqs[since_run_id], int(rows[-1].seq)
-    uncovered = [r.run_id for r in rows if r.seq > since and "changes" not in _counts(r)]
-    if since < latest - FEED_RUNS or uncovered:
+    since = seqs[since_run_id]
+    later = [(int(r.seq), _counts(r).get("changes")) for r in rows if r.seq > since]
+    fed = [seq for seq, changes in later if changes]
+    kept = (
+        not fed or conn.execute(select(change.c.seq).where(change.c.seq == fed[0]).limit(1)).first()
+    )
+    if any(changes is None for _, changes in later) or not kept:
         raise TooOld(
-            f"the change feed no longer reaches back to run {since_run_id!r} (it keeps the last "
-            f"{FEED_RUNS} publications): read the snapshot again, then follow its changes"
+            f"the change feed does not reach back to run {since_run_id!r} (it keeps the last "
+            f"publications, each of at most {FEED_ROWS:,} changes): read the snapshot again, "
+            "then follow its changes"
         )
     return since
 

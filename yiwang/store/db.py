@@ -63,6 +63,26 @@ def migrate(engine: Engine) -> None:
     with migration_lock(engine) as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+        add_record_tables(connection)
+
+
+def add_record_tables(connection) -> list[str]:
+    """The record tables (`yiwang.store.detail`) of departments added since the store was
+    made: they follow the departments' declarations, not a migration of their own. The views
+    are made again when one is added (their table of comments names it)."""
+    from sqlalchemy import inspect
+
+    from yiwang.store.tables import details
+    from yiwang.store.views import create_views
+
+    schema = "unified" if connection.dialect.name == "postgresql" else None
+    have = inspect(connection)
+    added = [t for t in details.values() if not have.has_table(t.name, schema=schema)]
+    for table in added:
+        table.create(connection)
+    if added:
+        create_views(connection)
+    return [t.name for t in added]
 
 
 def set_reader_password(engine: Engine, password: str) -> None:

@@ -7,9 +7,10 @@ snapshot, so each night rewrote every row of both tables for them. They move int
 and `quarantine_rows`; `project` and `quarantine` are views giving readers the contract's
 columns (and each row's `row_hash`). Their rows are hashed again without the moved column, so
 the ledger's latest `content_hash` (hashed with it) verifies again once the next night
-publishes. `unified.change` holds the change feed (`yiwang.store.changes`), `record_<type>`
-the accepted records (`yiwang.store.detail`); the list-valued columns as rows, the ledger's
-counts as JSON and the tables' comments are views (`yiwang.store.views`).
+publishes. `unified.change` holds the change feed (`yiwang.store.changes`); the list-valued
+columns as rows, the ledger's counts as JSON and the tables' comments are views
+(`yiwang.store.views`). The accepted records' tables (`record_<type>`, `yiwang.store.detail`)
+follow the departments' declarations, so `migrate` adds them after the migrations.
 
 Revision ID: 0005
 Revises: 0004
@@ -21,7 +22,7 @@ from alembic import op
 
 from yiwang.store.canonical import canonical
 from yiwang.store.db import qualified
-from yiwang.store.detail import record_types
+from yiwang.store.publish import ledger, live_runs, rows_into_temp
 from yiwang.store.tables import SNAPSHOT_COLUMNS, change, published, stored
 from yiwang.store.views import create_views
 
@@ -49,20 +50,17 @@ def upgrade() -> None:
         stored[view].create(bind)
         columns = ", ".join(c.name for c in stored[view].columns)
         op.execute(f"INSERT INTO {name(stored[view].name)} ({columns}) SELECT {columns} FROM {name(view)}_old")  # fmt: skip
-    latest = bind.execute(
-        sa.text(f"SELECT run_id, as_of_date FROM {name('publish_run')} ORDER BY seq DESC LIMIT 1")
-    ).first()
-    if latest:
-        snapshot = stored["snapshot"]
-        bind.execute(snapshot.insert().values(run_id=latest[0], as_of_date=latest[1], row_hash=""))
+    runs = ledger(bind)
+    live = live_runs(runs)
+    if live:  # the run the tables hold (after a withdrawal, the one still standing)
+        standing = {"run_id": live[-1]["run_id"], "as_of_date": runs.iloc[-1]["as_of_date"]}
+        bind.execute(stored["snapshot"].insert().values(**standing, row_hash=""))
         _rehash(bind, "snapshot")
     for view in SNAPSHOT_COLUMNS:
         _rehash(bind, view)
         op.execute(f"DROP TABLE {name(view)}_old")
         op.execute(view_sql(bind, view))
-    for table in record_types():
-        stored[table].create(bind)
-    create_views(bind)
+    create_views(bind)  # the record tables come after, from `yiwang.store.db.add_record_tables`
     if postgres:
         op.execute("GRANT SELECT ON ALL TABLES IN SCHEMA unified TO yiwang_reader")
 
@@ -83,18 +81,21 @@ def view_sql(bind, view: str) -> str:
 
 
 def _rehash(bind, table: str) -> None:
-    """Each stored row's `row_hash` again, over the columns it keeps."""
+    """Each stored row's `row_hash` again, over the columns it keeps: the pairs in a temporary
+    table, then one statement (a row at a time would scan the table once a row)."""
     target = stored[table]
     frame = _read(bind, target)
     if frame.empty:
         return
     order, _, hashes = canonical(table, frame)
-    old = frame.loc[order, "row_hash"].tolist()
-    where = target.c.row_hash == sa.bindparam("old")
-    bind.execute(
-        target.update().where(where).values(row_hash=sa.bindparam("new")),
-        [{"old": o, "new": n} for o, n in zip(old, hashes, strict=True)],
+    pairs = list(zip(frame.loc[order, "row_hash"].tolist(), hashes, strict=True))
+    rows_into_temp(bind, "_rehash", ["old", "new"], pairs)
+    bind.exec_driver_sql("CREATE INDEX _rehash_old ON _rehash (old)")
+    name = qualified(bind, "unified", target.name)
+    bind.exec_driver_sql(
+        f"UPDATE {name} SET row_hash = (SELECT r.new FROM _rehash r WHERE r.old = {name}.row_hash)"
     )
+    bind.exec_driver_sql("DROP TABLE _rehash")
 
 
 def _read(bind, table: sa.Table):
