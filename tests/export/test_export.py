@@ -297,27 +297,6 @@ def test_given_a_download_then_it_is_the_export_with_the_snapshot_as_its_etag(st
     assert api.get("/exports/xlsx", headers=AUTH).status_code == 422
 
 
-def test_given_any_request_for_an_export_then_no_server_error(store, tmp_path):
-    import schemathesis
-    from hypothesis import HealthCheck, given, settings
-    from schemathesis.checks import not_a_server_error
-
-    url, _ = store
-    app = create_app(engine_for(url), {digest(TOKEN)}, docs_dir=tmp_path / "quality")
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    operations = [r.ok() for r in schema.get_all_operations()]
-    operations = [op for op in operations if op.path.startswith("/exports")]
-    assert {op.path for op in operations} == {"/exports/{format}", "/exports/{format}/{table}"}
-    for operation in operations:
-
-        @given(case=operation.as_strategy())
-        @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
-        def no_server_error(case):
-            case.call_and_validate(headers=AUTH, checks=[not_a_server_error])
-
-        no_server_error()
-
-
 # ---- the command ----------------------------------------------------------------------------
 def test_given_the_command_then_it_writes_what_the_library_does(store, tmp_path):
     url, folders = store

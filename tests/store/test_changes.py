@@ -111,6 +111,8 @@ def test_given_three_nights_when_the_feed_is_replayed_over_the_first_then_it_is_
     assert replayed == third  # row for row, hash for hash
     for name in FED:
         assert sorted(h for h, _ in replayed[name].values()) == held[name], name
+    print(f"feed after {first_run}: {len(items)} changes {kinds}, by table",
+          {n: sum(i["table_name"] == n for i in items) for n in FED})  # fmt: skip
     assert kinds["delete"] > 0 and kinds["insert"] > 0 and kinds["update"] > 0, kinds
     # the same feed as a file, beside the snapshot it leads to
     manifest = export(engine, "parquet", tmp_path / "export", changes_since=first_run)
