@@ -51,7 +51,7 @@ from yiwang.settings import from_environment
 from yiwang.store.db import engine_for, migrate
 from yiwang.store.publish import Snapshot, copy_text, read_table
 from yiwang.store.staging import DbSink
-from yiwang.store.tables import DATA_TABLES
+from yiwang.store.tables import DATA_TABLES, stored
 
 PG = os.environ.get("YIWANG_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 STAGES = (
@@ -184,8 +184,8 @@ def bare_copy(url: str) -> tuple[float, int]:
     with psycopg.connect(url, autocommit=True) as conn:
         started = time.perf_counter()
         for name in DATA_TABLES:
-            conn.execute(f"CREATE TABLE bare_{name} (LIKE unified.{name})")
-            columns = ", ".join([*snapshot.columns[name], "row_hash"])
+            conn.execute(f"CREATE TABLE bare_{name} (LIKE unified.{stored[name].name})")
+            columns = ", ".join(f'"{c}"' for c in [*snapshot.columns[name], "row_hash"])
             with conn.cursor().copy(f"COPY bare_{name} ({columns}) FROM STDIN") as copy:
                 for block in copy_text(snapshot, name, range(len(snapshot.lines[name]))):
                     copy.write(block)  # the very bytes publish writes

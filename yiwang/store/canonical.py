@@ -30,6 +30,7 @@ from sqlalchemy import BigInteger, Date, DateTime, Double
 from yiwang.store.tables import CENT, DATA_TABLES, SORT, Money, stored
 
 NULL = "\\N"
+TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"  # UTC, to the microsecond
 
 
 SAMPLE = 10_000  # rows that tell a column of keys from a column of repeated values
@@ -119,7 +120,7 @@ def _text(v) -> str:
 def _timestamp(v) -> str:
     ts = pd.Timestamp(v)
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return ts.strftime(TIMESTAMP)
 
 
 def _renderer(kind):
@@ -150,13 +151,25 @@ def _rendered_columns(table: str, frame: pd.DataFrame) -> dict[str, tuple]:
         series, render = frame[column.name], _renderer(column.type)
         if series.dtype.kind in "biufmM":
             codes, uniques = pd.factorize(series, use_na_sentinel=True)
-            out[column.name] = codes, np.array([*map(render, uniques), None], dtype=object)
+            out[column.name] = (
+                codes,
+                np.array([*_all_rendered(uniques, render), None], dtype=object),
+            )
         elif isinstance(series.dtype, pd.StringDtype) and column.name not in SORT[table]:
             out[column.name] = _as_is(series)
         else:
             values = series.astype(object).where(series.notna(), None)
             out[column.name] = _distinct(values, render)
     return out
+
+
+def _all_rendered(uniques, render) -> list[str]:
+    """`render` of each distinct value; times in one call (the records' times are nearly all
+    distinct: a call a value costs seconds at a few hundred thousand)."""
+    if render is _timestamp and isinstance(uniques, pd.DatetimeIndex):
+        utc = uniques.tz_convert("UTC") if uniques.tz is not None else uniques.tz_localize("UTC")
+        return list(utc.strftime(TIMESTAMP))
+    return list(map(render, uniques))
 
 
 def _as_is(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
