@@ -7,7 +7,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
+import time
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -295,6 +297,43 @@ def test_given_a_download_then_it_is_the_export_with_the_snapshot_as_its_etag(st
         assert one.content == (folder / f"project.{fmt}").read_bytes()
     assert api.get("/exports/parquet/nope", headers=AUTH).status_code == 404
     assert api.get("/exports/xlsx", headers=AUTH).status_code == 422
+
+
+def test_given_two_server_processes_asking_at_once_then_the_export_is_built_once(
+    store, tmp_path, monkeypatch
+):
+    """`yiwang serve --workers 2`: both processes ask for the same new export together; one
+    builds it, the other waits and serves what it built."""
+    import multiprocessing
+
+    import yiwang.api.routes.exports as routes
+
+    url, _ = store
+    builds = tmp_path / "builds.log"
+    real = routes.export
+
+    def counted(*args, **kwargs):
+        with builds.open("a") as log:
+            log.write(f"{os.getpid()}\n")
+        time.sleep(0.5)  # long enough for the other process to ask meanwhile
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(routes, "export", counted)
+    app = create_app(engine_for(url), {digest(TOKEN)}, docs_dir=tmp_path / "quality")
+    context = multiprocessing.get_context("fork")  # the children keep the patched export
+
+    def ask(answers) -> None:
+        answers.put(TestClient(app).get("/exports/csv", headers=AUTH).content)
+
+    answers = context.Queue()
+    workers = [context.Process(target=ask, args=(answers,)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    bodies = [answers.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(30)
+    assert len(builds.read_text().split()) == 1, builds.read_text()
+    assert bodies[0] == bodies[1] and bodies[0][:2] == b"PK"
 
 
 # ---- the command ----------------------------------------------------------------------------

@@ -122,7 +122,7 @@ def migration_lock(engine: Engine) -> Iterator[Connection]:
     """A transaction for the migrations that no other migration runs beside."""
     path = _sqlite_file(engine)
     if path is not None:
-        with _flocked(Path(f"{path}.lock")), engine.begin() as connection:
+        with flocked(Path(f"{path}.lock")), engine.begin() as connection:
             yield connection
         return
     with engine.begin() as connection:
@@ -169,7 +169,7 @@ class _FileLock:
         os.close(self.fd)  # the flock ends with it
 
     def enter(self, night: str, whole: bool) -> Holder | None:
-        with _flocked(self.gate):
+        with flocked(self.gate):
             try:
                 fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -209,7 +209,7 @@ def _open(path: Path) -> int:
 
 
 @contextmanager
-def _flocked(path: Path) -> Iterator[None]:
+def flocked(path: Path) -> Iterator[None]:
     fd = _open(path)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)

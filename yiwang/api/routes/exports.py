@@ -27,9 +27,10 @@ from yiwang.api.models import answers
 from yiwang.api.routes.shared import GUARDS, Reader
 from yiwang.api.snapshot import Snapshots
 from yiwang.export import MANIFEST, Manifest, export
+from yiwang.store.lock import flocked
 
 router = APIRouter(dependencies=GUARDS)
-_building = threading.Lock()  # one build at a time per process: a second asker then finds it
+_building = threading.Lock()  # this process's threads, before the file lock between processes
 ZIP = "application/zip"
 MEDIA = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv; charset=utf-8"}
 STAMP = (1980, 1, 1, 0, 0, 0)  # every zip member's time: the same files give the same zip
@@ -113,7 +114,10 @@ def _ready(app: FastAPI, snapshots: Snapshots, fmt: str) -> tuple[Path, Manifest
     root = _root(app, snapshots)
     folder = root / _key(head["content_hash"], head["run_id"]) / fmt
     if not folder.with_suffix(".zip").is_file():
-        with _building:
+        root.mkdir(parents=True, exist_ok=True)
+        # one build at a time per store, across threads and `--workers` processes: the next
+        # asker finds it built, and no build's clean-up removes another's folder
+        with _building, flocked(root / ".building"):
             if not folder.with_suffix(".zip").is_file():
                 folder = _build(root, snapshots, fmt)
     return folder, Manifest.load(folder / MANIFEST)
