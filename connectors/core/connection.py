@@ -97,29 +97,27 @@ def _malformed(conn_id: str, problem: str) -> ConnectionConfigError:
 
 def _port(conn_id: str, value) -> int | None:
     """A port from 1 to 65535, None when not given."""
-    if value in (None, "", 0):
+    if value == 0:
         return None
-    try:
-        port = int(value)
-    except (ValueError, TypeError):
-        port = 0
-    if not 0 < port < 65536:
-        raise _malformed(conn_id, f"has port {str(value)[:20]!r}, not a number from 1 to 65535")
-    return port
+    return _whole(conn_id, value, "port {}", "a number from 1 to 65535", 65535)
 
 
 def _page_size(conn_id: str, value) -> int | None:
+    return _whole(conn_id, value, "page_size {} in its extra", "a whole number above 0")
+
+
+def _whole(conn_id: str, value, what: str, wanted: str, highest: int | None = None) -> int | None:
+    """A whole number from 1 (to `highest`), None when not given; `what` names the value
+    where `{}` stands."""
     if value in (None, ""):
         return None
     try:
-        size = int(value)
+        number = int(value)
     except (ValueError, TypeError):
-        size = 0
-    if size < 1:
-        raise _malformed(
-            conn_id, f"has page_size {str(value)[:20]!r} in its extra, not a whole number above 0"
-        )
-    return size
+        number = 0
+    if number < 1 or (highest is not None and number > highest):
+        raise _malformed(conn_id, f"has {what.format(repr(str(value)[:20]))}, not {wanted}")
+    return number
 
 
 def _from_json(conn_id: str, raw: str) -> ConnectionSettings:

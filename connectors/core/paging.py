@@ -54,7 +54,8 @@ class PageNumber:
 
     def pages(self, reader: StreamReader, state: dict | None) -> Iterator[Page | Checkpoint]:
         since = (state or {}).get("watermark")
-        base = {self.size_param: reader.page_size(self.size)}
+        size = reader.page_size(self.size)  # the connection's, if it asks for smaller pages
+        base = {self.size_param: size}
         if since:
             base[self.since_param] = self.since_format(since)
         seen: set[str] = set()
@@ -71,7 +72,7 @@ class PageNumber:
                 top = _max_version(page, self.version_pattern)
                 watermark = max(filter(None, (watermark, top)), default=None)
                 yield page
-                if page.frame.empty or page_no * self.size >= total:
+                if page.frame.empty or page_no * size >= total:
                     break
                 page_no += 1
             keyless = max(keyless, keyless_this_pass)

@@ -58,7 +58,7 @@ def airflow_night(
         run_env = {**env, "YIWANG_DATABASE_URL": url, "YIWANG_DATA_DIR": str(data)}
         assert not [k for k in run_env if k.startswith("AIRFLOW_CONN_")]
         runs = dags_test_night(run_env, as_of)
-        assert [r.state for r in runs] == ["success"] * len(runs)
+        # dags_test_night raises, naming them, unless every DagRun succeeded
         outputs = [r.log.read_text() for r in runs]
         systems = {name: server.url for name, server in cluster.servers.items()}
         return outputs, cluster_secrets(cluster), systems

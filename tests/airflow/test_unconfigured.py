@@ -38,7 +38,7 @@ def test_given_no_connection_when_a_night_runs_then_it_skips_saying_why_and_publ
         del connections["audit_api"]
         add_connections(env, connections)
         runs = dags_test_night(env, AS_OF)
-    assert [r.state for r in runs] == ["success"] * len(runs)
+    # dags_test_night raises, naming them, unless every DagRun succeeded
     logs = {r.dag_id: " ".join(r.log.read_text().split()) for r in runs}
     assert not_configured_line("audit") in logs["sync_audit"]
     assert (

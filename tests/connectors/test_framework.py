@@ -136,6 +136,22 @@ def test_given_busy_codes_5001_5002_when_synced_then_they_are_retried(world, tmp
     assert "business error 500" in " ".join(result.retry_reasons)
 
 
+def test_given_a_smaller_page_size_when_drc_pages_by_number_then_every_record_is_read(
+    world, tmp_path
+):
+    """drc's pages are numbered: with the connection's smaller pages, reading stops once the
+    pages read cover the total, counted in pages of the size asked for."""
+    with Cluster(world, AS_OF) as cluster:
+        settings = dataclasses.replace(from_env("drc_api", cluster.environment()), page_size=40)
+        sink = LocalSink(tmp_path)
+        result = sync(get("drc"), settings, sink, AS_OF, "r", policy=FAST)
+        served = cluster.servers["drc"].inventory()["projects"]
+    assert served > 40 * 2  # several pages of 40
+    assert len(sink.records("drc", "projects")) == served
+    notes = [n for s in result.streams.values() for n in s.notes]
+    assert not any("incomplete" in note for note in notes), notes
+
+
 # ---- housing: tokens and the rate limit ------------------------------------------------------
 def test_given_tokens_invalidated_mid_run_when_synced_then_new_tokens_are_fetched(world, tmp_path):
     plan = FaultPlan(rate=0.3, seed=2, kinds=("token_invalidated",))

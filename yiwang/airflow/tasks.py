@@ -11,6 +11,7 @@ through XCom. "Today" is the run's as-of date.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from typing import Any
 
@@ -33,7 +34,7 @@ from yiwang.store.db import engine_for, migrate
 from yiwang.store.lock import HeldFromFirstWrite, NightSink, store_lock
 from yiwang.store.publish import latest_run
 from yiwang.store.staging import DbSink
-from yiwang.store.tables import published, stream_state
+from yiwang.store.tables import stream_state
 
 log = logging.getLogger(__name__)
 TZ = "Asia/Shanghai"
@@ -159,13 +160,13 @@ def publish(as_of: dt.date) -> dict[str, Any]:
     settings = from_environment()
     options = settings.night_options(LOCK_WAIT_S)
     engine = engine_for(settings.store_url)
-    with failing_fast():
-        migrate(engine)
-        for line in stale_departments(engine, as_of):
-            log.warning("%s", line)
-        with store_lock(engine, as_of, wait=options.lock_wait_s):  # publish_night's own
-            done = publish_night(engine, as_of, settings.quality_dir, options=options)
-            rows = published_rows(engine)  # this publication's, no later one's
+    # publish_night's own lock, held on to count this publication's rows and no later one's
+    with failing_fast(), store_lock(engine, as_of, wait=options.lock_wait_s):
+        done = publish_night(engine, as_of, settings.quality_dir, options=options)
+        rows = published_rows(engine)
+        stale = stale_departments(engine, as_of)  # the store migrated by publish_night
+    for line in stale:
+        log.warning("%s", line)
     log.info("%s", report.published(
         as_of, done.run_id, done.status, done.content_hash, done.projects, done.counts,
         settings.quality_dir,
@@ -220,13 +221,14 @@ def stale_departments(engine: Engine, as_of: dt.date) -> list[str]:
 
 
 def published_rows(engine: Engine) -> dict[str, int]:
-    """Rows of every published table, named `unified.<table>` (on SQLite too, where the
-    schema is translated away)."""
+    """Rows of every published table, named `unified.<table>`, as the ledger's latest row
+    counted them when it published (the ledger's own rows are its `seq`)."""
     with engine.connect() as conn:
-        return {
-            f"unified.{name}": conn.execute(select(func.count()).select_from(table)).scalar_one()
-            for name, table in published.items()
-        }
+        latest = latest_run(conn)
+    tables = json.loads(latest["record_counts"])["tables"]
+    return {
+        f"unified.{name}": n for name, n in {**tables, "publish_run": int(latest["seq"])}.items()
+    }
 
 
 def worker_name() -> str:

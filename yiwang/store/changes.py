@@ -74,7 +74,8 @@ class Keyed:
         keyed = cls()
         table = stored[name]
         if gone is not None:
-            keys = ", ".join(f'"{k}"' for k in _key_columns(name))
+            quote = conn.dialect.identifier_preparer.quote
+            keys = ", ".join(quote(k) for k in _key_columns(name))
             target = qualified(conn, "unified", table.name)
             found = conn.exec_driver_sql(f"SELECT {keys}, row_hash FROM {target} {gone}")
             for *values, row_hash in found:

@@ -21,18 +21,13 @@ comment gives its meaning in English.
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger,
     Column,
-    Date,
-    DateTime,
-    Double,
     Index,
     MetaData,
     PrimaryKeyConstraint,
     String,
     Table,
 )
-from sqlalchemy.types import TypeEngine
 
 from departments.registry import all_departments
 from schemas.records import RecordType
@@ -50,30 +45,6 @@ def record_types() -> dict[str, tuple[str, RecordType]]:
     }
 
 
-def _store_types() -> tuple[TypeEngine, type[TypeEngine]]:
-    """(TEXT, Money) of `yiwang.store.tables`, imported when called: tables.py builds its
-    published tables with `detail_tables`, so this module cannot import it when loaded."""
-    from yiwang.store import tables
-
-    return tables.TEXT, tables.Money
-
-
-def sql_type(parser: str | None) -> TypeEngine:
-    """A field's column type, from how it is parsed (what its values are once validated)."""
-    TEXT, Money = _store_types()
-    if parser in ("money_wan", "money_yuan"):
-        return Money()
-    if parser in ("date_compact", "date_dashed"):
-        return Date()
-    if parser in ("time_local", "time_iso", "epoch"):
-        return DateTime(timezone=True)
-    if parser == "integer":
-        return BigInteger()
-    if parser == "number":
-        return Double()
-    return TEXT
-
-
 def detail_tables(metadata: MetaData) -> dict[str, Table]:
     """Every department's record types as tables of `metadata`, schema `unified`, each with a
     `row_hash` (as every published table) and an index on `project_id`."""
@@ -81,7 +52,9 @@ def detail_tables(metadata: MetaData) -> dict[str, Table]:
 
 
 def _table(metadata: MetaData, name: str, system: str, record: RecordType) -> Table:
-    TEXT, _ = _store_types()
+    # imported here: `yiwang.store.tables` builds its published tables with `detail_tables`
+    from yiwang.store.tables import TEXT, sql_type
+
     check_names(system, record)
     fields = record.model.to_schema().columns
     lead = [
@@ -103,7 +76,7 @@ def _table(metadata: MetaData, name: str, system: str, record: RecordType) -> Ta
     own = [
         Column(
             field,
-            sql_type(record.parsers.get(field)),
+            sql_type(fields[field].dtype),
             nullable=fields[field].nullable,
             comment=fields[field].description,
         )

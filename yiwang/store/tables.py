@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pandera.pandas as pa
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -29,6 +28,7 @@ from sqlalchemy import (
     Uuid,
     text,
 )
+from sqlalchemy.types import TypeEngine
 
 from schemas.unified import TABLES
 from transforms.detail import KEY as DETAIL_KEY
@@ -87,17 +87,19 @@ DATA_TABLES = ("snapshot", "project", "source_record", "quarantine", "unit_score
 TEXT = Text().with_variant(Text(collation="C"), "postgresql")
 
 
-def _sql_type(column: pa.Column, name: str):
-    dtype = str(column.dtype)
-    if dtype == "object":
+def sql_type(dtype) -> TypeEngine:
+    """A column's type from the pandas dtype its model validates (the published tables' and
+    the records' alike): money is `object` (Decimal), a time carries its zone."""
+    kind = str(dtype)
+    if kind == "object":
         return Money()
-    if dtype.startswith("datetime64") and "UTC" in dtype:
+    if kind.startswith("datetime64") and "," in kind:  # `datetime64[us, UTC]`
         return DateTime(timezone=True)
-    if dtype.startswith("datetime64"):
+    if kind.startswith("datetime64"):
         return Date()
-    if dtype == "int64":
+    if kind in ("int64", "Int64"):
         return BigInteger()
-    if dtype == "float64":
+    if kind == "float64":
         return Double()
     return TEXT
 
@@ -105,7 +107,7 @@ def _sql_type(column: pa.Column, name: str):
 def _columns(name: str, leave_out: str | None = None) -> list[Column]:
     schema = TABLES[name].to_schema()
     return [
-        Column(c, _sql_type(col, c), nullable=col.nullable, comment=col.description)
+        Column(c, sql_type(col.dtype), nullable=col.nullable, comment=col.description)
         for c, col in schema.columns.items()
         if c != leave_out
     ]

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, MetaData
+from sqlalchemy import Connection
 
 from yiwang.store.db import qualified
-from yiwang.store.detail import detail_tables
 
 DETAIL = "record_<type>"  # the detail tables, one per record type (yiwang.store.detail)
 
@@ -185,7 +184,9 @@ def _literal(text: str) -> str:
 
 def comments() -> dict[str, str]:
     """Every relation's comment: the contract's tables, the detail tables and these views."""
-    details = {name: t.comment or "" for name, t in detail_tables(MetaData()).items()}
+    from yiwang.store.tables import details as tables  # it imports this module's COMMENTS
+
+    details = {name: t.comment or "" for name, t in tables.items()}
     return {**COMMENTS, **details, **{name: v.comment for name, v in VIEWS.items()}}
 
 

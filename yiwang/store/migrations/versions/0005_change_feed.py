@@ -17,6 +17,7 @@ Revises: 0004
 Create Date: 2026-12-07
 """
 
+import pandas as pd
 import sqlalchemy as sa
 from alembic import op
 
@@ -98,9 +99,7 @@ def _rehash(bind, table: str) -> None:
     bind.exec_driver_sql("DROP TABLE _rehash")
 
 
-def _read(bind, table: sa.Table):
-    import pandas as pd
-
+def _read(bind, table: sa.Table) -> pd.DataFrame:
     rows = bind.execute(sa.select(table)).all()
     return pd.DataFrame(rows, columns=[c.name for c in table.columns])
 
