@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from connectors.core import Connector
 from schemas.records import RecordType
 from simulators.declare import Simulator
-from transforms.figures import Figure, Flag
+from transforms.figures import Figure, Flag, Published
 from transforms.links import Evidence, Registry
 from transforms.resolve import Linking
 
@@ -26,6 +26,11 @@ class Department:
     simulator: Simulator | None = None  # None: the conformance kit has nothing to run against
     figures: tuple[Figure, ...] = ()  # `project` columns its records fill
     flags: tuple[Flag, ...] = ()  # risk flags its records raise
+    tables: tuple[Published, ...] = ()  # tables of the contract it fills on its own
+    # the contract version it joined in: one that joined later takes part in a snapshot only
+    # when the snapshot holds a record of it; until then its columns are null and its tables
+    # empty, and the snapshot hashes as the earlier version's would
+    since: str = "1.0"
 
     def __post_init__(self) -> None:
         by_name = {r.name: r for r in self.records}

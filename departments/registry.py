@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib.metadata import entry_points
 
@@ -74,6 +74,7 @@ def _check_apart(found: dict[str, Department]) -> None:
     one offers the registry: each is published under one name, computed once."""
     for what, names in (
         ("record type", lambda d: [r.name for r in d.records]),
+        ("table", lambda d: [t.table for t in d.tables]),
         ("project column", lambda d: [c for f in d.figures for c in f.columns]),
         ("risk flag", lambda d: [f.code for f in d.flags]),
     ):
@@ -164,13 +165,28 @@ def flags() -> dict[str, tuple[str, Flag]]:
     return dict(sorted(found.items()))
 
 
-def plan() -> Plan:
-    """How the project table is computed from the declarations: the registry's figures
-    first, then every other department's in order; the flags in code order."""
-    ordered = sorted(all_departments().values(), key=lambda d: d.registry_record_type is None)
+def taking_part(systems: Iterable[str]) -> set[str]:
+    """The departments that take part in a snapshot whose records (accepted or quarantined)
+    come from `systems`: every department of the contract's first version, and those that
+    joined later once they have a record."""
+    held = set(systems)
+    return {n for n, d in all_departments().items() if d.since == "1.0" or n in held}
+
+
+def plan(part: Iterable[str] | None = None) -> Plan:
+    """How the project table is computed from the declarations of the departments taking
+    part (`part`; None: those every snapshot has, the contract's first version's): the
+    registry's figures first, then every other department's in order; the flags in code order;
+    the departments' own tables."""
+    part = taking_part(()) if part is None else set(part)
+    ordered = sorted(
+        (d for d in all_departments().values() if d.name in part),
+        key=lambda d: d.registry_record_type is None,
+    )
     return Plan(
         figures=[f for d in ordered for f in d.figures],
-        flags=[f for _, f in flags().values()],
+        flags=[f for name, f in flags().values() if name in part],
+        tables=[t for d in ordered for t in d.tables],
         anchors=[
             (lk.record_type, lk.key, e)
             for lk in linking()

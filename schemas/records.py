@@ -8,7 +8,7 @@ are dates, times are Asia/Shanghai timestamps, codes are trimmed and folded to h
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -24,7 +24,7 @@ Money = object  # Decimal in 元, 2 places
 # how a field is read from the wire (`schemas.validate` holds the functions); unnamed: text
 PARSERS = (
     "code", "text", "masked", "money_wan", "money_yuan", "number", "integer", "date_compact",
-    "date_dashed", "time_local", "time_iso", "epoch",
+    "date_dashed", "time_local", "time_iso", "epoch", "decimal",
 )  # fmt: skip
 
 
@@ -53,6 +53,10 @@ class RecordType:
     # means, in words a data engineer can act on
     check_words: Mapping[str, str] = field(default_factory=dict)
     payload: str = "json"  # how a quarantined record is shown: "json", or "csv" (its line)
+    # whole-batch normalisation before the parsers, for fields read together (a geometry and
+    # its `srid`): returns the batch with those fields replaced and what it could not read
+    # added to `_problems`; a quarantined record still shows its fields as received
+    prepare: Callable[[pd.DataFrame], pd.DataFrame] | None = None
 
     def __post_init__(self) -> None:
         fields = set(self.field_names)

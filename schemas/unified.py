@@ -36,6 +36,19 @@ def _f(description: str, nullable: bool = False, **checks) -> pa.Field:
     return pa.Field(nullable=nullable, description=description, **checks)
 
 
+# numeric(p, s) other than money: exact `Decimal`s with `scale` places
+Decimal6 = object  # numeric(9,6): degrees
+Decimal2 = object  # numeric(5,2): a percentage
+
+
+def _later(description: str, since: str = "1.1", scale: int | None = None, **checks) -> pa.Field:
+    """A column the contract added in a later version: nullable (null while the department
+    filling it takes no part in a snapshot), and marked, so the canonical form of a row that
+    has none of them is its earlier version's (`yiwang.store.canonical`)."""
+    metadata = {"since": since} | ({"scale": scale} if scale is not None else {})
+    return pa.Field(nullable=True, description=description, metadata=metadata, **checks)
+
+
 def _comma_list_of(series: pd.Series, allowed: tuple[str, ...] | re.Pattern) -> pd.Series:
     """Sorted, distinct, comma-separated values, each in `allowed` (or matching it)."""
 
@@ -118,12 +131,38 @@ class Project(_Table):
         "sum of linked findings' amounts, 元", money_at_least={"minimum": 0}
     )
     risk_flags: Series[str] = _f(
-        "sorted, comma-separated risk codes (NO_APPROVAL, OVER_BUDGET, PAID_BEFORE_PERMIT, SCHEDULE_SLIP, STOP_WORK_OPEN, AUDIT_OVERDUE) as of `as_of_date`; empty string when none"
+        "sorted, comma-separated risk codes (NO_APPROVAL, OVER_BUDGET, PAID_BEFORE_PERMIT, SCHEDULE_SLIP, STOP_WORK_OPEN, AUDIT_OVERDUE; since 1.1 NO_PLANNING_PERMIT, COMPLAINT_BACKLOG) as of `as_of_date`; empty string when none"
     )
     source_systems: Series[str] = _f(
-        "sorted, comma-separated: `audit`, `drc`, `housing`, `treasury` — which systems have a live record linked"
+        "sorted, comma-separated: `audit`, `drc`, `housing`, `treasury` (since 1.1 `hotline`, `planning`) — which systems have a live record linked"
     )
     as_of_date: Series[Date] = _f("the business date the snapshot describes")
+    # Version 1.1 (planning and the hotline): null while the department takes no part
+    planning_permit_count: Series[pd.Int64Dtype] = _later(
+        "linked planning permits (land-use and works) with `status` `有效`",
+        at_least={"minimum": 0},
+    )
+    land_area: Series[Money] = _later(
+        "sum of the `landArea` of those land-use permits, m²", money_at_least={"minimum": 0}
+    )
+    longitude: Series[Decimal6] = _later(
+        "a point inside the project's parcels (the union of its valid land-use permits' "
+        "geometries in CRS84; a representative point, not a centroid), longitude; null when "
+        "none has a geometry",
+        scale=6,
+    )
+    latitude: Series[Decimal6] = _later("that point's latitude", scale=6)
+    complaint_count: Series[pd.Int64Dtype] = _later(
+        "linked work orders of category `投诉` or `举报`, duplicates (`【重复工单】`) excluded",
+        at_least={"minimum": 0},
+    )
+    open_complaint_count: Series[pd.Int64Dtype] = _later(
+        "of those, `status` `已受理` or `办理中`", at_least={"minimum": 0}
+    )
+    satisfaction_rate: Series[Decimal2] = _later(
+        "100 × (`满意` + `基本满意`) ÷ linked orders with a `satisfaction`; null when none",
+        scale=2,
+    )
 
     @pa.check("risk_flags", name="flags_from_the_contract")
     def _flags(cls, s: pd.Series) -> pd.Series:
@@ -238,6 +277,33 @@ class SpotCheck(_Table):
         unique = ("period", "project_id")
 
 
+class ProjectGeometry(_Table):
+    """`project_geometry` — one row per project with at least one valid parcel (Version 1.1)."""
+
+    project_id: Series[str] = _f("the project (`project.project_id`)", unique=True)
+    geometry: Series[str] = _f(
+        "GeoJSON `MultiPolygon` text in CRS84: the union of its valid land-use parcels, "
+        "repaired, coordinates rounded to 6 decimals"
+    )
+    parcel_count: Series[int] = _f("its valid land-use parcels", at_least={"minimum": 1})
+
+
+class WorkOrder(_Table):
+    """`work_order` — every valid, live 12345 work order under `城乡建设/建筑施工/`, linked or
+    not (Version 1.1). No personal data, ever."""
+
+    order_no: Series[str] = _f("the order's `orderNo`", unique=True)
+    project_id: Series[str] = _f("the project it is about; null when unlinked", True)
+    category: Series[str] = _f("`投诉` | `举报` | `咨询` | `求助` | `建议`")
+    topic: Series[str] = _f("classification path, under `城乡建设/建筑施工/`")
+    accepted_at: Series[Timestamp] = _f("when the hotline accepted it")
+    status: Series[str] = _f("`已受理` | `办理中` | `已办结` | `已回访`")
+    closed_at: Series[Timestamp] = _f("when it was closed", True)
+    satisfaction: Series[str] = _f("`满意` | `基本满意` | `不满意`; null until followed up", True)
+    region_code: Series[str] = _f("6-digit division code (`320571`: 苏州工业园区)", True)
+    title: Series[str] = _f("short title", True)
+
+
 TABLES: dict[str, type[_Table]] = {
     "project": Project,
     "source_record": SourceRecord,
@@ -245,4 +311,9 @@ TABLES: dict[str, type[_Table]] = {
     "publish_run": PublishRun,
     "unit_scorecard": UnitScorecard,
     "spot_check": SpotCheck,
+    "project_geometry": ProjectGeometry,
+    "work_order": WorkOrder,
 }
+# the tables a later version of the contract added: left out of a snapshot's content hash
+# while empty, so a store without those departments keeps its earlier hash
+SINCE = {"project_geometry": "1.1", "work_order": "1.1"}

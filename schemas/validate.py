@@ -39,7 +39,20 @@ _PARSE = {
     "time_local": (lambda s: n.local_timestamp(s, "%Y-%m-%d %H:%M:%S"), "is not a time YYYY-MM-DD HH:MM:SS"),
     "time_iso": (n.local_timestamp, "is not an ISO-8601 time with offset"),
     "epoch": (lambda s: (s.astype(f"datetime64[us, {n.TZ}]"), None), ""),
+    "decimal": (lambda s: _decimal(s), "is not a number"),
 }  # fmt: skip
+
+_NUMBER = r"-?\d+(\.\d+)?([eE][-+]?\d+)?"
+
+
+def _decimal(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """An exact number as `Decimal`, as many places as it has (areas, not money: no unit to
+    round to); JSON numbers arrive as `Decimal`, text is read exactly, never as a float."""
+    raw = n.text(values).astype(object)
+    ok = raw.str.fullmatch(_NUMBER).fillna(False).astype(bool)
+    out = pd.Series([None] * len(values), index=values.index, dtype=object)
+    out[ok] = [Decimal(t) for t in raw[ok]]
+    return out, raw.where(raw.notna() & ~ok)
 
 
 class SchemaDriftError(Exception):
@@ -72,6 +85,9 @@ def validate(source: str, record: RecordType, frame: pd.DataFrame) -> Validated:
             f"one of the {len(frame):,} records of this batch; the source changed its interface, "
             "so nothing of this stream is published until the contract is updated"
         )
+    wire = frame
+    if record.prepare is not None:
+        frame = record.prepare(frame).reset_index(drop=True)
     typed, reasons = _typed(record, frame)
     _add_schema_failures(record, typed, reasons)
     for i, problem in frame["_problems"].items() if "_problems" in frame.columns else ():
@@ -79,7 +95,7 @@ def validate(source: str, record: RecordType, frame: pd.DataFrame) -> Validated:
             reasons[i].insert(0, problem)
     bad = pd.Series(False, index=frame.index)
     bad[list(reasons)] = True
-    quarantine = _quarantine_rows(source, record, frame[bad], reasons)
+    quarantine = _quarantine_rows(source, record, wire[bad], reasons)
     # only what the night reads on: the wire's other columns (version, problems, extras) are
     # let go with the batch
     kept = [c for c in ("_key", *record.field_names) if c in typed.columns]

@@ -11,12 +11,15 @@ KEY = ["source_system", "record_type", "record_key"]
 
 def link_scores(links: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
     """Precision and recall of `links` against the simulator's ground truth (valid records)."""
+    known = truth[truth["valid"]]
+    known = known.assign(singles_out=known.get("singles_out", True))
     merged = links.merge(
-        truth[truth["valid"]][[*KEY, "project_id"]], on=KEY, how="outer", suffixes=("", "_true")
+        known[[*KEY, "project_id", "singles_out"]], on=KEY, how="outer", suffixes=("", "_true")
     )
     made = merged["project_id"].notna()
     right = made & (merged["project_id"] == merged["project_id_true"])
-    linkable = merged["project_id_true"].notna()
+    # recall counts the records whose evidence can single their project out
+    linkable = merged["project_id_true"].notna() & merged["singles_out"].fillna(True).astype(bool)
     return {
         "links": int(made.sum()),
         "correct": int(right.sum()),

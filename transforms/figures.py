@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from transforms.links import Unregistered
 
@@ -38,6 +39,16 @@ class Flag:
 
 
 @dataclass(frozen=True)
+class Published:
+    """A table of the contract a department fills on its own (`project_geometry`)."""
+
+    table: str  # its name in `schemas.unified.TABLES`
+    records: tuple[str, ...]  # the record types it is computed from
+    rule: str  # how, in words
+    compute: Callable[[Projects], pd.DataFrame]  # its rows, the model's columns
+
+
+@dataclass(frozen=True)
 class Plan:
     """Everything the project table is computed from, in the order it is computed."""
 
@@ -45,3 +56,4 @@ class Plan:
     flags: Sequence[Flag]  # in code order, as `risk_flags` lists them
     # the record types that anchor `X-` projects (record type, key, what identifies the works)
     anchors: Sequence[tuple[str, str, Unregistered]] = ()
+    tables: Sequence[Published] = ()  # the departments' own tables

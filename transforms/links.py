@@ -53,6 +53,30 @@ UNREGISTERED = LinkMethod(
     "no code and no registry name under its owner: an `X-` project (未批先建) named after the "
     "smallest permit number of the works",
 )
+SITE_NAME = LinkMethod(
+    "site:name",
+    0.9,
+    "the order names the project (its name shortened) and only that project of its district "
+    "is under way that day; any other evidence it carries agrees",
+)
+SITE_POSITION = LinkMethod(
+    "site:position",
+    0.9,
+    "the app's position (GCJ-02, converted to WGS 84) lies within 200 m of the parcels of "
+    "only one project of its district under way that day; any other evidence agrees",
+)
+SITE_CONTRACTOR = LinkMethod(
+    "site:contractor",
+    0.85,
+    "the order names a contractor working on only one project of its district under way "
+    "that day; any other evidence agrees",
+)
+SITE_ROAD = LinkMethod(
+    "site:road",
+    0.8,
+    "the roads the order names bound only one site (planning's `location`) of its district "
+    "under way that day; any other evidence agrees",
+)
 UNLINKED = LinkMethod(
     "unlinked: no evidence singles out one project",
     0.0,
@@ -137,12 +161,47 @@ class Unregistered:
     region: str
 
 
-Evidence = Registry | ProjectCode | CodeInText | Follows | NameWithinUnit | Unregistered
+@dataclass(frozen=True)
+class SiteFact:
+    """What one record type tells of its project's site (each field optional)."""
+
+    record_type: str
+    district: str | None = None  # a division code
+    start: str | None = None  # a date works start by
+    end: str | None = None  # with `start`: the planned end
+    name: str | None = None  # the project's name
+    contractor: str | None = None  # a contractor's name
+    location: str | None = None  # free text naming the bounding roads (`人民路以东、…`)
+    geometry: str | None = None  # the parcel, GeoJSON in CRS84
+    footprint: bool = False  # the geometry is a building's footprint inside the parcel
+
+
+@dataclass(frozen=True)
+class SiteMention:
+    """A citizen's report about a construction site (`transforms.mentions`): only records
+    whose `topic` starts with `topic_prefix` are about a site; they are compared with the
+    projects of their district (`region`) under way on `when`, by what their `text` fields
+    name and where they were made (`longitude`/`latitude`, GCJ-02)."""
+
+    text: tuple[str, ...]
+    region: str
+    when: str
+    topic: str
+    topic_prefix: str
+    longitude: str
+    latitude: str
+    facts: tuple[SiteFact, ...]
+
+
+Evidence = (
+    Registry | ProjectCode | CodeInText | Follows | NameWithinUnit | Unregistered | SiteMention
+)
 
 # every method a link can be published with, for the dictionary and the API
 METHODS = (
     REGISTRY, PROJECT_CODE, PROJECT_CODE_MALFORMED, PROJECT_CODE_REPAIRED, CODE_IN_TEXT,
-    CODE_IN_TEXT_REPAIRED, NAME_UNIT_PAYEE, NAME_UNIT, UNREGISTERED, UNLINKED,
+    CODE_IN_TEXT_REPAIRED, NAME_UNIT_PAYEE, NAME_UNIT, UNREGISTERED, SITE_NAME, SITE_POSITION,
+    SITE_CONTRACTOR, SITE_ROAD, UNLINKED,
 )  # fmt: skip
 
 
@@ -167,6 +226,12 @@ def evidence_words(evidence: tuple[Evidence, ...]) -> str:
                 else ""
             )
             said.append(f"name `{e.name}` among the projects of the unit in {blocks}{party}")
+        elif isinstance(e, SiteMention):
+            said.append(
+                f"only under `{e.topic_prefix}`: the project of its district (`{e.region}`) "
+                f"under way on `{e.when}` that the name, contractor or roads written in "
+                f"{', '.join(f'`{t}`' for t in e.text)}, or the position, single out"
+            )
         elif isinstance(e, Unregistered):
             said.append(
                 "an `X-` project (未批先建) of its own when no registry name fits its owner"

@@ -21,6 +21,7 @@ from functools import cache, cached_property
 import numpy as np
 import pandas as pd
 
+from transforms import mentions
 from transforms.code_index import OneDigitIndex
 from transforms.links import (
     CODE_IN_TEXT,
@@ -40,6 +41,7 @@ from transforms.links import (
     NameWithinUnit,
     ProjectCode,
     Registry,
+    SiteMention,
     Unregistered,
     follows,
 )
@@ -259,6 +261,7 @@ def _backbone(linking: Sequence[Linking]) -> Linking:
 
 def _depends_on(lk: Linking) -> set[str]:
     deps = {e.record_type for e in lk.evidence if isinstance(e, Follows)}
+    deps |= {f.record_type for e in lk.evidence if isinstance(e, SiteMention) for f in e.facts}
     deps |= {
         e.tie_break.record_type
         for e in lk.evidence
@@ -298,6 +301,11 @@ class _State:
                 self._by_names(rows, link, evidence)
             elif isinstance(evidence, Unregistered):
                 self._unregistered(rows, link, evidence, lk.key)
+            elif isinstance(evidence, SiteMention):
+                todo = link["project_id"].isna()
+                sites = mentions.gather(evidence, self.accepted, self.done)
+                pid, method = mentions.link_orders(rows[todo], evidence, sites)
+                link.loc[todo, "project_id"], link.loc[todo, "method"] = pid, method
         self.done[lk.record_type] = _frame(
             lk.system, lk.record_type, rows[lk.key], link["project_id"], link["method"]
         )

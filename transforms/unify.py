@@ -16,7 +16,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from schemas.unified import TABLES
+from schemas.unified import SINCE, TABLES
 from transforms.figures import Plan
 
 
@@ -151,12 +151,41 @@ def project_table(
     p["source_systems"] = _joined(pd.DataFrame(present, index=p.index))
     p["as_of_date"] = ps.today
     columns = TABLES["project"].to_schema().columns
+    p = p.reindex(columns=list(columns))  # a department taking no part: its columns null
     for col, spec in columns.items():
-        if str(spec.dtype) == "datetime64[ns]":
+        if str(spec.dtype) == "Int64":
+            p[col] = p[col].astype("Int64")
+        elif str(spec.dtype) == "object":
+            p[col] = p[col].astype(object).where(p[col].notna(), None)
+        elif str(spec.dtype) == "datetime64[ns]":
             p[col] = pd.to_datetime(p[col]).astype("datetime64[ns]")
         elif str(spec.dtype) == "string[python]":
             p[col] = p[col].astype("string[python]")
     return p.reset_index(drop=True)[list(columns)]
+
+
+def own_tables(
+    accepted: dict[str, pd.DataFrame], links: pd.DataFrame, as_of: dt.date, plan: Plan
+) -> dict[str, pd.DataFrame]:
+    """Every table the departments fill on their own; a table of a department taking no part
+    is published empty."""
+    ps = Projects(accepted, links, as_of)
+    computed = {t.table: t.compute(ps) for t in plan.tables}
+    out = {}
+    for name in SINCE:
+        columns = TABLES[name].to_schema().columns
+        frame = computed.get(name)
+        if frame is None:
+            frame = pd.DataFrame(
+                {c: pd.Series([], dtype=_empty(spec.dtype)) for c, spec in columns.items()}
+            )
+        out[name] = frame.reset_index(drop=True)[list(columns)]
+    return out
+
+
+def _empty(dtype) -> str:
+    kind = str(dtype)
+    return "string[python]" if kind.startswith("str") else kind
 
 
 def spot_check_table(

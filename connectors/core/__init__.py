@@ -1,7 +1,13 @@
 """The connector framework: declare streams, inherit auth, paging, retries, state and landing."""
 
 from connectors.core.answers import ContractAnswer
-from connectors.core.auth import HeaderKey, HmacSignature, OAuth2ClientCredentials, StaticBearer
+from connectors.core.auth import (
+    HeaderKey,
+    HmacSignature,
+    OAuth2ClientCredentials,
+    QueryKey,
+    StaticBearer,
+)
 from connectors.core.connection import ConnectionConfigError, ConnectionSettings, from_env
 from connectors.core.errors import (
     AuthenticationError,
@@ -14,7 +20,8 @@ from connectors.core.errors import (
 from connectors.core.formats import BusinessCode, GbkCsv, JsonItems
 from connectors.core.http import RetryPolicy
 from connectors.core.landing import Landing
-from connectors.core.paging import Cursor, DayPartitions, Offset, PageNumber
+from connectors.core.paging import Cursor, DayPartitions, NextLinks, Offset, PageNumber
+from connectors.core.soap import SoapXml, TimeWindows, WsUsernameToken
 from connectors.core.state import LocalSink, Sink, latest_versions
 from connectors.core.stream import Checkpoint, Connector, Page, Stream
 from connectors.core.sync import StreamStats, SyncResult, replay, sync
@@ -23,8 +30,8 @@ __all__ = [
     "AuthenticationError", "BusinessCode", "Checkpoint", "ConnectionConfigError",
     "ConnectionSettings", "Connector", "ContractAnswer", "Cursor", "DayPartitions",
     "FatalSourceError", "GaveUpError", "GbkCsv", "HeaderKey", "HmacSignature", "JsonItems",
-    "Landing", "LocalSink", "OAuth2ClientCredentials", "Offset", "Page", "PageNumber",
-    "RetryPolicy", "Sink", "SourceError", "StaticBearer", "Stream", "StreamStats", "SyncResult",
-    "TransientSourceError", "UnexpectedAnswerError", "from_env", "latest_versions", "replay",
-    "sync",
+    "Landing", "LocalSink", "NextLinks", "OAuth2ClientCredentials", "Offset", "Page", "PageNumber",
+    "QueryKey", "RetryPolicy", "Sink", "SoapXml", "SourceError", "StaticBearer", "Stream",
+    "StreamStats", "SyncResult", "TimeWindows", "TransientSourceError", "UnexpectedAnswerError",
+    "WsUsernameToken", "from_env", "latest_versions", "replay", "sync",
 ]  # fmt: skip

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -72,6 +74,68 @@ class HmacSignature(Auth):
         signature = hmac.new(self.settings.password.encode(), message, hashlib.sha256)
         r.headers.update({"X-Appid": appid, "X-Timestamp": stamp, "X-Sign": signature.hexdigest()})
         return r
+
+
+class QueryKey(Auth):
+    """A static key as a query parameter (planning: `tk=<password>`).
+
+    A key in the URL travels into everything that quotes the request: `Fetched.request` (the
+    landing's metadata), error messages, retry reasons, urllib3's debug log. So each response
+    is handed on with its request's URL stripped of the key (a response hook, before anything
+    reads it), and urllib3's log lines are redacted.
+    """
+
+    param = "tk"
+
+    def __init__(self, settings: ConnectionSettings, param: str | None = None) -> None:
+        super().__init__(settings)
+        self.param = param or self.param
+        _redact_urllib3_log(self.param)
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.prepare_url(r.url, {self.param: self.settings.password})
+        r.register_hook("response", self._forget_key)
+        return r
+
+    def _forget_key(self, response: requests.Response, **_) -> requests.Response:
+        request = response.request.copy()  # the one sent stays as it was
+        request.url = without_param(request.url, self.param)
+        response.request = request
+        response.url = without_param(response.url, self.param)
+        return response
+
+
+def without_param(url: str, param: str) -> str:
+    """`url` without the query parameter `param`, the rest of it exactly as it was."""
+    base, sep, query = url.partition("?")
+    if not sep:
+        return url
+    kept = [p for p in query.split("&") if p.split("=", 1)[0] != param]
+    return base + ("?" + "&".join(kept) if kept else "")
+
+
+class _RedactParam(logging.Filter):
+    """Replaces a query parameter's value in a logger's messages (urllib3 logs request lines)."""
+
+    def __init__(self, param: str) -> None:
+        super().__init__()
+        self.param = param
+        self.pattern = re.compile(rf"([?&]{re.escape(param)}=)[^&\s\"']*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self.pattern.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args
+            )
+        if isinstance(record.msg, str):
+            record.msg = self.pattern.sub(r"\1***", record.msg)
+        return True
+
+
+def _redact_urllib3_log(param: str) -> None:
+    logger = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(f, _RedactParam) and f.param == param for f in logger.filters):
+        logger.addFilter(_RedactParam(param))
 
 
 class OAuth2ClientCredentials(Auth):

@@ -29,6 +29,8 @@ class ConnectionSettings:
     password: str = field(default="", repr=False)  # secret: never in repr, logs or XCom
     base_path: str = ""
     page_size: int | None = None  # extra `page_size`: smaller pages, for a gateway's size cap
+    # extra `phone_key`: the key of the callers' phone hash (hotline); secret like the password
+    phone_key: str = field(default="", repr=False)
 
     @property
     def origin(self) -> str:
@@ -40,7 +42,7 @@ class ConnectionSettings:
         return f"{self.origin}{self.base_path.rstrip('/')}"
 
     def secrets(self) -> list[str]:
-        return [s for s in (self.password,) if s]
+        return [s for s in (self.password, self.phone_key) if s]
 
     def __str__(self) -> str:  # what logs may show
         return f"{self.conn_id} ({self.base_url}, login={self.login or '-'})"
@@ -162,6 +164,7 @@ def from_fields(
         password=str(password or ""),
         base_path=str((extra or {}).get("base_path", "")),
         page_size=_page_size(conn_id, (extra or {}).get("page_size")),
+        phone_key=str((extra or {}).get("phone_key") or ""),
     )
     register_secrets(settings)
     return settings

@@ -10,6 +10,7 @@ other status is an error naming the request, never an empty page.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +30,7 @@ from tenacity import (
 )
 
 from connectors.core.answers import (
+    FIX,
     SUCCESS,
     TRANSIENT_STATUSES,
     ContractAnswer,
@@ -41,6 +43,7 @@ from connectors.core.errors import (
     AuthenticationError,
     GaveUpError,
     TransientSourceError,
+    UnexpectedAnswerError,
 )
 
 log = logging.getLogger(__name__)
@@ -143,6 +146,99 @@ class HttpClient:
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def post(
+        self,
+        path: str,
+        body: Callable[[], bytes],
+        headers: dict[str, str],
+        decode: Decoder,
+        describe: str,
+        read_statuses: frozenset[int] = frozenset(),
+        land: Callable[[Any], bytes] | None = None,
+    ) -> Fetched:
+        """POST to `path` and decode the answer, retrying as `get` does.
+
+        `body` is called once per attempt, so every retry carries a fresh message (a new
+        WS-Security nonce and timestamp). `describe`: what was asked, as landing metadata and
+        error messages show it (never the body). `read_statuses`: statuses besides 200 whose
+        body the decoder reads and judges (SOAP 1.1 faults come in HTTP 500). `land`: what is
+        kept of the answer (landing, byte counts) made from the decoded answer, for a source
+        whose raw body may not be kept (personal data); None keeps the body as received.
+        Error messages of a POST never quote the body.
+        """
+        url = self.settings.base_url + path
+        p = self.policy
+        retrying = Retrying(
+            stop=stop_after_attempt(p.max_attempts) | stop_after_delay(p.max_elapsed_s),
+            wait=self._wait,
+            retry=retry_if_exception_type(TransientSourceError),
+            before_sleep=self._note_retry,
+            sleep=self._sleep,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._post_once(
+                        url, body, headers, decode, describe, read_statuses, land
+                    )
+        except RetryError as exc:
+            last = exc.last_attempt.exception()
+            raise GaveUpError(
+                f"{self.settings.conn_id}: gave up on POST {describe} after "
+                f"{exc.last_attempt.attempt_number} attempts; last error: {last}"
+            ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _post_once(
+        self,
+        url: str,
+        body: Callable[[], bytes],
+        headers: dict[str, str],
+        decode: Decoder,
+        describe: str,
+        read_statuses: frozenset[int],
+        land: Callable[[Any], bytes] | None,
+    ) -> Fetched:
+        self.auth.ready()
+        self._take_slot()
+        p = self.policy
+        started = time.time()
+        try:
+            timeout = (p.connect_timeout_s, p.read_timeout_s)
+            response = self.session.post(url, data=body(), headers=headers, timeout=timeout)
+            content = response.content  # reading the body here surfaces cut-off transfers
+        except requests.RequestException as exc:
+            raise TransientSourceError(f"transport failure ({type(exc).__name__})") from None
+        finally:
+            with self._count_lock:
+                self.counters.requests += 1
+        with self._count_lock:
+            self.counters.bytes += len(content)
+        status = response.status_code
+        if status != SUCCESS and status not in read_statuses:
+            what = f"HTTP {status} for POST {describe}"
+            kind = media_type(response) or "no Content-Type"
+            if status in TRANSIENT_STATUSES:
+                raise TransientSourceError(f"{what} ({kind})", retry_after=_retry_after(response))
+            # no excerpt of the body: this source's bodies may hold personal data
+            raise UnexpectedAnswerError(
+                f"{self.settings.conn_id}: {what} was answered {kind}, {len(content):,} bytes, "
+                f"which is no answer of the system's contract; {FIX}"
+            )
+        t0 = time.thread_time()
+        decoded = decode(response)
+        kept = content if land is None else land(decoded)
+        fetched = Fetched(
+            request=describe,
+            status=status,
+            headers={k: response.headers[k] for k in KEPT_HEADERS if k in response.headers},
+            body=kept,
+            fetched_at=started,
+            decoded=decoded,
+        )
+        fetched.decode_s = time.thread_time() - t0
+        return fetched
+
     def _once(
         self, url: str, params: dict | None, decode: Decoder, answers: Sequence[ContractAnswer]
     ) -> Fetched:
@@ -226,7 +322,7 @@ class HttpClient:
 
     def _note_retry(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
-        reason = str(exc).split(" for GET")[0]
+        reason = re.split(" for (?:GET|POST)", str(exc))[0]
         with self._count_lock:
             self.counters.retries += 1
             self.counters.by_reason[reason] = self.counters.by_reason.get(reason, 0) + 1

@@ -26,6 +26,8 @@ class World:
     tables: dict[str, pd.DataFrame]
     # departments whose own tables are in `tables` (`departments.registry.extend_world`)
     extended: set[str] = field(default_factory=set)
+    # facts derived from the tables once and shared by departments (`simulators.world.sites`)
+    derived: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     # ---- visibility -------------------------------------------------------------------
     def as_of(self, table: str, day_number: int) -> pd.DataFrame:
@@ -50,7 +52,8 @@ class World:
         Columns: source_system, record_type, record_key, project_id (registry code, the
         contract's `X-<permitNo>` id for unregistered projects, or None), valid (False when
         the latest version breaks a field rule), bad_rule, money_yuan (Decimal string of the
-        money the record carries in 元, treasury only).
+        money the record carries in 元, treasury only), singles_out (False where the record's
+        evidence cannot single out its project: an order about "家门口的工地").
         """
         frames = []
         for table, system, rtype, resource, serves in served:
@@ -69,6 +72,13 @@ class World:
                         "valid": (df["_bad"] == "").to_numpy(),
                         "bad_rule": df["_bad"].to_numpy(),
                         "money_fen": df["_fen"].to_numpy() if "_fen" in df else 0,
+                        # whether its evidence can single its project out (the hotline's
+                        # orders; every other record carries its project's name or code)
+                        "singles_out": (
+                            df["_singles_out"].to_numpy(dtype=bool)
+                            if "_singles_out" in df
+                            else True
+                        ),
                     }
                 )
             )

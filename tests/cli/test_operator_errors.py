@@ -26,7 +26,7 @@ from yiwang.store.publish import latest_run
 
 YIWANG = Path(sys.executable).parent / "yiwang"
 SECRET = "s3cret-Pw0rd-9f2"
-CONNECTIONS = ("AUDIT_API", "DRC_API", "HOUSING_API", "TREASURY_API")
+CONNECTIONS = ("AUDIT_API", "DRC_API", "HOTLINE_API", "HOUSING_API", "PLANNING_API", "TREASURY_API")
 SERVER = PG_DSN.rsplit("/", 1)[0]  # postgresql://postgres@127.0.0.1:5432
 
 

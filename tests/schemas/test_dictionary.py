@@ -27,6 +27,15 @@ def contract_columns() -> dict[str, list[str]]:
             prose = body.split("Columns:")[-1] if "Columns:" in body else body.split(":\n", 1)[1]
             rows = [re.sub(r"\([^)]*\)", "", prose.split(". ")[0])]
         tables[name.group(1)] = [c for row in rows for c in re.findall(r"`(\w+)`", row)]
+    # later versions' additions: "New `project` columns:" tables, and "New table `x` — …: `a`
+    # (…), `b`." paragraphs
+    for version in re.findall(r"\n## Version .*?(?=\n## |\Z)", text, re.S):
+        for table, body in re.findall(r"New `(\w+)` columns:\n\n(.*?)\n\n", version, re.S):
+            rows = [line.split("|")[1] for line in body.splitlines() if line.startswith("| `")]
+            tables[table] += [c for row in rows for c in re.findall(r"`(\w+)`", row)]
+        for table, prose in re.findall(r"New table `(\w+)` — [^:]*:\n?(.*?)\.\n", version, re.S):
+            prose = re.sub(r"\([^)]*\)", "", prose)
+            tables[table] = re.findall(r"`(\w+)`", prose)
     return tables
 
 

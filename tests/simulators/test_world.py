@@ -41,8 +41,13 @@ def test_given_other_seed_then_world_differs(tmp_path):
 def test_ground_truth_names_a_project_for_every_live_record(world):
     truth = ground_truth(world, DAY)
     assert truth.duplicated(["source_system", "record_type", "record_key"]).sum() == 0
-    projects = truth[truth["record_type"] != "voucher"]
-    assert projects["project_id"].notna().all()  # only spending can be no project's
+    # only spending, private land (and planning of works no valid permit names) and what
+    # citizens say of other things can be no project's
+    no_project = ["voucher", "land_use_permit", "works_permit", "work_order"]
+    projects = truth[~truth["record_type"].isin(no_project)]
+    assert projects["project_id"].notna().all()
+    orders = truth[truth["record_type"] == "work_order"]
+    assert 0.5 < orders["project_id"].isna().mean() < 0.9
     vouchers = truth[truth["record_type"] == "voucher"]
     share_none = vouchers["project_id"].isna().mean()
     assert 0.01 < share_none < 0.15
@@ -108,7 +113,8 @@ def test_quirk_rates_are_configurable():
         QuirkRates(bad=0.0, voucher_no_code=0.0, legacy_code=0.0, code_typo=0.0, full_width=0.0),
     )
     truth = ground_truth(calm, cal.day(cal.WORLD_END))
-    assert truth["valid"].all()
+    own = truth[truth["source_system"].isin(["drc", "treasury", "housing", "audit"])]
+    assert own["valid"].all()  # the shared world's rates (planning and the hotline keep theirs)
     v = calm.tables["vouchers"]
     registered = v[v["_project"].str.len() == 24]
     assert (registered["项目代码"] == registered["_project"]).all()

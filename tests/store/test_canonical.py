@@ -159,6 +159,31 @@ def test_the_content_hash_of_packed_digests_is_that_of_their_hex_lines(rows, blo
     with patch.object(c, "HEX_BLOCK", block):
         packed = c.content_hash({"source_record": c.RowHashes(b"".join(rows))})
     lines = "".join(f"{r.hex()}\n" for r in rows)
+    # a later contract version's tables, empty, are left out (the earlier version's hash)
     expected = hashlib.sha256("".join(f"{t}\n" + (lines if t == "source_record" else "")
-                                      for t in c.DATA_TABLES).encode()).hexdigest()  # fmt: skip
+                                      for t in c.DATA_TABLES
+                                      if t not in c.LATER_TABLES).encode()).hexdigest()  # fmt: skip
     assert packed == expected
+
+
+def test_given_version_1_1_columns_and_tables_then_a_store_without_them_hashes_as_before():
+    """A project row with none of the columns Version 1.1 added hashes as its 1.0 line (the
+    same row without them), and an empty 1.1 table adds nothing to the content hash; once a
+    1.1 column holds a value, or a 1.1 table a row, both count."""
+    import hashlib
+
+    import yiwang.store.canonical as c
+
+    later = sorted(c.later_columns("project"), key=c.column_names("project").index)
+    assert later[0] == "planning_permit_count" and c.column_names("project")[-len(later) :] == later
+    frame = pd.DataFrame({name: [None, None] for name in c.column_names("project")})
+    frame["project_id"] = ["P-1", "P-2"]
+    frame.loc[1, "complaint_count"] = 3
+    _, lines, hashes = c.canonical("project", frame.astype({"complaint_count": "Int64"}))
+    earlier = lines[0][: -len("\t\\N") * len(later)]
+    assert hashes[0] == hashlib.sha256(f"project\t{earlier}".encode()).hexdigest()
+    assert hashes[1] == hashlib.sha256(f"project\t{lines[1]}".encode()).hexdigest()
+    assert lines[1].endswith("\t3\t\\N\t\\N") and lines[0].count("\t") == lines[1].count("\t")
+    empty = c.content_hash({"work_order": c.RowHashes()})
+    assert empty == c.content_hash({})
+    assert c.content_hash({"work_order": c.RowHashes(b"\0" * 32)}) != empty

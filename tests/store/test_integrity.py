@@ -111,13 +111,14 @@ def test_given_a_publish_killed_midway_then_the_previous_snapshot_stays_and_a_re
 ):
     later = AS_OF + dt.timedelta(days=1)
     # stage the later night's data without publishing it
+    from departments.registry import systems
     from simulators.cluster import Cluster
     from tests.connectors.kit import FAST as POLICY
     from yiwang.night.run import stage_source
 
     engine = engine_for(store_copy)
     with Cluster(world, later, rate_limits=False) as cluster:
-        for source in ("drc", "treasury", "housing", "audit"):
+        for source in systems():
             stage_source(
                 engine, cluster.environment(), source, later, policy=POLICY, rate_limits=False
             )

@@ -54,7 +54,14 @@ def _column(table: Table, name: str) -> tuple[Any, Any]:
     stats = {check.name: check.statistics for check in (spec.checks if spec else ())}
     extra: dict[str, Any] = {}
     kind: Any = str
-    if isinstance(column.type, Money):
+    if isinstance(column.type, Money) and column.type.scale != 2:  # degrees: numeric(9,6)
+        places = column.type.scale
+        extra = {
+            "pattern": rf"^-?\d+\.\d{{{places}}}$",
+            "json_schema_extra": {"format": "decimal"},
+            "examples": [f"{120.5:.{places}f}"],
+        }
+    elif isinstance(column.type, Money):
         floor = stats.get("money_at_least", {}).get("minimum")
         extra = {
             "pattern": MONEY if floor is None or Decimal(str(floor)) < 0 else MONEY_AT_LEAST_0,

@@ -199,10 +199,14 @@ def demo(
     database_url: Annotated[
         str | None, typer.Option(help="default $YIWANG_DATABASE_URL, else data/yiwang.db")
     ] = None,
+    without: Annotated[
+        list[str] | None,
+        typer.Option(help="leave this department's connection unset (e.g. planning); repeatable"),
+    ] = None,
 ) -> None:
     """The main job: a night's sync of every simulated department into the store (embedded
     SQLite by default), and a summary of what was published."""
-    run(as_of=as_of, simulate=scale, seed=seed, database_url=database_url)
+    run(as_of=as_of, simulate=scale, seed=seed, database_url=database_url, without=without)
 
 
 @app.command()

@@ -26,6 +26,19 @@ DatabaseUrl = Annotated[
 ]
 
 
+def _conn_var(department: str) -> str:
+    """The connection variable of a department named on the command line (one line if none)."""
+    from connectors.core.connection import env_var
+    from departments.registry import all_departments
+
+    known = all_departments()
+    if department not in known:
+        raise typer.BadParameter(
+            f"no department {department!r}; registered: {', '.join(known)}", param_hint="--without"
+        )
+    return env_var(known[department].connector.conn_id)
+
+
 def run(
     as_of: Annotated[str, typer.Option("--as-of", help="the business date of the night")],
     simulate: Annotated[
@@ -37,6 +50,10 @@ def run(
     fast: Annotated[
         bool, typer.Option(help="simulated housing without its 10 requests/s limit")
     ] = False,
+    without: Annotated[
+        list[str] | None,
+        typer.Option(help="simulate without this department (its connection unset); repeatable"),
+    ] = None,
 ) -> None:
     """One whole night in-process: extract all → validate → stage → unify → gate → publish."""
     from connectors.core import Landing, SourceError
@@ -55,6 +72,8 @@ def run(
         environ = dict(os.environ)
         if simulate:
             environ |= _simulators(stack, settings, simulate, seed, day, faults, fast).environment()
+        for name in without or ():
+            environ.pop(_conn_var(name), None)
         for name in configured(environ)[1]:  # said before the night starts, however it ends
             console.print(f"[yellow]{escape(skipped_line(name))}[/yellow]", soft_wrap=True)
         progress = stack.enter_context(

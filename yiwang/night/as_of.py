@@ -35,7 +35,11 @@ def sources_first_day() -> tuple[dt.date, str] | None:
     source as holding nothing. None when no connector declares a start.
     """
     starts = [
-        (start, f"{connector.name} {stream.name}")
+        # a day, or the first instant of one (a stream read in windows of time)
+        (
+            start.date() if isinstance(start, dt.datetime) else start,
+            f"{connector.name} {stream.name}",
+        )
         for connector in registry().values()
         for stream in connector.streams
         if isinstance(start := getattr(stream.paginator, "start", None), dt.date)

@@ -94,6 +94,19 @@ def _expectations() -> dict[str, list]:
             e.ExpectCompoundColumnsToBeUnique(column_list=["period", "project_id"]),
             e.ExpectColumnValuesToBeBetween(column="draw_rank", min_value=1),
         ],
+        # Version 1.1: each row names a published project; the orders hold no personal datum
+        "project_geometry": [
+            e.ExpectColumnValuesToBeUnique(column="project_id"),
+            e.ExpectColumnValuesToBeNull(column=UNKNOWN_PROJECT),
+            e.ExpectColumnValuesToMatchRegex(column="geometry", regex=r'^\{"type":"MultiPolygon"'),
+            *_bounds_and_sets(e, "project_geometry"),
+        ],
+        "work_order": [
+            e.ExpectColumnValuesToBeUnique(column="order_no"),
+            e.ExpectColumnValuesToBeNull(column=UNKNOWN_PROJECT),
+            e.ExpectColumnValuesToMatchRegex(column="topic", regex=r"^城乡建设/建筑施工/"),
+            e.ExpectColumnValuesToNotMatchRegex(column="title", regex=PERSONAL_NUMBER),
+        ],
         "reconciliation": [
             # every record received is published (linked or not) or quarantined
             e.ExpectColumnPairValuesToBeEqual(column_A="received", column_B="accounted_for"),
@@ -102,6 +115,8 @@ def _expectations() -> dict[str, list]:
 
 
 UNKNOWN_PROJECT = "unpublished_project_id"
+# a phone number or resident ID number (hotline.md, "Personal data") in clear
+PERSONAL_NUMBER = r"(?<!\d)(1\d{10}|\d{17}[\dXx])(?!\d)"
 
 
 def _with_referents(links: pd.DataFrame, projects: pd.DataFrame) -> pd.DataFrame:
@@ -164,8 +179,11 @@ def run_gate(tables: dict[str, pd.DataFrame], reconcile: pd.DataFrame, where: Pa
         source = context.data_sources.get("yiwang")
     except KeyError:
         source = context.data_sources.add_pandas("yiwang")
-    links = _with_referents(tables["source_record"], tables["project"])
-    frames = {**tables, "source_record": links, "reconciliation": reconcile}
+    referring = {
+        name: _with_referents(tables[name], tables["project"])
+        for name in ("source_record", "project_geometry", "work_order")
+    }
+    frames = {**tables, **referring, "reconciliation": reconcile}
     failures, results = [], []
     for name, expectations in _expectations().items():
         asset = source.get_asset(name) if name in source.get_asset_names() else None

@@ -25,11 +25,12 @@ from departments.registry import (
     record,
     record_types,
     registry,
+    taking_part,
 )
 from schemas.validate import Validated, validate
 from transforms.detail import detail_frames
 from transforms.resolve import resolve
-from transforms.unify import project_table, spot_check_table, unit_scorecard
+from transforms.unify import own_tables, project_table, spot_check_table, unit_scorecard
 from yiwang.night.extract import extract_source
 from yiwang.store.kept import KeptStream
 from yiwang.store.publish import PublishError
@@ -188,7 +189,8 @@ def unify_night(
     links = resolve(accepted, linking(), registry_served)
     del registry_served
     clock.lap("resolve")
-    projects = project_table(accepted, links, as_of, plan())
+    part = taking_part(name for (name, _), n in received.items() if n)
+    projects = project_table(accepted, links, as_of, plan(part))
     tables = {
         "project": projects,
         "source_record": links,
@@ -196,6 +198,7 @@ def unify_night(
         "unit_scorecard": unit_scorecard(accepted, links, projects, as_of),
         "spot_check": spot_check_table(projects, as_of, published_draws),
         **detail_frames(accepted, links, [record(r) for r in record_types()]),
+        **own_tables(accepted, links, as_of, plan(part)),
     }
     clock.lap("unify")
     return Night(as_of, received, tables, seconds)

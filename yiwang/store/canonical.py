@@ -22,12 +22,14 @@ import hashlib
 import re
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from functools import cache
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import BigInteger, Date, DateTime, Double
 
-from yiwang.store.tables import CENT, DATA_TABLES, SORT, Money, stored
+from yiwang.store.tables import DATA_TABLES, LATER_TABLES, SORT, Money, stored
 
 NULL = "\\N"
 TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"  # UTC, to the microsecond
@@ -103,8 +105,8 @@ def unescaped(line: str) -> list[str | None]:
     ]
 
 
-def _money(v) -> str:
-    return str(Decimal(v).quantize(CENT))
+def _exact(quantum: Decimal):
+    return lambda v: str(Decimal(v).quantize(quantum))
 
 
 def _date(v) -> str:
@@ -125,7 +127,7 @@ def _timestamp(v) -> str:
 
 def _renderer(kind):
     if isinstance(kind, Money):
-        return _money
+        return _exact(kind.quantum)
     if isinstance(kind, DateTime):
         return _timestamp
     if isinstance(kind, Date):
@@ -216,11 +218,26 @@ def canonical(table: str, frame: pd.DataFrame) -> tuple[pd.Index, list[str], Row
     order = _order(columns, SORT[table]) if len(frame) else np.arange(0)
     escaped = [_escaped(uniques)[codes[order]] for codes, uniques in columns.values()]
     lines = ["\t".join(values) for values in zip(*escaped, strict=True)]  # str.cat is slower
+    # a row none of whose later columns holds a value hashes as its earlier version's line
+    later = [codes[order] for name, (codes, _) in columns.items() if name in later_columns(table)]
+    earlier = np.logical_and.reduce([c == -1 for c in later]) if later else np.zeros(0, bool)
+    cut = len(f"\t{NULL}") * len(later)
     prefix = f"{table}\t".encode()
     digests = bytearray()
-    for line in lines:
-        digests += hashlib.sha256(prefix + line.encode()).digest()
+    for line, short in zip(lines, earlier if later else repeat(False), strict=False):
+        digests += hashlib.sha256(prefix + (line[:-cut] if short else line).encode()).digest()
     return frame.index[order], lines, RowHashes(bytes(digests))
+
+
+@cache
+def later_columns(table: str) -> frozenset[str]:
+    """The columns a later version of the contract added to `table` (planning's and the
+    hotline's on `project`): the last of its columns, so a row's earlier line is a prefix."""
+    names = column_names(table)
+    later = [c.name for c in stored[table].columns if c.info.get("since", "1.0") != "1.0"]
+    if later and names[-len(later) :] != later:
+        raise AssertionError(f"{table}: the columns added since 1.0 must come last")
+    return frozenset(later)
 
 
 class RowHashes(Sequence[str]):
@@ -257,6 +274,8 @@ def column_names(table: str) -> list[str]:
 def content_hash(row_hashes: dict[str, RowHashes]) -> str:
     digest = hashlib.sha256()
     for table in DATA_TABLES:
+        if table in LATER_TABLES and not len(row_hashes.get(table, RowHashes())):
+            continue  # a later version's table, empty: the earlier version's hash stands
         digest.update(f"{table}\n".encode())
         for block in _hex_lines(row_hashes.get(table, RowHashes()).digests):
             digest.update(block)

@@ -67,22 +67,65 @@ def migrate(engine: Engine) -> None:
 
 
 def add_record_tables(connection) -> list[str]:
-    """The record tables (`yiwang.store.detail`) of departments added since the store was
-    made: they follow the departments' declarations, not a migration of their own. The views
-    are made again when one is added (their table of comments names it)."""
+    """What the declarations add since the store was made, which follows them rather than a
+    migration of its own: the record tables (`yiwang.store.detail`) of departments added
+    since, the tables and `project` columns of later contract versions. The views are made
+    again when anything is added (their table of comments names the tables; `project` lists
+    its columns). Returns what was added."""
     from sqlalchemy import inspect
 
-    from yiwang.store.tables import details
-    from yiwang.store.views import create_views
+    from yiwang.store.tables import SINCE, SNAPSHOT_COLUMNS, details, stored
+    from yiwang.store.views import create_views, drop_views
 
     schema = "unified" if connection.dialect.name == "postgresql" else None
     have = inspect(connection)
-    added = [t for t in details.values() if not have.has_table(t.name, schema=schema)]
+    wanted = [*details.values(), *(stored[name] for name in SINCE)]
+    added = [t for t in wanted if not have.has_table(t.name, schema=schema)]
     for table in added:
         table.create(connection)
-    if added:
+    columns = []
+    for view in SNAPSHOT_COLUMNS:
+        rows = stored[view]
+        if not have.has_table(rows.name, schema=schema):
+            continue  # before the change feed's migration: it makes them whole
+        present = {c["name"] for c in have.get_columns(rows.name, schema=schema)}
+        for column in rows.columns:
+            if column.name not in present:
+                kind = column.type.compile(dialect=connection.dialect)
+                target = qualified(connection, "unified", rows.name)
+                connection.exec_driver_sql(f"ALTER TABLE {target} ADD COLUMN {column.name} {kind}")
+                columns.append(f"{rows.name}.{column.name}")
+    if columns:
+        drop_views(connection)
+        for view in SNAPSHOT_COLUMNS:
+            connection.exec_driver_sql(
+                f"DROP VIEW IF EXISTS {qualified(connection, 'unified', view)}"
+            )
+            connection.exec_driver_sql(view_sql(connection, view))
+    if added or columns:
         create_views(connection)
-    return [t.name for t in added]
+        if schema:
+            connection.exec_driver_sql(
+                "GRANT SELECT ON ALL TABLES IN SCHEMA unified TO yiwang_reader"
+            )
+    return [t.name for t in added] + columns
+
+
+def view_sql(bind, view: str) -> str:
+    """The contract's table `view` over its stored rows and the snapshot's column."""
+    from yiwang.store.tables import SNAPSHOT_COLUMNS, published, stored
+
+    moved = SNAPSHOT_COLUMNS[view]
+    source = {"as_of_date": "s.as_of_date", "last_seen_run": "s.run_id"}[moved]
+    columns = ", ".join(
+        f"{source} AS {c.name}" if c.name == moved else f"r.{c.name}"
+        for c in published[view].columns
+    )
+    rows, snapshot = (qualified(bind, "unified", t) for t in (stored[view].name, "snapshot"))
+    return (
+        f"CREATE VIEW {qualified(bind, 'unified', view)} AS SELECT {columns} "
+        f"FROM {rows} r CROSS JOIN {snapshot} s"
+    )
 
 
 def set_reader_password(engine: Engine, password: str) -> None:

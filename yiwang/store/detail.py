@@ -45,6 +45,11 @@ def record_types() -> dict[str, tuple[str, RecordType]]:
     }
 
 
+def joined_later(system: str) -> bool:
+    """Whether a department joined the contract after its first version (planning, hotline)."""
+    return all_departments()[system].since != "1.0"
+
+
 def detail_tables(metadata: MetaData) -> dict[str, Table]:
     """Every department's record types as tables of `metadata`, schema `unified`, each with a
     `row_hash` (as every published table) and an index on `project_id`."""

@@ -30,33 +30,40 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
-from schemas.unified import TABLES
+from schemas.unified import SINCE, TABLES
 from transforms.detail import KEY as DETAIL_KEY
-from yiwang.store.detail import detail_tables
+from yiwang.store.detail import detail_tables, joined_later, record_types
 from yiwang.store.views import COMMENTS
 
 CENT = Decimal("0.01")
 
 
 class Money(TypeDecorator):
-    """NUMERIC(18,2) in 元; SQLite, which would hand back a float, stores the exact text."""
+    """NUMERIC(18,2) in 元 (or another exact NUMERIC(p,s): degrees, percentages); SQLite,
+    which would hand back a float, stores the exact text."""
 
-    impl = Numeric(18, 2)
+    impl = Numeric  # made with the precision and scale given
     cache_ok = True
+
+    def __init__(self, precision: int = 18, scale: int = 2) -> None:
+        super().__init__(precision, scale)
+        # kept here: a dialect's copy of this type holds that dialect's `impl` (text on SQLite)
+        self.precision, self.scale = precision, scale
+        self.quantum = Decimal(1).scaleb(-scale)
 
     def load_dialect_impl(self, dialect):
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String())
-        return dialect.type_descriptor(Numeric(18, 2, asdecimal=True))
+        return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
 
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
-        exact = Decimal(value).quantize(CENT)
+        exact = Decimal(value).quantize(self.quantum)
         return str(exact) if dialect.name == "sqlite" else exact
 
     def process_result_value(self, value, dialect):
-        return None if value is None else Decimal(value).quantize(CENT)
+        return None if value is None else Decimal(value).quantize(self.quantum)
 
 
 metadata = MetaData()  # what the store holds (the migrations create it)
@@ -76,10 +83,15 @@ KEYS = {
     "publish_run": ("run_id",),
     "unit_scorecard": ("unit_code",),
     "spot_check": ("period", "project_id"),
+    "project_geometry": ("project_id",),
+    "work_order": ("order_no",),
 }
 # the order in which rows are serialised (and so hashed): the key, then what tells rows apart
 SORT = {**KEYS, "quarantine": ("source_system", "record_type", "record_key", "payload")}
-DATA_TABLES = ("snapshot", "project", "source_record", "quarantine", "unit_scorecard", "spot_check")
+DATA_TABLES = (
+    "snapshot", "project", "source_record", "quarantine", "unit_scorecard", "spot_check",
+    "project_geometry", "work_order",
+)  # fmt: skip
 
 
 # byte order for text on PostgreSQL, as SQLite has it: keys index several times faster than
@@ -87,12 +99,16 @@ DATA_TABLES = ("snapshot", "project", "source_record", "quarantine", "unit_score
 TEXT = Text().with_variant(Text(collation="C"), "postgresql")
 
 
-def sql_type(dtype) -> TypeEngine:
+PRECISION = {6: 9, 2: 5}  # numeric(9,6) degrees, numeric(5,2) percentages
+
+
+def sql_type(dtype, scale: int | None = None) -> TypeEngine:
     """A column's type from the pandas dtype its model validates (the published tables' and
-    the records' alike): money is `object` (Decimal), a time carries its zone."""
+    the records' alike): money is `object` (Decimal; `scale` places when the model says so),
+    a time carries its zone."""
     kind = str(dtype)
     if kind == "object":
-        return Money()
+        return Money(PRECISION.get(scale, 18), scale) if scale is not None else Money()
     if kind.startswith("datetime64") and "," in kind:  # `datetime64[us, UTC]`
         return DateTime(timezone=True)
     if kind.startswith("datetime64"):
@@ -107,7 +123,13 @@ def sql_type(dtype) -> TypeEngine:
 def _columns(name: str, leave_out: str | None = None) -> list[Column]:
     schema = TABLES[name].to_schema()
     return [
-        Column(c, sql_type(col.dtype), nullable=col.nullable, comment=col.description)
+        Column(
+            c,
+            sql_type(col.dtype, (col.metadata or {}).get("scale")),
+            nullable=col.nullable,
+            comment=col.description,
+            info={"since": (col.metadata or {}).get("since", "1.0")},
+        )
         for c, col in schema.columns.items()
         if c != leave_out
     ]
@@ -168,6 +190,11 @@ stored.update(details)
 KEYS.update(dict.fromkeys(details, DETAIL_KEY))
 SORT.update(dict.fromkeys(details, DETAIL_KEY))
 DATA_TABLES = (*DATA_TABLES, *details)
+# tables a later contract version added (the departments that joined since 1.0 and their
+# record tables): a snapshot's content hash leaves them out while they are empty
+LATER_TABLES = frozenset(SINCE) | frozenset(
+    name for name, (system, _) in record_types().items() if joined_later(system)
+)
 
 # the change feed: per publication, each row that differs from the previous snapshot, by key
 change = Table(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
+from schemas.unified import SINCE
 from yiwang.store.db import qualified
 
 DETAIL = "record_<type>"  # the detail tables, one per record type (yiwang.store.detail)
@@ -58,6 +59,18 @@ COMMENTS = {
     "spot_check": (
         "双随机一公开: each month's drawn projects, in draw_rank order. Key (period, "
         "project_id). Joins: project_id = project.project_id."
+    ),
+    "project_geometry": (
+        "Version 1.1: where each project is: the union of its valid land-use parcels "
+        "(planning), GeoJSON MultiPolygon text in CRS84, 6 decimals. Key project_id. Joins: "
+        "project_id = project.project_id; project.longitude/latitude is a point inside it. "
+        "Empty while planning takes no part."
+    ),
+    "work_order": (
+        "Version 1.1: every valid, live 12345 work order under 城乡建设/建筑施工/, linked or "
+        "not; no personal data. Key order_no. Joins: project_id = project.project_id (null: "
+        "no single project); the whole order (masked) is record_work_order ON record_key = "
+        "order_no. Empty while the hotline takes no part."
     ),
 }
 
@@ -233,6 +246,8 @@ def comment_relations(conn: Connection) -> None:
         ).all()
     )
     for name, text in {**COMMENTS, **{n: v.comment for n, v in VIEWS.items()}}.items():
+        if name not in kinds and name in SINCE:
+            continue  # a later version's table, commented once `add_record_tables` makes it
         if name not in kinds:
             raise LookupError(f"unified.{name} does not exist; create it before its comment")
         _execute(conn, f"COMMENT ON {KINDS[kinds[name]]} unified.{name} IS {_literal(text)}")

@@ -30,6 +30,8 @@ def stand_ins() -> MetaData:
     table("source_record", "record_key")
     table("quarantine", "record_key")
     table("spot_check", "project_id")
+    table("project_geometry", "project_id")
+    table("work_order", "order_no")
     Table(
         "publish_run",
         shape,

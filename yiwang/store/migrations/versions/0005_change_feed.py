@@ -22,9 +22,9 @@ import sqlalchemy as sa
 from alembic import op
 
 from yiwang.store.canonical import canonical
-from yiwang.store.db import qualified
+from yiwang.store.db import qualified, view_sql
 from yiwang.store.publish import ledger, live_runs, rows_into_temp
-from yiwang.store.tables import SNAPSHOT_COLUMNS, change, published, stored
+from yiwang.store.tables import SNAPSHOT_COLUMNS, change, stored
 from yiwang.store.views import create_views
 
 revision = "0005"
@@ -42,14 +42,18 @@ def upgrade() -> None:
     def name(table: str) -> str:
         return qualified(bind, "unified", table)
 
+    schema = "unified" if postgres else None
+
     stored["snapshot"].create(bind)
     change.create(bind)
     for view in SNAPSHOT_COLUMNS:
         for index in OLD_INDEXES[view]:
             op.execute(f"DROP INDEX {'unified.' if postgres else ''}{index}")
         op.execute(f"ALTER TABLE {name(view)} RENAME TO {view}_old")
+        had = {c["name"] for c in sa.inspect(bind).get_columns(f"{view}_old", schema=schema)}
         stored[view].create(bind)
-        columns = ", ".join(c.name for c in stored[view].columns)
+        # the columns both layouts have (later contract versions add their own to the rows)
+        columns = ", ".join(c.name for c in stored[view].columns if c.name in had)
         op.execute(f"INSERT INTO {name(stored[view].name)} ({columns}) SELECT {columns} FROM {name(view)}_old")  # fmt: skip
     runs = ledger(bind)
     live = live_runs(runs)
@@ -64,21 +68,6 @@ def upgrade() -> None:
     create_views(bind)  # the record tables come after, from `yiwang.store.db.add_record_tables`
     if postgres:
         op.execute("GRANT SELECT ON ALL TABLES IN SCHEMA unified TO yiwang_reader")
-
-
-def view_sql(bind, view: str) -> str:
-    """The contract's table `view` over its stored rows and the snapshot's column."""
-    moved = SNAPSHOT_COLUMNS[view]
-    source = {"as_of_date": "s.as_of_date", "last_seen_run": "s.run_id"}[moved]
-    columns = ", ".join(
-        f"{source} AS {c.name}" if c.name == moved else f"r.{c.name}"
-        for c in published[view].columns
-    )
-    rows, snapshot = (qualified(bind, "unified", t) for t in (stored[view].name, "snapshot"))
-    return (
-        f"CREATE VIEW {qualified(bind, 'unified', view)} AS SELECT {columns} "
-        f"FROM {rows} r CROSS JOIN {snapshot} s"
-    )
 
 
 def _rehash(bind, table: str) -> None:

@@ -1,0 +1,58 @@
+"""Version 1.1 of the contract adds planning and the hotline; a store that connects neither
+keeps the snapshot, and the content_hash, it had before."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+from typer.testing import CliRunner
+
+from yiwang.cli.main import app
+
+# `yiwang demo` (small world, seed 7, as of 2026-11-23) as the hub published it before
+# Version 1.1 (commit 112ceb6, README): the four departments' night, byte for byte
+BEFORE_1_1 = "79909e3fb05a85699c594980b54a92bb4cc8dcb05ceec718b30f895501a4500e"
+LATER = ("planning_permit_count", "land_area", "longitude", "latitude", "complaint_count",
+         "open_complaint_count", "satisfaction_rate")  # fmt: skip
+
+
+def test_given_no_planning_or_hotline_connection_then_the_night_hashes_as_before_1_1(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("YIWANG_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("YIWANG_DATABASE_URL", raising=False)
+    result = CliRunner().invoke(
+        app,
+        ["demo", "--without", "planning", "--without", "hotline"],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    assert re.search(
+        r"planning: skipped, its connection planning_api is not configured", result.output
+    )
+    assert f"content_hash {BEFORE_1_1}" in result.output, result.output
+    with sqlite3.connect(tmp_path / "yiwang.db") as db:
+        # the columns are there for every reader, null while the departments take no part
+        held = db.execute(
+            f"SELECT {', '.join(f'count({c})' for c in LATER)} FROM project"
+        ).fetchone()
+        assert held == (0,) * len(LATER)
+        assert db.execute("SELECT count(*) FROM project").fetchone()[0] > 100
+        for table in (
+            "project_geometry",
+            "work_order",
+            "record_work_order",
+            "record_land_use_permit",
+        ):
+            assert db.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
+        flags = {
+            f for (text,) in db.execute("SELECT risk_flags FROM project") for f in text.split(",")
+        }
+        assert "NO_PLANNING_PERMIT" not in flags  # no permit is missing where none was asked
+
+
+def test_given_an_unknown_department_to_leave_out_then_one_line_names_the_known_ones(tmp_path):
+    result = CliRunner().invoke(app, ["demo", "--without", "plannin"], env={"COLUMNS": "200"})
+    assert result.exit_code != 0
+    assert "no department 'plannin'; registered: audit, drc, hotline" in result.output
