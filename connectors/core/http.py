@@ -126,25 +126,7 @@ class HttpClient:
         raises its own exception for the paginator. Any other status but 200 is an error.
         """
         url = self.settings.base_url + path
-        p = self.policy
-        retrying = Retrying(
-            stop=stop_after_attempt(p.max_attempts) | stop_after_delay(p.max_elapsed_s),
-            wait=self._wait,
-            retry=retry_if_exception_type(TransientSourceError),
-            before_sleep=self._note_retry,
-            sleep=self._sleep,
-        )
-        try:
-            for attempt in retrying:
-                with attempt:
-                    return self._once(url, params, decode, answers)
-        except RetryError as exc:
-            last = exc.last_attempt.exception()
-            raise GaveUpError(
-                f"{self.settings.conn_id}: gave up on GET {path} after "
-                f"{exc.last_attempt.attempt_number} attempts; last error: {last}"
-            ) from None
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self._retried(f"GET {path}", lambda: self._once(url, params, decode, answers))
 
     def post(
         self,
@@ -167,6 +149,14 @@ class HttpClient:
         Error messages of a POST never quote the body.
         """
         url = self.settings.base_url + path
+        return self._retried(
+            f"POST {describe}",
+            lambda: self._post_once(url, body, headers, decode, describe, read_statuses, land),
+        )
+
+    def _retried(self, what: str, once: Callable[[], Fetched]) -> Fetched:
+        """`once()` until it succeeds, retrying transient failures with back-off within the
+        policy's attempts and time; then one error naming `what` and the last failure."""
         p = self.policy
         retrying = Retrying(
             stop=stop_after_attempt(p.max_attempts) | stop_after_delay(p.max_elapsed_s),
@@ -178,13 +168,11 @@ class HttpClient:
         try:
             for attempt in retrying:
                 with attempt:
-                    return self._post_once(
-                        url, body, headers, decode, describe, read_statuses, land
-                    )
+                    return once()
         except RetryError as exc:
             last = exc.last_attempt.exception()
             raise GaveUpError(
-                f"{self.settings.conn_id}: gave up on POST {describe} after "
+                f"{self.settings.conn_id}: gave up on {what} after "
                 f"{exc.last_attempt.attempt_number} attempts; last error: {last}"
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover

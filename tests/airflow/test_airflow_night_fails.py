@@ -68,7 +68,7 @@ def test_given_a_wrong_password_when_airflow_night_runs_then_it_fails_naming_the
         ).all()  # fmt: skip
     assert runs == {
         "sync_drc": "success", "sync_treasury": "failed", "sync_housing": "success",
-        "sync_audit": "success",
+        "sync_audit": "success", "sync_planning": "success", "sync_hotline": "success",
     }, runs  # fmt: skip
     assert tries == [(1, "failed")], tries
     # at most the days already asked for when the refusal came (the partitioner keeps twice
@@ -81,6 +81,4 @@ def test_given_a_wrong_password_when_airflow_night_runs_then_it_fails_naming_the
     kept = Path(log)
     assert kept.is_file() and kept.parent.parent.name == f"{AS_OF}"  # …/<as-of>/<attempt>/
     assert "AirflowFailException" in kept.read_text()
-    assert {p.name for p in kept.parent.iterdir()} == {
-        f"sync_{n}.log" for n in ("drc", "treasury", "housing", "audit")
-    }
+    assert {p.name for p in kept.parent.iterdir()} == {f"sync_{n}.log" for n in systems()}

@@ -70,8 +70,10 @@ def test_given_streams_not_staged_tonight_then_the_publication_names_each_and_wh
     lines = stale_departments(engine, night)
     assert sorted(lines) == [
         "audit: nothing ever staged; the night is published without it",
+        "hotline: nothing ever staged; the night is published without it",
         "housing: not staged for the night of 2026-11-23 (its sync did not run or failed); "
         "published as kept from earlier nights: inspections (as staged 2026-11-21)",
+        "planning: nothing ever staged; the night is published without it",
         "treasury: not staged for the night of 2026-11-23 (its sync did not run or failed); "
         "published as kept from earlier nights: vouchers (as staged 2026-11-20)",
     ]

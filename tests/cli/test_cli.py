@@ -71,7 +71,7 @@ def test_simulate_prints_connections_that_work(tmp_path):
     try:
         lines = {}
         deadline = time.monotonic() + 60
-        while len(lines) < 4 and time.monotonic() < deadline:
+        while len(lines) < 6 and time.monotonic() < deadline:
             line = proc.stdout.readline()
             if m := re.match(r"export (AIRFLOW_CONN_\w+)='(.*)'$", line.strip()):
                 lines[m[1]] = m[2]
@@ -80,6 +80,8 @@ def test_simulate_prints_connections_that_work(tmp_path):
             "AIRFLOW_CONN_TREASURY_API",
             "AIRFLOW_CONN_HOUSING_API",
             "AIRFLOW_CONN_AUDIT_API",
+            "AIRFLOW_CONN_PLANNING_API",
+            "AIRFLOW_CONN_HOTLINE_API",
         }
         drc = json.loads(lines["AIRFLOW_CONN_DRC_API"])
         assert drc["extra"]["base_path"] == "/gw"
@@ -136,7 +138,7 @@ def test_a_department_without_a_connection_is_skipped_with_one_line(tmp_path, mo
     assert "Traceback" not in result.output and "content_hash" in result.output
     with sqlite3.connect(tmp_path / "yiwang.db") as db:
         systems = {s for (s,) in db.execute("SELECT DISTINCT source_system FROM source_record")}
-    assert systems == {"drc", "treasury", "housing"}
+    assert systems == {"drc", "treasury", "housing", "planning", "hotline"}
 
 
 def test_a_night_without_the_registry_publishes_nothing_and_says_why(tmp_path, monkeypatch, world):
