@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from departments.registry import get
+from departments.registry import systems as registered
 from simulators.cluster import Cluster
 from simulators.world import generate_world
 from tests.conftest import AS_OF
@@ -81,4 +82,4 @@ def test_given_a_wrong_password_when_airflow_night_runs_then_it_fails_naming_the
     kept = Path(log)
     assert kept.is_file() and kept.parent.parent.name == f"{AS_OF}"  # …/<as-of>/<attempt>/
     assert "AirflowFailException" in kept.read_text()
-    assert {p.name for p in kept.parent.iterdir()} == {f"sync_{n}.log" for n in systems()}
+    assert {p.name for p in kept.parent.iterdir()} == {f"sync_{n}.log" for n in registered()}
