@@ -187,21 +187,10 @@ class HttpClient:
         read_statuses: frozenset[int],
         land: Callable[[Any], bytes] | None,
     ) -> Fetched:
-        self.auth.ready()
-        self._take_slot()
-        p = self.policy
         started = time.time()
-        try:
-            timeout = (p.connect_timeout_s, p.read_timeout_s)
-            response = self.session.post(url, data=body(), headers=headers, timeout=timeout)
-            content = response.content  # reading the body here surfaces cut-off transfers
-        except requests.RequestException as exc:
-            raise TransientSourceError(f"transport failure ({type(exc).__name__})") from None
-        finally:
-            with self._count_lock:
-                self.counters.requests += 1
-        with self._count_lock:
-            self.counters.bytes += len(content)
+        response, content = self._send(
+            lambda timeout: self.session.post(url, data=body(), headers=headers, timeout=timeout)
+        )
         status = response.status_code
         if status != SUCCESS and status not in read_statuses:
             what = f"HTTP {status} for POST {describe}"
@@ -227,16 +216,16 @@ class HttpClient:
         fetched.decode_s = time.thread_time() - t0
         return fetched
 
-    def _once(
-        self, url: str, params: dict | None, decode: Decoder, answers: Sequence[ContractAnswer]
-    ) -> Fetched:
+    def _send(
+        self, request: Callable[[tuple[float, float]], requests.Response]
+    ) -> tuple[requests.Response, bytes]:
+        """One request, paced and counted, its body read whole; a transport failure is
+        transient."""
         self.auth.ready()  # a token fetched now takes a slot of its own, before this request's
         self._take_slot()
         p = self.policy
-        started = time.time()
         try:
-            timeout = (p.connect_timeout_s, p.read_timeout_s)
-            response = self.session.get(url, params=params, timeout=timeout)
+            response = request((p.connect_timeout_s, p.read_timeout_s))
             body = response.content  # reading the body here surfaces cut-off transfers
         except requests.RequestException as exc:
             raise TransientSourceError(f"transport failure ({type(exc).__name__})") from None
@@ -245,6 +234,15 @@ class HttpClient:
                 self.counters.requests += 1
         with self._count_lock:
             self.counters.bytes += len(body)
+        return response, body
+
+    def _once(
+        self, url: str, params: dict | None, decode: Decoder, answers: Sequence[ContractAnswer]
+    ) -> Fetched:
+        started = time.time()
+        response, body = self._send(
+            lambda timeout: self.session.get(url, params=params, timeout=timeout)
+        )
         self._raise_for_status(response, answers)
         fetched = Fetched(
             request=response.request.path_url,
