@@ -16,6 +16,7 @@ every URL the page and its workers asked for, as the browser reports them.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
 import itertools
@@ -103,6 +104,31 @@ class Page:
         if "exceptionDetails" in answer:
             raise AssertionError(f"{expression}: {answer['exceptionDetails']}")
         return answer["result"].get("value")
+
+    def navigate(self, url: str) -> None:
+        self.browser.send("Page.navigate", {"url": url}, self.session)
+
+    def size(self, width: int, height: int) -> None:
+        """Lay the page out as a window of `width` × `height` CSS pixels."""
+        self.browser.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+            self.session,
+        )
+
+    def screenshot(self, path: Path) -> None:
+        """The page as drawn now, as a PNG at `path`."""
+        shot = self.browser.send("Page.captureScreenshot", {"format": "png"}, self.session)
+        path.write_bytes(base64.b64decode(shot["data"]))
+
+    def click(self, x: float, y: float) -> None:
+        """A real mouse click (press and release) at viewport point (`x`, `y`)."""
+        for kind in ("mousePressed", "mouseReleased"):
+            self.browser.send(
+                "Input.dispatchMouseEvent",
+                {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1},
+                self.session,
+            )
 
     def wait_for(self, expression: str, seconds: float = 60.0) -> Any:
         """`expression`'s first truthy value, polled; fails after `seconds`."""

@@ -1,10 +1,10 @@
 """The layout holds: each module imports only from its own room and the rooms below it.
 
 Rooms, top to bottom (README, "The layout"): the edges (CLI, Airflow, the API's app factory,
-DAG files, bench) build the settings and call the runtime; the API reads the store; the night
-runs on the store; the store keeps what the assembly and the departments declare; the
-departments declare on the frameworks (connectors, schemas, transforms, simulators), which
-know no department. Imports inside functions count as much as those at the top.
+DAG files, bench) build the settings and call the runtime; the API (and its console) reads the
+store; the night runs on the store; the store keeps what the assembly and the departments
+declare; the departments declare on the frameworks (connectors, schemas, transforms,
+simulators), which know no department. Imports inside functions count as much as those at the top.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ ROOMS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("edge", (
         "bench", "dags", "yiwang.cli", "yiwang.airflow", "yiwang.api.app", "yiwang.settings",
     )),
-    ("api", ("yiwang.api",)),
+    ("api", ("yiwang.api", "yiwang.console")),
     ("night", ("yiwang.night",)),
     ("store", ("yiwang.store",)),
     ("assembly", (

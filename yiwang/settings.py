@@ -55,6 +55,16 @@ class Settings(BaseSettings):
     api_cache_mb: int = Field(
         256, ge=0, description="rendered response bodies kept per API process, MB"
     )
+    session_secret: SecretStr | None = Field(
+        None,
+        description="key that signs the console's session cookies; `yiwang serve` makes one for "
+        "its workers when unset (sessions then end when the server restarts)",
+    )
+    console_tiles: str | None = Field(
+        None,
+        description="tile URL template (`https://…/{z}/{x}/{y}.png`, WGS 84 / Web Mercator) the "
+        "console's map draws beneath its layers; unset, the map needs no tile server",
+    )
     reader_password: SecretStr | None = Field(
         None, description="password of the read-only PostgreSQL role `yiwang db reader` creates"
     )
@@ -73,7 +83,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "kept_dir", "ledger_heads", "database_url", "worker_name", "night_lock_wait_s",
-        mode="before",
+        "session_secret", "console_tiles", mode="before",
     )  # fmt: skip
     @classmethod
     def _blank_is_unset(cls, value):

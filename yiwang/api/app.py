@@ -15,8 +15,8 @@ leaving the server; they, /openapi.json and /health need no token.
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import AsyncIterator, Collection
-from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -25,11 +25,14 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
-from yiwang.api.auth import known
+from yiwang.api.auth import Gate, Sessions
 from yiwang.api.cache import CachedFirst, Rendered, Responses, cache_bytes
 from yiwang.api.routes import ROUTERS
 from yiwang.api.snapshot import Snapshots
 from yiwang.api.warm import keep_warm
+from yiwang.console import ASSETS as CONSOLE_ASSETS
+from yiwang.console import ROUTERS as CONSOLE
+from yiwang.console.pages import ASSETS as CONSOLE_AT
 from yiwang.settings import from_environment
 from yiwang.store.db import engine_for
 
@@ -55,13 +58,18 @@ def create_app(
     digests: Collection[str],
     docs_dir: Path | None = None,
     cache_mb: int = 256,
+    session_secret: bytes | None = None,
+    console_tiles: str | None = None,
 ) -> FastAPI:
     """The API over `engine`'s published tables. `digests`: accepted tokens' SHA-256;
     `docs_dir`: the quality gate's folder (default `data/quality` in the working directory);
-    `cache_mb`: rendered bodies kept."""
+    `cache_mb`: rendered bodies kept; `session_secret`: signs the console's session cookies
+    (default a random one, good for this process only); `console_tiles`: a tile URL template
+    the console's map draws beneath its layers (none by default: nothing is fetched)."""
     snapshots = Snapshots(engine)
     rendered = Rendered(cache_bytes(cache_mb))
-    responses = Responses(snapshots, rendered, partial(known, digests=digests))
+    gate = Gate(digests, Sessions(session_secret or secrets.token_bytes(32)))
+    responses = Responses(snapshots, rendered, gate)
     app = FastAPI(
         lifespan=_following,
         title="Yiwang (一张网) unified project dataset",
@@ -71,12 +79,13 @@ def create_app(
         redoc_url=None,
     )
     _documented(app)
-    for router in ROUTERS:
+    for router in (*ROUTERS, *CONSOLE):
         app.include_router(router)
     app.add_middleware(CachedFirst, lookup=responses.cached)
-    app.state.snapshots, app.state.responses, app.state.digests = snapshots, responses, digests
+    app.state.snapshots, app.state.responses, app.state.gate = snapshots, responses, gate
     app.state.docs_dir = docs_dir or QUALITY_DIR.absolute()
     app.state.follower, app.state.warmed = snapshots.follower, None
+    app.state.console_tiles = console_tiles
     if not digests:
         log.warning(NO_TOKEN)
     return app
@@ -86,6 +95,7 @@ def _documented(app: FastAPI) -> None:
     """/docs (Swagger UI) and /redoc from the assets under `static/`, like /openapi.json
     without a token: they document the API, they serve no data."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount(CONSOLE_AT, StaticFiles(directory=CONSOLE_ASSETS), name="console-assets")
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
@@ -136,4 +146,8 @@ def app_from_env() -> FastAPI:
     """
     settings = from_environment()
     engine = engine_for(settings.store_url, pool_pre_ping=False, pool_size=RENDERS, max_overflow=0)
-    return create_app(engine, settings.token_digests, settings.quality_dir, settings.api_cache_mb)
+    secret = settings.session_secret.get_secret_value() if settings.session_secret else ""
+    return create_app(
+        engine, settings.token_digests, settings.quality_dir, settings.api_cache_mb,
+        secret.encode() or None, settings.console_tiles,
+    )  # fmt: skip

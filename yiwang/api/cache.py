@@ -11,7 +11,9 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from starlette.datastructures import QueryParams
+from starlette.requests import cookie_parser
 
+from yiwang.api.auth import COOKIE, Gate
 from yiwang.api.snapshot import Render, Snapshots, once_more_if_dropped
 
 JSON = b"application/json"
@@ -63,11 +65,11 @@ def asked(scope: dict) -> tuple:
 
 
 class Responses:
-    """Bodies for the newest snapshot of `snapshots`, kept in `rendered`; `known` tells an
-    accepted bearer token."""
+    """Bodies for the newest snapshot of `snapshots`, kept in `rendered`; `gate` tells who may
+    read them."""
 
-    def __init__(self, snapshots: Snapshots, rendered: Rendered, known: Callable[[str], bool]):
-        self.snapshots, self.rendered, self.known = snapshots, rendered, known
+    def __init__(self, snapshots: Snapshots, rendered: Rendered, gate: Gate):
+        self.snapshots, self.rendered, self.gate = snapshots, rendered, gate
         self._in_flight: dict[tuple, asyncio.Future] = {}
 
     async def _fill(self, wanted: tuple, render: Render) -> tuple[bytes, str]:
@@ -96,8 +98,10 @@ class Responses:
         allowed: served without FastAPI's routing, validation and dependencies (which cost
         more than the rest of a cached response). Anything else goes the whole way."""
         headers = dict(scope["headers"])
-        scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not self.known(token):
+        authorization = headers.get(b"authorization", b"").decode("latin-1")
+        cookie = headers.get(b"cookie")
+        session = cookie_parser(cookie.decode("latin-1")).get(COOKIE) if cookie else None
+        if not self.gate.admits(authorization, session):
             return None
         entry = self.rendered.get((self.snapshots.newest(), *asked(scope)))
         if entry is None:

@@ -85,12 +85,15 @@ class Snapshots:
                 self._heads[found["seq"]] = found
         return found
 
-    def in_one_snapshot(self, build: Callable[[Connection], Any]) -> Render:
-        """A renderer of `build`'s content and the snapshot it shows, read in one transaction."""
+    def in_one_snapshot(
+        self, build: Callable[[Connection], Any], encode: Callable[[Any], bytes] = as_json
+    ) -> Render:
+        """A renderer of `build`'s content (as `encode` makes it bytes) and the snapshot it
+        shows, read in one transaction."""
 
         def render() -> tuple[int, bytes]:
             with self.engine.connect() as conn, conn.begin():
-                return _seq_of(self.head(conn)), as_json(build(conn))
+                return _seq_of(self.head(conn)), encode(build(conn))
 
         return render
 

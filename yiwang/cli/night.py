@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -187,6 +188,7 @@ def print_summary(result, engine) -> None:
     if p.gate and p.gate.docs:
         console.print(f"  quality report (Data Docs): {p.gate.docs}")
     console.print("  the read API: yiwang serve  (then /docs, /projects, /ledger)")
+    console.print("  the console:  yiwang serve, then /console (sign in with an API token)")
     console.print("  the ledger's proof: yiwang verify")
 
 
@@ -263,6 +265,8 @@ def serve(
 
     if database_url:
         os.environ["YIWANG_DATABASE_URL"] = database_url  # the workers build their own app
+    # one key for every worker, so a console session signed by one is good at the others
+    os.environ.setdefault("YIWANG_SESSION_SECRET", secrets.token_hex(32))
     uvicorn.run(
         "yiwang.api.app:app_from_env", factory=True, host=host, port=port, workers=workers,
         log_level="info", access_log=access_log,
