@@ -1,5 +1,6 @@
 """A night run by Airflow on this machine: `airflow dags test` of every sync DAG, then of the
-publish DAG, with Airflow's own metadata database under a home of its own.
+publish DAG (all in one process, `yiwang.airflow.dags_test`), with Airflow's own metadata
+database under a home of its own.
 
 A DAG run is judged by its DagRun's final state as Airflow recorded it in the metadata
 database, never by what its tasks print. What each `airflow dags test` printed (the task logs)
@@ -12,9 +13,11 @@ import datetime as dt
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,45 +118,66 @@ def dags_test_night(
     env: dict[str, str], as_of: dt.date, on_dag: Callable[[str], None] | None = None
 ) -> list[DagRunOutcome]:
     """The night of `as_of` as the scheduler runs it: at 01:00 Beijing time the next day,
-    every sync DAG, then (when all succeeded) the publication. Raises `AirflowRunFailed`
-    naming each DAG run that did not succeed. Each attempt keeps its logs apart."""
+    every sync DAG, then (when all succeeded) the publication, each by `airflow dags test`
+    (all in one process, `yiwang.airflow.dags_test`). Raises `AirflowRunFailed` naming each
+    DAG run that did not succeed. Each attempt keeps its logs apart."""
     started = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     logs = Path(env["AIRFLOW_HOME"]) / "logs" / "nights" / f"{as_of}" / started
     logs.mkdir(parents=True, exist_ok=True)
-    syncs = [dags_test(env, dag_id, as_of, logs, on_dag) for dag_id in sync_dag_ids()]
-    failed = [o for o in syncs if o.state != "success"]
+    syncs, publish = sync_dag_ids(), "publish_unified"
+    before = {dag_id: _run_ids(env, dag_id) for dag_id in (*syncs, publish)}
+    late = _dags_test(env, [*syncs, "--then", publish], as_of, logs, on_dag)
+
+    def outcome(dag_id: str) -> DagRunOutcome:
+        log = logs / f"{dag_id}.log"
+        output = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+        found = judged(env, dag_id, before[dag_id], output, log)
+        return DagRunOutcome(dag_id, "timed out", (), late, log) if late and found.state in (
+            "running", "queued", "not run"
+        ) else found  # fmt: skip
+
+    runs = [outcome(dag_id) for dag_id in syncs]
+    failed = [o for o in runs if o.state != "success"]
     if failed:
-        raise AirflowRunFailed(failed, ["publish_unified"])
-    published = dags_test(env, "publish_unified", as_of, logs, on_dag)
+        raise AirflowRunFailed(failed, [publish])
+    published = outcome(publish)
     if published.state != "success":
         raise AirflowRunFailed([published], [])
-    return [*syncs, published]
+    return [*runs, published]
 
 
-def dags_test(
+def _dags_test(
     env: dict[str, str],
-    dag_id: str,
+    dag_ids: list[str],
     as_of: dt.date,
     logs: Path,
-    on_dag: Callable[[str], None] | None = None,
-) -> DagRunOutcome:
-    """One `airflow dags test`, its output kept in `logs`, judged by its DagRun's state."""
-    if on_dag:
-        on_dag(dag_id)
-    before = _run_ids(env, dag_id)
-    log = logs / f"{dag_id}.log"
-    try:
-        done = subprocess.run(
-            [AIRFLOW, "dags", "test", dag_id, f"{as_of + dt.timedelta(days=1)}"],
-            env=env, capture_output=True, text=True, timeout=DAGS_TEST_TIMEOUT_S, check=False,
-        )  # fmt: skip
-    except subprocess.TimeoutExpired as late:
-        log.write_text(_text(late.stdout) + _text(late.stderr), encoding="utf-8")
-        cause = f"`airflow dags test` ran past {DAGS_TEST_TIMEOUT_S} s and was stopped"
-        return DagRunOutcome(dag_id, "timed out", (), cause, log)
-    output = done.stdout + done.stderr
-    log.write_text(output, encoding="utf-8")
-    return judged(env, dag_id, before, output, log)
+    on_dag: Callable[[str], None] | None,
+) -> str:
+    """Runs `yiwang.airflow.dags_test` for `dag_ids` (a night's DAG runs are dated the next
+    day), telling `on_dag` as each begins; what stopped it early, or "" when nothing did."""
+    command = [sys.executable, "-m", "yiwang.airflow.dags_test", f"{as_of + dt.timedelta(days=1)}",
+               str(logs), *dag_ids]  # fmt: skip
+    limit = DAGS_TEST_TIMEOUT_S * len(dag_ids)
+    runner_log = logs / "dags_test.log"  # what the runner says outside the DAGs' own logs
+    with runner_log.open("wb") as errors:
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                                   stderr=errors, text=True)  # fmt: skip
+        watchdog = threading.Timer(limit, process.kill)
+        watchdog.start()
+        try:
+            for line in process.stdout:
+                if line.startswith("start ") and on_dag:
+                    on_dag(line.removeprefix("start ").strip())
+            process.wait()
+        finally:
+            watchdog.cancel()
+    if not runner_log.stat().st_size:
+        runner_log.unlink()
+    if process.returncode == -signal.SIGKILL:
+        return f"`airflow dags test` ran past {limit} s and was stopped"
+    if process.returncode:
+        return f"`python -m yiwang.airflow.dags_test` failed; see {runner_log}"
+    return ""
 
 
 def judged(
@@ -195,12 +219,6 @@ def _cause(output: str) -> str:
         if found:
             return f"{found[1].rsplit('.', 1)[-1]}: {found[2].strip()}"[:400]
     return ""
-
-
-def _text(captured: bytes | str | None) -> str:
-    if isinstance(captured, bytes):
-        return captured.decode("utf-8", "replace")
-    return captured or ""
 
 
 def _run_ids(env: dict[str, str], dag_id: str) -> set[str]:
