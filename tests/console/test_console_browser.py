@@ -111,8 +111,9 @@ def test_given_a_click_on_a_project_on_the_map_then_its_page_opens(console, nigh
     page.wait_for("location.pathname.startsWith('/console/projects/')", 30)
     drawn(page)
     assert page.evaluate("decodeURIComponent(location.pathname)").endswith(chosen["project_id"])
-    assert page.evaluate("document.getElementById('project-name').textContent") == (
-        chosen["project_name"]
+    assert (
+        page.evaluate("document.getElementById('project-name').textContent")
+        == (chosen["project_name"])
     )
     # the project's page draws its timeline and its figures' sources
     assert page.evaluate("yiwangConsole.timelineBars") > 0
@@ -132,8 +133,7 @@ def test_given_the_schedule_then_planned_and_actual_bars_are_drawn_and_open_proj
     actual = page.evaluate("document.querySelectorAll('g.actual_marks path').length")
     assert rows == len(projects)  # the small world fits on one chart
     with_plan = sum(
-        p["planned_start_date"] is not None and p["planned_end_date"] is not None
-        for p in projects
+        p["planned_start_date"] is not None and p["planned_end_date"] is not None for p in projects
     )
     assert planned == with_plan > 0
     assert actual == rows
@@ -207,4 +207,3 @@ def test_given_a_tile_url_then_the_map_draws_tiles_from_it_beneath_the_layers(ni
             asked = [u for u in page.requests if u.startswith(tiles)]
             assert asked and all(re.search(r"/\d+/\d+/\d+\.png$", u) for u in asked), asked
             only_loopback(page)
-

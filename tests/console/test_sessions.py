@@ -55,3 +55,31 @@ def test_given_neither_token_nor_session_then_the_gate_is_shut():
     assert not gate.admits(None, None)
     assert not gate.admits("Basic dDp0", None)
     assert not gate.admits("Bearer nope", "forged")
+
+
+def test_given_server_processes_sharing_the_session_key_then_each_honours_the_others_sessions(
+    tmp_path, monkeypatch
+):
+    """`yiwang serve --workers N` gives its workers one YIWANG_SESSION_SECRET: a session
+    opened at one process is good at the others; processes with keys of their own are not."""
+    from fastapi.testclient import TestClient
+
+    from yiwang.api.app import app_from_env
+    from yiwang.api.auth import COOKIE
+    from yiwang.store.db import engine_for, migrate
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    migrate(engine_for(url))  # a store with its tables, nothing published yet
+    monkeypatch.setenv("YIWANG_DATABASE_URL", url)
+    monkeypatch.setenv("YIWANG_API_TOKEN_SHA256", digest("t"))
+
+    def signed_in_elsewhere() -> int:
+        one, other = TestClient(app_from_env()), TestClient(app_from_env())
+        one.post("/console/login", data={"token": "t"}, follow_redirects=False)
+        other.cookies.set(COOKIE, one.cookies[COOKIE])
+        return other.get("/console", follow_redirects=False).status_code
+
+    monkeypatch.setenv("YIWANG_SESSION_SECRET", "a-key-the-workers-share")
+    assert signed_in_elsewhere() == 200
+    monkeypatch.delenv("YIWANG_SESSION_SECRET")
+    assert signed_in_elsewhere() == 303  # to the sign-in page

@@ -14,7 +14,7 @@ import json
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import Connection, and_, func, literal, or_, select
 
@@ -22,7 +22,7 @@ from departments.registry import flags
 from transforms.gcj02 import to_wgs84
 from transforms.unify import draw, draw_seed
 from yiwang.api.bodies import as_json, row
-from yiwang.api.routes.shared import GUARDS, PRINTABLE, Cache, Reader
+from yiwang.api.routes.shared import GUARDS, PRINTABLE, Cache, ProjectId, Reader, no_project
 from yiwang.api.snapshot import read
 from yiwang.store.tables import published
 
@@ -184,7 +184,7 @@ async def project(
     request: Request,
     snapshots: Reader,
     responses: Cache,
-    project_id: Annotated[str, Path(max_length=200, pattern=PRINTABLE)],
+    project_id: ProjectId,
 ) -> Response:
     """One project's timeline (permits, reports, payments, inspections, acceptances), its
     findings, complaints and planning permits, and the quarantined records that name it."""
@@ -195,7 +195,7 @@ def _project(project_id: str):
     def build(conn: Connection) -> dict[str, Any]:
         found = conn.execute(select(P).where(P.c.project_id == project_id)).mappings().first()
         if found is None:
-            raise HTTPException(404, f"no project {project_id!r} in the published snapshot")
+            raise no_project(project_id)
 
         def of(name: str, order: str, names: tuple[str, ...]) -> list[dict[str, Any]]:
             t = R[name]

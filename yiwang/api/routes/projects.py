@@ -6,7 +6,7 @@ from enum import StrEnum
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import Connection, literal, or_, select
 
@@ -14,7 +14,16 @@ from departments.registry import flags
 from yiwang.api.bodies import PROJECT_IN_SQL, P, S, project_body, row
 from yiwang.api.models import ProjectDetail, ProjectPage, answers
 from yiwang.api.provenance import figures
-from yiwang.api.routes.shared import GUARDS, PRINTABLE, After, Cache, Limit, Reader
+from yiwang.api.routes.shared import (
+    GUARDS,
+    PRINTABLE,
+    After,
+    Cache,
+    Limit,
+    ProjectId,
+    Reader,
+    no_project,
+)
 from yiwang.api.snapshot import Snapshots, read
 
 Flag = StrEnum("Flag", {f: f for f in flags()})  # the risk flags the departments declare
@@ -66,7 +75,7 @@ async def project(
     request: Request,
     snapshots: Reader,
     responses: Cache,
-    project_id: Annotated[str, Path(max_length=200, pattern=PRINTABLE)],
+    project_id: ProjectId,
 ) -> Response:
     """One project, every source record linked to it, and where each figure came from."""
     if snapshots.postgres:
@@ -79,7 +88,7 @@ async def project(
 def _built(project_id: str, conn: Connection) -> dict[str, Any]:
     found = conn.execute(select(P).where(P.c.project_id == project_id)).mappings().first()
     if found is None:
-        raise _missing(project_id)
+        raise no_project(project_id)
     records = read(
         conn,
         select(S)
@@ -99,9 +108,5 @@ def _in_sql(snapshots: Snapshots, project_id: str) -> tuple[int, bytes]:
     with snapshots.plain.connect() as conn:
         found = conn.exec_driver_sql(PROJECT_IN_SQL, {"id": project_id}).first()
     if found is None:
-        raise _missing(project_id)
+        raise no_project(project_id)
     return int(found[0] or 0), project_body(*found[2:])
-
-
-def _missing(project_id: str) -> HTTPException:
-    return HTTPException(404, f"no project {project_id!r} in the published snapshot")

@@ -4,7 +4,7 @@ and response cache as dependencies (`app.state`, set by `create_app`)."""
 from collections import Counter
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 
 from yiwang.api.auth import authorised
@@ -13,6 +13,7 @@ from yiwang.api.snapshot import Snapshots
 
 Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
 PRINTABLE = r"^[^\x00-\x1f]*$"  # PostgreSQL text holds no NUL: refuse control characters early
+ProjectId = Annotated[str, Path(max_length=200, pattern=PRINTABLE)]
 After = Annotated[
     str | None, Query(max_length=200, pattern=PRINTABLE, description="keyset: the last key seen")
 ]
@@ -53,3 +54,7 @@ async def _responses(request: Request) -> Responses:
 # async, so FastAPI calls them on the event loop rather than in a thread
 Reader = Annotated[Snapshots, Depends(_snapshots)]
 Cache = Annotated[Responses, Depends(_responses)]
+
+
+def no_project(project_id: str) -> HTTPException:
+    return HTTPException(404, f"no project {project_id!r} in the published snapshot")
