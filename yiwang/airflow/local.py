@@ -126,15 +126,15 @@ def dags_test_night(
     logs.mkdir(parents=True, exist_ok=True)
     syncs, publish = sync_dag_ids(), "publish_unified"
     before = {dag_id: _run_ids(env, dag_id) for dag_id in (*syncs, publish)}
-    late = _dags_test(env, [*syncs, "--then", publish], as_of, logs, on_dag)
+    stopped, why = _dags_test(env, [*syncs, "--then", publish], as_of, logs, on_dag)
 
     def outcome(dag_id: str) -> DagRunOutcome:
         log = logs / f"{dag_id}.log"
         output = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
         found = judged(env, dag_id, before[dag_id], output, log)
-        return DagRunOutcome(dag_id, "timed out", (), late, log) if late and found.state in (
-            "running", "queued", "not run"
-        ) else found  # fmt: skip
+        if stopped and found.state in ("running", "queued", "not run"):
+            return DagRunOutcome(dag_id, stopped, (), why, log)  # the runner ended before it
+        return found
 
     runs = [outcome(dag_id) for dag_id in syncs]
     failed = [o for o in runs if o.state != "success"]
@@ -152,12 +152,13 @@ def _dags_test(
     as_of: dt.date,
     logs: Path,
     on_dag: Callable[[str], None] | None,
-) -> str:
+) -> tuple[str, str]:
     """Runs `yiwang.airflow.dags_test` for `dag_ids` (a night's DAG runs are dated the next
-    day), telling `on_dag` as each begins; what stopped it early, or "" when nothing did."""
+    day), telling `on_dag` as each begins. When the runner ended early: the state of the DAGs
+    it left unfinished and why; else ("", "")."""
     command = [sys.executable, "-m", "yiwang.airflow.dags_test", f"{as_of + dt.timedelta(days=1)}",
                str(logs), *dag_ids]  # fmt: skip
-    limit = DAGS_TEST_TIMEOUT_S * len(dag_ids)
+    limit = DAGS_TEST_TIMEOUT_S * sum(d != "--then" for d in dag_ids)
     runner_log = logs / "dags_test.log"  # what the runner says outside the DAGs' own logs
     with runner_log.open("wb") as errors:
         process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
@@ -174,10 +175,10 @@ def _dags_test(
     if not runner_log.stat().st_size:
         runner_log.unlink()
     if process.returncode == -signal.SIGKILL:
-        return f"`airflow dags test` ran past {limit} s and was stopped"
+        return "timed out", f"`airflow dags test` ran past {limit} s and was stopped"
     if process.returncode:
-        return f"`python -m yiwang.airflow.dags_test` failed; see {runner_log}"
-    return ""
+        return "not run", f"`python -m yiwang.airflow.dags_test` failed; see {runner_log}"
+    return "", ""
 
 
 def judged(
