@@ -159,6 +159,24 @@ def test_given_a_division_then_the_schedule_lists_its_projects_with_when_works_b
     assert starts == sorted(starts)
 
 
+def test_given_a_unit_or_a_flag_then_the_schedule_lists_exactly_its_projects(client, store):
+    owners = Counter(r[0] for r in rows(store, select(P.c.entrusted_unit_code)) if r[0])
+    unit = owners.most_common(1)[0][0]  # an entrusted unit: it also owns none of them
+    got = client.get(f"/console/data/schedule?unit={unit}&limit=2000").json()
+    expected = rows(
+        store,
+        select(P.c.project_id).where(
+            (P.c.owner_unit_code == unit) | (P.c.entrusted_unit_code == unit)
+        ),
+    )
+    assert sorted(r["project_id"] for r in got["items"]) == sorted(r[0] for r in expected)
+    assert got["total"] == len(expected) > 1
+    flagged = client.get("/console/data/schedule?risk_flag=SCHEDULE_SLIP&limit=2000").json()
+    assert flagged["items"] and all(
+        "SCHEDULE_SLIP" in r["risk_flags"].split(",") for r in flagged["items"]
+    )
+
+
 def test_given_a_limit_then_the_schedule_says_how_many_it_left_out(client, store):
     got = client.get("/console/data/schedule?limit=5").json()
     assert len(got["items"]) == 5 and got["total"] > 5

@@ -148,6 +148,25 @@ def test_given_the_schedule_then_planned_and_actual_bars_are_drawn_and_open_proj
     only_loopback(page)
 
 
+def test_given_a_division_chosen_then_the_schedule_draws_only_its_projects(console, night):
+    base, browser = console
+    _, projects, _ = night
+    division = projects[0]["region_code"]
+    page = browser.open(f"{base}/console/schedule")
+    drawn(page)
+    page.evaluate(
+        f"const d = document.getElementById('division'); d.value = {division!r};"
+        " d.dispatchEvent(new Event('change')); 1"
+    )
+    page.wait_for(f"location.search === '?division={division}'", 30)
+    drawn(page)
+    theirs = [p for p in projects if p["region_code"] == division]
+    assert page.evaluate("yiwangConsole.rows") == len(theirs) < len(projects)
+    bars = page.evaluate("document.querySelectorAll('g.actual_marks path').length")
+    assert bars == len(theirs)  # one actual bar a project of the division
+    only_loopback(page)
+
+
 def test_given_the_lists_then_units_and_verified_draws_show(console):
     base, browser = console
     page = browser.open(f"{base}/console/lists")
