@@ -10,6 +10,7 @@ import contextlib
 import http.server
 import json
 import re
+import shutil
 import threading
 from collections.abc import Iterator
 
@@ -21,7 +22,7 @@ from yiwang.api.app import create_app
 from yiwang.api.auth import digest
 from yiwang.console.divisions import SHIPPED
 from yiwang.store.db import engine_for
-from yiwang.store.tables import published
+from yiwang.store.tables import published, stored
 
 TOKEN = "browser-token"
 READY = "window.yiwangConsole?.ready === true || window.yiwangConsole?.error"
@@ -174,6 +175,39 @@ def test_given_the_lists_then_units_and_verified_draws_show(console):
     assert page.evaluate("yiwangConsole.draws") >= 1
     assert "✓ verified" in page.evaluate("document.querySelector('.verification').textContent")
     only_loopback(page)
+
+
+HOSTILE = '<img id="pwned" src="x" onerror="window.pwned = 1">'
+
+
+def test_given_markup_in_names_and_titles_then_the_map_shows_it_as_text(night, tmp_path):
+    """A citizen writes a work order's title, a clerk a project's name: on the map each is
+    text, never markup the console would run."""
+    engine, projects, _ = night
+    copy = tmp_path / "hostile.db"
+    shutil.copy(engine.url.database, copy)
+    placed = next(p for p in projects if p["longitude"] is not None)
+    hostile = engine_for(f"sqlite:///{copy}")
+    project, work_order = stored["project"], stored["work_order"]  # the views' rows
+    with hostile.begin() as conn:
+        conn.execute(project.update().where(project.c.project_id == placed["project_id"])
+                     .values(project_name=f"{HOSTILE}工程"))  # fmt: skip
+        conn.execute(work_order.update().where(work_order.c.category.in_(["投诉", "举报"]))
+                     .values(title=HOSTILE))  # fmt: skip
+    with served(create_app(hostile, {digest(TOKEN)})) as base, Chromium() as browser:
+        page = sign_in(browser, base)
+        shown = page.evaluate(
+            "(() => { const texts = []; yiwangConsole.map.eachLayer(l => {"
+            f" if ((l.options.project && l.options.project[0] === {placed['project_id']!r})"
+            " || (l.options.order && l.options.order[4])) {"
+            " l.fire('mouseover', {latlng: l.getLatLng()}, true);"
+            " texts.push(document.querySelector('.leaflet-tooltip-pane').textContent); } });"
+            " return texts; })()"
+        )
+        assert shown and all(HOSTILE in text for text in shown), shown[:3]
+        assert page.evaluate("document.getElementById('pwned') === null && !window.pwned")
+        assert page.evaluate("document.querySelectorAll('.leaflet-tooltip-pane img').length") == 0
+    hostile.dispose()
 
 
 def test_given_a_session_then_signing_out_ends_it(console):

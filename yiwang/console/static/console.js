@@ -2,7 +2,8 @@
  *
  * Plain script, no build step: Leaflet draws the map, Vega-Lite (through vega-embed) the
  * schedules; both are shipped with the hub. Text from the data is only ever set as text
- * (`textContent`), never as HTML. `window.yiwangConsole` tells tests what was drawn.
+ * (`textContent`, text nodes, vega-tooltip's escaping), never as HTML. `window.yiwangConsole`
+ * tells tests what was drawn.
  */
 "use strict";
 (() => {
@@ -49,6 +50,9 @@
     return node;
   }
 
+  // Leaflet sets a tooltip's string content as HTML: a citizen's title or a project's name
+  // goes in as a text node, so that it can only ever be text
+  const plain = (text) => document.createTextNode(String(text ?? ""));
   const flagsOf = (text) => (text ? text.split(",") : []);
   function colourOf(flagText) {
     const raised = new Set(flagsOf(flagText));
@@ -128,14 +132,14 @@
     const divisionLayer = L.geoJSON(geo, {
       renderer: outlines,
       style: { color: "#546e7a", weight: 1.2, fillColor: "#eceff1", fillOpacity: tiles ? 0.15 : 0.7, className: "division" },
-      onEachFeature: (f, layer) => layer.bindTooltip(`${f.properties.name} ${f.id}`, { sticky: true }),
+      onEachFeature: (f, layer) => layer.bindTooltip(plain(`${f.properties.name} ${f.id}`), { sticky: true }),
     });
     map.fitBounds(divisionLayer.getBounds()); // a view first: Leaflet adds layers to a map that has one
     divisionLayer.addTo(map);
     divisionLayer.eachLayer((l) => { l.getElement().dataset.code = l.feature.id; });
     for (const f of geo.features) {
       L.tooltip({ permanent: true, direction: "center", className: "division-label" })
-        .setLatLng(L.geoJSON(f).getBounds().getCenter()).setContent(f.properties.name).addTo(map);
+        .setLatLng(L.geoJSON(f).getBounds().getCenter()).setContent(plain(f.properties.name)).addTo(map);
     }
 
     const byId = new Map(layers.projects.map((p) => [p[0], p]));
@@ -144,12 +148,12 @@
     const parcels = L.geoJSON(null, {
       renderer: outlines,
       style: (f) => ({ color: colourOf(byId.get(f.id)[4]), weight: 1, fillOpacity: 0.45, className: "parcel" }),
-    }).bindTooltip((l) => byId.get(l.feature.id)[1]).on("click", (e) => openProject(e.layer.feature.id)).addTo(map);
+    }).bindTooltip((l) => plain(byId.get(l.feature.id)[1])).on("click", (e) => openProject(e.layer.feature.id)).addTo(map);
     const points = L.featureGroup()
-      .bindTooltip((l) => `${l.options.project[1]} · ${l.options.project[0]}`)
+      .bindTooltip((l) => plain(`${l.options.project[1]} · ${l.options.project[0]}`))
       .on("click", (e) => openProject(e.layer.options.project[0])).addTo(map);
     const complaints = L.featureGroup()
-      .bindTooltip((l) => { const c = l.options.order; return `${c[2]} · ${c[3]} · ${c[4] || c[0]}`; })
+      .bindTooltip((l) => { const c = l.options.order; return plain(`${c[2]} · ${c[3]} · ${c[4] || c[0]}`); })
       .on("click", (e) => { const c = e.layer.options.order; if (c[1]) openProject(c[1]); }).addTo(map);
     L.control.layers(null, {
       "区县 divisions": divisionLayer, "地块 parcels": parcels, "项目 projects": points,
