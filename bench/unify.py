@@ -18,10 +18,10 @@ from pathlib import Path
 from bench.connectors import start_simulators
 from bench.report import peak_rss_mb, save, world_args
 from connectors.core import LocalSink
-from departments.registry import linking, plan, record
+from departments.registry import linking, plan, record, taking_part
 from schemas.validate import validate
 from transforms.resolve import resolve
-from transforms.unify import project_table, spot_check_table, unit_scorecard
+from transforms.unify import spot_check_table, unified, unit_scorecard
 from yiwang.night.run_ids import run_id_for
 from yiwang.night.steps import extract_all, record_streams
 
@@ -38,9 +38,10 @@ def main() -> None:
         proc.terminate()
         proc.wait()
     t0 = time.perf_counter()
-    received, accepted = {}, {}
+    received, accepted, systems = {}, {}, set()
     for name, s, rows in record_streams(sink):
         received[s.record_type] = rows
+        systems |= {name} if len(rows) else set()
         accepted[s.record_type] = validate(name, record(s.record_type), rows).accepted
     validate_s = time.perf_counter() - t0
     records = sum(len(f) for f in accepted.values())
@@ -49,7 +50,8 @@ def main() -> None:
     links = resolve(accepted, linking(), received["project"])
     resolve_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    projects = project_table(accepted, links, as_of, plan())
+    # as the night unifies: every department taking part, its own tables too
+    projects, _ = unified(accepted, links, as_of, plan(taking_part(systems)))
     unit_scorecard(accepted, links, projects, as_of)
     spot_check_table(projects, as_of)
     unify_s = time.perf_counter() - t0

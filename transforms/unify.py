@@ -120,13 +120,28 @@ class Projects:
         return frame[found >= 0], found[found >= 0], at[found[found >= 0]]
 
 
+def unified(
+    accepted: dict[str, pd.DataFrame], links: pd.DataFrame, as_of: dt.date, plan: Plan
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """The project table and the tables the departments fill on their own, from one
+    `Projects`: what both read (planning's united parcels, the linked records of each type) is
+    worked out once a night."""
+    ps = Projects(accepted, links, as_of)
+    return _project_table(ps, plan), _own_tables(ps, plan)
+
+
 def project_table(
     accepted: dict[str, pd.DataFrame], links: pd.DataFrame, as_of: dt.date, plan: Plan
 ) -> pd.DataFrame:
+    """The project table alone (`unified` gives it with the departments' own tables)."""
+    return _project_table(Projects(accepted, links, as_of), plan)
+
+
+def _project_table(ps: Projects, plan: Plan) -> pd.DataFrame:
     """One row per linked project: each declared figure's columns, `X-` projects named after
     the record anchoring them, the declared flags, and which systems have a record linked."""
-    ps = Projects(accepted, links, as_of)
-    p = ps.table
+    accepted, links = ps.accepted, ps.links
+    p = ps.table  # each figure's columns land here: later figures and the flags read them
     for figure in plan.figures:
         for column, values in figure.compute(ps).items():
             p[column] = values
@@ -164,12 +179,9 @@ def project_table(
     return p.reset_index(drop=True)[list(columns)]
 
 
-def own_tables(
-    accepted: dict[str, pd.DataFrame], links: pd.DataFrame, as_of: dt.date, plan: Plan
-) -> dict[str, pd.DataFrame]:
+def _own_tables(ps: Projects, plan: Plan) -> dict[str, pd.DataFrame]:
     """Every table the departments fill on their own; a table of a department taking no part
     is published empty."""
-    ps = Projects(accepted, links, as_of)
     computed = {t.table: t.compute(ps) for t in plan.tables}
     out = {}
     for name in SINCE:

@@ -30,7 +30,7 @@ from departments.registry import (
 from schemas.validate import Validated, validate
 from transforms.detail import detail_frames
 from transforms.resolve import resolve
-from transforms.unify import own_tables, project_table, spot_check_table, unit_scorecard
+from transforms.unify import spot_check_table, unified, unit_scorecard
 from yiwang.night.extract import extract_source
 from yiwang.store.kept import KeptStream
 from yiwang.store.publish import PublishError
@@ -190,7 +190,7 @@ def unify_night(
     del registry_served
     clock.lap("resolve")
     part = taking_part(name for (name, _), n in received.items() if n)
-    projects = project_table(accepted, links, as_of, plan(part))
+    projects, own = unified(accepted, links, as_of, plan(part))
     tables = {
         "project": projects,
         "source_record": links,
@@ -198,7 +198,7 @@ def unify_night(
         "unit_scorecard": unit_scorecard(accepted, links, projects, as_of),
         "spot_check": spot_check_table(projects, as_of, published_draws),
         **detail_frames(accepted, links, [record(r) for r in record_types()]),
-        **own_tables(accepted, links, as_of, plan(part)),
+        **own,
     }
     clock.lap("unify")
     return Night(as_of, received, tables, seconds)
