@@ -65,3 +65,32 @@ def money(
             )
         ),
     }
+
+
+def false_x_projects(projects: pd.DataFrame, truth: pd.DataFrame) -> list[str]:
+    """Published `X-` projects (未批先建) the world does not have: works the registry knows, or
+    one unregistered work split in two."""
+    true_x = set(truth["project_id"].dropna())
+    ours = projects["project_id"][projects["project_id"].str.startswith("X-")]
+    return sorted(set(ours) - true_x)
+
+
+def paid_amounts(projects: pd.DataFrame, money_truth: pd.DataFrame) -> dict:
+    """Every project's published `paid_amount` (absent or null: 0) against the true net
+    amount of its vouchers (none: 0), registry and `X-` projects alike."""
+    ours = projects.set_index("project_id")["paid_amount"].map(
+        lambda v: Decimal(0) if pd.isna(v) else Decimal(v)
+    )
+    true = money_truth.set_index("project_id")["paid_amount"].map(Decimal)
+    ids = ours.index.union(true.index)
+    ours = ours.reindex(ids).map(lambda v: Decimal(0) if pd.isna(v) else v)
+    true = true.reindex(ids).map(lambda v: Decimal(0) if pd.isna(v) else v)
+    differ = ours != true
+    return {
+        "projects": len(ids),
+        "x_projects": int(ids.str.startswith("X-").sum()),
+        "exact": int((~differ).sum()),
+        "overstated": int((differ & (ours > true)).sum()),
+        "understated": int((differ & (ours < true)).sum()),
+        "differences": [(p, str(ours[p]), str(true[p])) for p in ids[differ.to_numpy()][:5]],
+    }

@@ -42,6 +42,16 @@ NAME_UNIT_PAYEE = LinkMethod(
     0.9,
     "the name fits several projects of the unit; the payee is the contractor of exactly one",
 )
+NAME_UNIT_ENTRUSTED = LinkMethod(
+    "name+unit+entrusted",
+    0.9,
+    "the name fits several projects of the unit; the payee is the entrusted unit of exactly one",
+)
+NAME_IN_TEXT = LinkMethod(
+    "name_in_text+unit",
+    0.8,
+    "the free text names (base and phase) exactly one project known under the record's unit",
+)
 NAME_UNIT = LinkMethod(
     "name+unit",
     0.85,
@@ -100,6 +110,13 @@ class Registry:
     owner_code: str
     entrusted_name: str
     entrusted_code: str
+    # optional: what tells same-named projects apart (the division; a revoked one by its
+    # last update, a live one by its approval date)
+    region: str | None = None
+    status: str | None = None
+    revoked: str = "已撤销"
+    updated: str | None = None
+    approved: str | None = None
 
 
 @dataclass(frozen=True)
@@ -136,17 +153,37 @@ class PartyOf:
     field: str
     record_type: str
     role: str
+    method: LinkMethod = NAME_UNIT_PAYEE
 
 
 @dataclass(frozen=True)
 class NameWithinUnit:
     """The name, reduced to base and phase (`transforms.names`), compared only with projects
-    known under the unit in `blocks` (each tried in turn), as any of `roles` (UNIT_ROLES)."""
+    known under the unit in `blocks` (each tried in turn), as any of `roles` (UNIT_ROLES).
+
+    A unit is also known under the names and codes its records were written with when a code
+    linked them (a reorganised unit's old ones; the treasury's budget unit code). A name
+    naming two projects (`A、B`) fits either. `region`: the record's division, which must
+    agree with the project's; `when`: its date, which tells a revoked project from the live
+    one re-filed under the same name. `tie_breaks` settle a name that fits several."""
 
     name: str
     blocks: tuple[str, ...]
     roles: tuple[str, ...]
-    tie_break: PartyOf | None = None
+    tie_breaks: tuple[PartyOf, ...] = ()
+    region: str | None = None
+    when: str | None = None
+
+
+@dataclass(frozen=True)
+class NameInText:
+    """Free text (`field`) naming a project known under the unit in `blocks`: the one
+    project whose name (its base, and its phase where several share the base) the text
+    contains."""
+
+    field: str
+    blocks: tuple[str, ...]
+    roles: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -194,13 +231,21 @@ class SiteMention:
 
 
 Evidence = (
-    Registry | ProjectCode | CodeInText | Follows | NameWithinUnit | Unregistered | SiteMention
+    Registry
+    | ProjectCode
+    | CodeInText
+    | Follows
+    | NameWithinUnit
+    | NameInText
+    | Unregistered
+    | SiteMention
 )
 
 # every method a link can be published with, for the dictionary and the API
 METHODS = (
     REGISTRY, PROJECT_CODE, PROJECT_CODE_MALFORMED, PROJECT_CODE_REPAIRED, CODE_IN_TEXT,
-    CODE_IN_TEXT_REPAIRED, NAME_UNIT_PAYEE, NAME_UNIT, UNREGISTERED, SITE_NAME, SITE_POSITION,
+    CODE_IN_TEXT_REPAIRED, NAME_UNIT_PAYEE, NAME_UNIT_ENTRUSTED, NAME_UNIT, NAME_IN_TEXT,
+    UNREGISTERED, SITE_NAME, SITE_POSITION,
     SITE_CONTRACTOR, SITE_ROAD, UNLINKED,
 )  # fmt: skip
 
@@ -219,13 +264,17 @@ def evidence_words(evidence: tuple[Evidence, ...]) -> str:
             said.append(f"the `{e.record_type}` named in `{e.field}`")
         elif isinstance(e, NameWithinUnit):
             blocks = " or ".join(f"`{b}`" for b in e.blocks)
-            party = (
-                f", settled by `{e.tie_break.field}` as the `{e.tie_break.role}` of one "
-                f"candidate's `{e.tie_break.record_type}`s"
-                if e.tie_break
-                else ""
+            party = "".join(
+                f", settled by `{t.field}` as the `{t.role}` of one candidate's `{t.record_type}`s"
+                for t in e.tie_breaks
             )
-            said.append(f"name `{e.name}` among the projects of the unit in {blocks}{party}")
+            region = f" of the division in `{e.region}`" if e.region else ""
+            said.append(
+                f"name `{e.name}` among the projects{region} of the unit in {blocks}{party}"
+            )
+        elif isinstance(e, NameInText):
+            blocks = " or ".join(f"`{b}`" for b in e.blocks)
+            said.append(f"a project named in `{e.field}` among those of the unit in {blocks}")
         elif isinstance(e, SiteMention):
             said.append(
                 f"only under `{e.topic_prefix}`: the project of its district (`{e.region}`) "

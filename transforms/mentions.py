@@ -36,7 +36,7 @@ from transforms.links import (
     SiteMention,
 )
 from transforms.names import split_names
-from transforms.normalise import _FOLD
+from transforms.normalise import _FOLD, day_numbers
 
 NEAR_M = 200.0  # an app position this close to a parcel points at it
 # a site known only by its buildings' footprints (its parcel unknown or rejected) may reach this
@@ -83,14 +83,6 @@ class Sites:
     parcels: pd.DataFrame  # index (project), geometry (shapely, EPSG:4549 metres)
 
 
-def _days(values: pd.Series) -> np.ndarray:
-    """Day numbers of dates or times (NaN where missing)."""
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        values = values.dt.tz_localize(None)
-    stamps = pd.to_datetime(values, errors="coerce")
-    return ((stamps - pd.Timestamp("1970-01-01")).dt.days).to_numpy(dtype=float)
-
-
 def _fold(text: str) -> str:
     return "".join(text.translate(_FOLD).split())
 
@@ -133,17 +125,17 @@ def gather(
                 if isinstance(d, str) and len(d) == 6 and not d.endswith("00"):
                     districts[d].add(i)
         if fact.start:
-            starts = _days(rows[fact.start])
+            starts = day_numbers(rows[fact.start])
             np.fmin.at(first, at, starts)
             if fact.end:
-                plan_start[at], plan_end[at] = starts, _days(rows[fact.end])
+                plan_start[at], plan_end[at] = starts, day_numbers(rows[fact.end])
         if fact.name:
             bases = split_names(rows[fact.name])["base"].to_numpy(dtype=object)
             for i, base in zip(at, bases, strict=True):
                 if isinstance(base, str) and len(base) >= MIN_NAME:
                     names.setdefault(base, (set(), len(base)))[0].add(i)
         if fact.contractor:
-            since = _days(rows[fact.start]) if fact.start else np.full(len(at), -np.inf)
+            since = day_numbers(rows[fact.start]) if fact.start else np.full(len(at), -np.inf)
             for i, c, day in zip(
                 at, rows[fact.contractor].to_numpy(dtype=object), since, strict=True
             ):
@@ -225,7 +217,7 @@ def link_orders(
     text = pd.Series("", index=rows.index, dtype=object)
     for field in evidence.text:
         text = text + rows[field].fillna("").astype(str).map(_fold) + "|"
-    day = _days(rows[evidence.when])
+    day = day_numbers(rows[evidence.when])
     region = rows[evidence.region].to_numpy(dtype=object)
     near = _near(rows, evidence, sites)
     named_district = _automaton({name: code for name, code in _districts().items()})

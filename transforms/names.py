@@ -16,11 +16,22 @@ import pandas as pd
 
 from transforms.normalise import _FOLD, spread
 
-_NUM = "一二三四五六七八九十〇零0-9"
-_SECTION = re.compile(rf"[{_NUM}]+标段$")
-_PHASE = re.compile(rf"[（(]\s*([{_NUM}]+)\s*期\s*[）)]")
-_WORDS = re.compile(r"工程|项目|[\s()（）]")
+_NUM = "一二三四五六七八九十〇零0-9ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ"
+# a section at the end: `一标段`, `第一标段`, `Ⅰ标段`, `施工一标`
+_SECTION = re.compile(rf"(?:第?[{_NUM}]+标段|施工[{_NUM}]+标)$")
+# the phase, bracketed: `（一期）`, `（第一期）`, `【一期】`, `(1期)`
+_PHASE = re.compile(rf"[（(【\[]\s*第?\s*([{_NUM}]+)\s*期\s*[）)】\]]")
+# or bare, next to `工程`/`项目` or at the end: `一期工程`, `工程一期`
+_BARE_PHASE = re.compile(rf"(?<=工程|项目)第?([{_NUM}]+)期|第?([{_NUM}]+)期(?=工程|项目|$)")
+# a scope note only the registry writes: `（含室外附属配套等工程）`
+_SCOPE = re.compile(r"[（(]含[^（()）]*[）)]")
+_WORDS = re.compile(r"工程|项目|[\s()（）【】\[\]]")
+# punctuation clerks add: quotes, commas, middle dots, hyphens (codes are gone by then)
+_PUNCT = re.compile(r"[\"'“”‘’「」,，、·•・\-—－]")
 _CODE = re.compile(r"\d{4}-\d{6}-\d{2}-\d{2}-\d{6}")
+_NUMERALS = dict(zip("123456789", "一二三四五六七八九", strict=True)) | dict(
+    zip("ⅠⅡⅢⅣⅤⅥⅦⅧⅨ", "一二三四五六七八九", strict=True)
+)
 
 
 @cache
@@ -50,26 +61,55 @@ def _without_prefix(text: str) -> str:
     return text
 
 
-def _split(name: str) -> tuple[str, str | None]:
-    text = name.translate(_FOLD)
+@cache
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def _numeral(text: str) -> str:
+    """A phase number as Chinese numerals (`1` and `Ⅰ` are `一`)."""
+    return "".join(_NUMERALS.get(c, c) for c in text)
+
+
+def _split(name: str) -> tuple[str, str | None, str]:
+    text = _t2s().convert(name.translate(_FOLD))  # 姑蘇區 is 姑苏区
     text = _CODE.sub("", text)  # a code written into a name is evidence of its own
-    text = _SECTION.sub("", "".join(text.split()))  # every whitespace run gone
+    text = _PUNCT.sub("", "".join(text.split()))  # every whitespace run and stray mark gone
+    text = _SCOPE.sub("", text)
+    text = _SECTION.sub("", text)
     phase = _PHASE.search(text)
     if phase:
         text = _PHASE.sub("", text)
+        number = phase.group(1)
+    elif bare := _BARE_PHASE.search(text):
+        text = text[: bare.start()] + text[bare.end() :]
+        number = bare.group(1) or bare.group(2)
+    else:
+        number = None
     text = _SECTION.sub("", text)  # a section written before the phase
-    text = _without_prefix(text)
-    return _WORDS.sub("", text), (phase.group(1) if phase else None)
+    stem = _WORDS.sub("", text)
+    return _WORDS.sub("", _without_prefix(text)), (_numeral(number) if number else None), stem
+
+
+def reduced_text(text: str) -> str:
+    """Free text as names are compared within it: folded, simplified, and without spaces,
+    punctuation, brackets, `工程` or `项目`."""
+    text = _t2s().convert(text.translate(_FOLD))
+    return _WORDS.sub("", _PUNCT.sub("", "".join(text.split())))
 
 
 def split_names(names: pd.Series, memo: dict | None = None) -> pd.DataFrame:
-    """`base` and `phase` of every name (None where the name is missing): each distinct name
+    """`base` and `phase` of every name (None where the name is missing), and its `stem` (the
+    base with the division it starts with): each distinct name
     split once, and spread to the rows by its code rather than a Python call a row. `memo`
     keeps the splits for the next call (the registry, permits and payments name the same
     works)."""
     codes, uniques = pd.factorize(names, use_na_sentinel=True)
     memo = {} if memo is None else memo
     split = [memo[n] if n in memo else memo.setdefault(n, _split(n)) for n in uniques]
-    base = spread([b or None for b, _ in split], codes)
-    phase = spread([p for _, p in split], codes)
-    return pd.DataFrame({"base": base, "phase": phase}, index=names.index)
+    base = spread([b or None for b, _, _ in split], codes)
+    phase = spread([p for _, p, _ in split], codes)
+    stem = spread([s or None for _, _, s in split], codes)
+    return pd.DataFrame({"base": base, "phase": phase, "stem": stem}, index=names.index)

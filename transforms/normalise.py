@@ -150,3 +150,11 @@ def mask_account(values: pd.Series) -> pd.Series:
         return _trim(uniques).map(lambda v: "*" * max(len(v) - 4, 0) + v[-4:], na_action="ignore")
 
     return per_distinct(values, mask).astype(TEXT)
+
+
+def day_numbers(values: pd.Series) -> np.ndarray:
+    """Day numbers (days since 1970-01-01, local time) of dates or times; NaN where missing."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = values.dt.tz_localize(None)
+    stamps = pd.to_datetime(values, errors="coerce")
+    return ((stamps - pd.Timestamp("1970-01-01")).dt.days).to_numpy(dtype=float)

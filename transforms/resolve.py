@@ -26,8 +26,8 @@ from transforms.code_index import OneDigitIndex
 from transforms.links import (
     CODE_IN_TEXT,
     CODE_IN_TEXT_REPAIRED,
+    NAME_IN_TEXT,
     NAME_UNIT,
-    NAME_UNIT_PAYEE,
     PROJECT_CODE,
     PROJECT_CODE_MALFORMED,
     PROJECT_CODE_REPAIRED,
@@ -38,6 +38,7 @@ from transforms.links import (
     Evidence,
     Follows,
     LinkMethod,
+    NameInText,
     NameWithinUnit,
     ProjectCode,
     Registry,
@@ -45,9 +46,9 @@ from transforms.links import (
     Unregistered,
     follows,
 )
-from transforms.names import split_names
+from transforms.names import reduced_text, split_names
 from transforms.normalise import code as fold_code
-from transforms.normalise import spread, text
+from transforms.normalise import day_numbers, spread, text
 
 LINK_COLUMNS = [
     "source_system",
@@ -86,6 +87,18 @@ class CodeBook:
         return (near.pop(), PROJECT_CODE_REPAIRED) if len(near) == 1 else (None, None)
 
 
+def _well_formed(code) -> str | None:
+    """A registry key as a well-formed code: itself, or its digits with the hyphens back
+    (`2023320509-83-02-213172`); None when neither is one."""
+    if not isinstance(code, str):
+        return None
+    if FORMAT.fullmatch(code):
+        return code
+    d = re.sub(r"\D", "", code)
+    fixed = f"{d[:4]}-{d[4:10]}-{d[10:12]}-{d[12:14]}-{d[14:]}"
+    return fixed if len(d) == 20 and FORMAT.fullmatch(fixed) else None
+
+
 def _one_digit_apart(a: str, b: str) -> bool:
     """Equal length, one position apart, and a digit (`str.isdigit`) there on both sides."""
     differ = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
@@ -106,11 +119,35 @@ def _codes(values: pd.Series, book: CodeBook) -> pd.DataFrame:
 
 
 # ---- names within blocks --------------------------------------------------------------------
-class NameIndex:
-    """Projects by (block, base); a record's candidates are those whose phase fits."""
+@dataclass(frozen=True)
+class Standing:
+    """What tells same-named projects apart: the division, and for a revoked project the day
+    of its last update (its revocation, or later), for a live one its approval day."""
 
-    def __init__(self, projects: pd.DataFrame, block_columns: list[str]) -> None:
+    region: str | None = None
+    revoked: bool = False
+    updated: float = np.nan
+    approved: float = np.nan
+
+
+def same_division(a: str | None, b: str | None) -> bool:
+    """Division codes that can name one place: equal, either unknown, or a city (`320500`)
+    and a district within it."""
+    if not isinstance(a, str) or not isinstance(b, str) or a == b:
+        return True
+    return (a.endswith("00") or b.endswith("00")) and a[:4] == b[:4]
+
+
+class NameIndex:
+    """Projects by (block, base); a record's candidates are those whose phase fits, whose
+    division agrees with its own, and which its date does not rule out."""
+
+    def __init__(
+        self, projects: pd.DataFrame, block_columns: list[str], standing: dict[str, Standing]
+    ) -> None:
         self.by_key: dict[tuple[str, str], list[tuple[str, str | None]]] = defaultdict(list)
+        self.by_block: dict[str, list[tuple[str, str, str | None]]] = defaultdict(list)
+        self.standing = standing
         for col in block_columns:  # numpy object arrays, not `itertuples`' row objects
             columns = (
                 projects[c].to_numpy(dtype=object) for c in ("project_id", col, "base", "phase")
@@ -120,51 +157,140 @@ class NameIndex:
                     entry = (pid, phase if isinstance(phase, str) else None)
                     if entry not in (found := self.by_key[(block, base)]):
                         found.append(entry)
+                        self.by_block[block].append((pid, base, entry[1]))
 
-    def candidates(self, block: str | None, base: str | None, phase: str | None) -> list[str]:
-        found = (
-            self.by_key.get((block, base), [])
-            if isinstance(block, str) and isinstance(base, str)
-            else []
-        )
+    def candidates(
+        self,
+        blocks: Sequence[str],
+        names: Sequence[tuple[str | None, str | None]],
+        region: str | None = None,
+        day: float = np.nan,
+    ) -> list[str]:
+        pids: list[str] = []
+        for base, phase in names:
+            fits = self._fits(blocks, base, phase, region, day)
+            if not fits:
+                return []  # a name of `A、B` found nowhere could be the one the record is for
+            pids += fits
+        return list(dict.fromkeys(pids))
+
+    def _fits(self, blocks: Sequence[str], base, phase, region, day: float) -> list[str]:
+        if not isinstance(base, str):
+            return []
+        found = list(dict.fromkeys(e for b in blocks for e in self.by_key.get((b, base), ())))
+        found = [(pid, p) for pid, p in found if same_division(region, self._of(pid).region)]
+        found = self._by_date(found, day)
         phase = phase if isinstance(phase, str) else None
         exact = [pid for pid, p in found if p == phase]
-        if exact:
-            return exact
-        return [pid for pid, p in found if p is None or phase is None]
+        loose = [pid for pid, p in found if (p is None or phase is None) and pid not in exact]
+        if not exact:
+            return loose
+        # the exact phase wins over a project of that name without one (the works and its
+        # phase), but not over an `X-` project's (its permits may just not write it) nor over
+        # same-named works in another division (a phase tells no district from another)
+        here = {self._of(pid).region for pid in exact}
+        if any(pid.startswith("X-") or self._of(pid).region not in here for pid in loose):
+            return exact + loose
+        return exact
+
+    def _of(self, pid: str) -> Standing:
+        return self.standing.get(pid, _NO_STANDING)
+
+    def _by_date(self, found: list[tuple], day: float) -> list[tuple]:
+        """Nothing happens to a project after it is revoked: a record dated after a revoked
+        project's last update is not its own. Where a revoked project remains a candidate, a
+        live one re-filed under its name is not one before its approval (an unknown approval
+        day rules nothing out)."""
+        if np.isnan(day):
+            return found
+        found = [
+            (pid, p)
+            for pid, p in found
+            if not (self._of(pid).revoked and not day < self._of(pid).updated)
+        ]
+        if any(self._of(pid).revoked for pid, _ in found):
+            found = [
+                (pid, p)
+                for pid, p in found
+                if self._of(pid).revoked or not self._of(pid).approved > day
+            ]
+        return found
+
+    def named_in(self, blocks: Sequence[str], reduced: str) -> list[str]:
+        """The projects under `blocks` whose base the reduced text contains (and, where
+        phases of one works share it, whose phase it writes)."""
+        found = list(
+            dict.fromkeys(
+                (pid, base, phase)
+                for block in blocks
+                for pid, base, phase in self.by_block.get(block, ())
+                if len(base) >= 4 and base in reduced
+            )
+        )
+        if len({pid for pid, _, _ in found}) > 1 and len({base for _, base, _ in found}) == 1:
+            # one works, several phases: the phase the text writes
+            found = [f for f in found if f[2] is not None and f"{f[2]}期" in reduced]
+        return list(dict.fromkeys(pid for pid, _, _ in found))
+
+
+_NO_STANDING = Standing()
 
 
 def _by_name(
     records: pd.DataFrame,
-    parts: pd.DataFrame,
+    names: list[tuple],
     index: NameIndex,
     block: str,
-    contractor_of: dict | None = None,
-    payee: str | None = None,
+    aliases: dict[str, set[str]],
+    tie_breaks: Sequence[tuple[dict, str, LinkMethod]] = (),
+    region: str | None = None,
+    when: str | None = None,
 ) -> pd.DataFrame:
-    """Each record's project by its name (`parts`: the names split) within its block."""
+    """Each record's project by its name (`names`: per record, the (base, phase) of each
+    project it names) within its block, its unit known under its aliases too."""
 
-    def link(blk, base, phase, who) -> tuple[str | None, LinkMethod | None]:
-        found = index.candidates(blk, base, phase)
-        if len(found) > 1 and contractor_of is not None and isinstance(who, str):
-            found = [pid for pid in found if who in contractor_of.get(pid, ())]
-            if len(found) == 1:
-                return found[0], NAME_UNIT_PAYEE
+    def link(blk, named, reg, day, *parties) -> tuple[str | None, LinkMethod | None]:
+        blocks = [blk, *sorted(aliases.get(blk, ()))] if isinstance(blk, str) else []
+        found = index.candidates(blocks, named, reg, day)
+        for (party_of, _, method), who in zip(tie_breaks, parties, strict=True):
+            if len(found) > 1 and isinstance(who, str):
+                narrowed = [pid for pid in found if who in party_of.get(pid, ())]
+                if len(narrowed) == 1:
+                    return narrowed[0], method
         return (found[0], NAME_UNIT) if len(found) == 1 else (None, None)
 
+    n = len(records)
     settled: dict[tuple, tuple[str | None, str | None]] = {}  # a project's payments repeat
     out = []
     for evidence in zip(  # numpy arrays: iterating pandas' string arrays costs more
         records[block].to_numpy(dtype=object),
-        parts["base"].to_numpy(dtype=object),
-        parts["phase"].to_numpy(dtype=object),
-        records[payee].to_numpy(dtype=object) if payee else [None] * len(records),
+        names,
+        records[region].to_numpy(dtype=object) if region else [None] * n,
+        day_numbers(records[when]) if when else np.full(n, np.nan),
+        *(records[who].to_numpy(dtype=object) for _, who, _ in tie_breaks),
         strict=True,
     ):
         if (found := settled.get(evidence)) is None:
             found = settled[evidence] = link(*evidence)
         out.append(found)
     return pd.DataFrame(out, index=records.index, columns=["project_id", "method"])
+
+
+def named_projects(names: pd.Series, memo: dict) -> list[tuple]:
+    """Per name, the (base, phase) of every project it names: one, or each of `A、B`."""
+    parts = split_names(names, memo)
+    out = list(zip(parts["base"].to_numpy(dtype=object), parts["phase"].to_numpy(dtype=object),
+                   strict=True))  # fmt: skip
+    out = [(pair,) for pair in out]
+    two = names.str.contains("、", regex=False, na=False).to_numpy()
+    if two.any():
+        segments = names[two].str.split("、").explode()
+        split = split_names(segments, memo)
+        pairs = pd.Series(list(zip(split["base"], split["phase"], strict=True)), index=split.index)
+        grouped = pairs.groupby(level=0).agg(tuple)
+        for at in np.flatnonzero(two):
+            out[at] = grouped[names.index[at]]
+    return out
 
 
 # ---- the whole resolution ---------------------------------------------------------------------
@@ -180,6 +306,8 @@ class Linking:
 
 # the registry's fields, by the roles resolution knows them under
 _ROLES = ("code", "name", "owner_name", "owner_code", "entrusted_name", "entrusted_code")
+# methods whose link proves what units a record's fields name (aliases are learned from them)
+_PROVEN = {REGISTRY, PROJECT_CODE, PROJECT_CODE_MALFORMED, PROJECT_CODE_REPAIRED, CODE_IN_TEXT}
 _CODE_IN_TEXT = {PROJECT_CODE: CODE_IN_TEXT, PROJECT_CODE_REPAIRED: CODE_IN_TEXT_REPAIRED}
 
 
@@ -208,21 +336,26 @@ def resolve(
             )
             for role, f in fields.items()
         }
+        | {"region": _divisions(served[registry.region]) if registry.region else None}
     )
     book = CodeBook(pd.concat([projects[registry.code], served["code"]]).dropna().drop_duplicates())
     names_split: dict = {}  # every name split once
-    served = served.assign(**split_names(served["name"], names_split))
-    # the names index holds everything the registry served with a well-formed code: a rejected
-    # record's name and owner still say which project a permit or payment names
-    well_formed = served[
-        served["code"].map(lambda c: isinstance(c, str) and bool(FORMAT.fullmatch(c)))
-    ]
+    served = served.assign(
+        **split_names(served["name"], names_split),
+        rejected=~served["code"].isin(set(fold_code(projects[registry.code]).dropna())),
+    )
+    # the names index holds everything the registry served with a code that is, or with its
+    # hyphens put back becomes, well formed: a rejected record's name and owner still say which
+    # project a permit or payment names (under the id a code written for it is linked with)
+    ids = served["code"].map(_well_formed)
+    well_formed = served[ids.notna()].assign(code=ids[ids.notna()])
     state = _State(
         accepted,
         book,
         names_split,
         served,
         known=well_formed.assign(project_id=well_formed["code"]),
+        standing=_standing(projects, well_formed, registry),
     )
     keys = projects[registry.code]
     state.done[backbone.record_type] = _frame(
@@ -234,6 +367,11 @@ def resolve(
     for lk in anchoring:
         state.link(lk)
     state.known = pd.concat([state.known, *state.unregistered], ignore_index=True)
+    for works in state.unregistered:
+        state.standing.update(
+            (pid, Standing(region=r if isinstance(r, str) else None))
+            for pid, r in zip(works["project_id"], works["region"], strict=True)
+        )
     todo = [lk for lk in rest if lk not in anchoring]
     while todo:
         ready = [lk for lk in todo if all(d in state.done for d in _depends_on(lk))]
@@ -252,6 +390,38 @@ def resolve(
 _follows = cache(follows)
 
 
+def _divisions(values: pd.Series) -> pd.Series:
+    """Division codes as written, None where not a real one (a rejected record's region says
+    nothing, and must not rule a project out)."""
+    from schemas.codes import division_codes
+
+    real = division_codes()
+    return fold_code(values).astype(object).map(lambda c: c if c in real else None)
+
+
+def _standing(projects: pd.DataFrame, served: pd.DataFrame, registry: Registry) -> dict:
+    """Each registry project's division (as served), and from its accepted record whether
+    it is revoked, its last update and its approval day."""
+    out = {
+        pid: Standing(region=r if isinstance(r, str) else None)
+        for pid, r in zip(served["code"], served["region"], strict=True)
+    }
+    if registry.status is None:
+        return out
+    n = len(projects)
+    for pid, status, updated, approved in zip(
+        projects[registry.code].to_numpy(dtype=object),
+        projects[registry.status].to_numpy(dtype=object),
+        day_numbers(projects[registry.updated]) if registry.updated else np.full(n, np.nan),
+        day_numbers(projects[registry.approved]) if registry.approved else np.full(n, np.nan),
+        strict=True,
+    ):
+        out[pid] = Standing(
+            out.get(pid, _NO_STANDING).region, status == registry.revoked, updated, approved
+        )
+    return out
+
+
 def _backbone(linking: Sequence[Linking]) -> Linking:
     found = [lk for lk in linking if any(isinstance(e, Registry) for e in lk.evidence)]
     if len(found) != 1:
@@ -263,9 +433,7 @@ def _depends_on(lk: Linking) -> set[str]:
     deps = {e.record_type for e in lk.evidence if isinstance(e, Follows)}
     deps |= {f.record_type for e in lk.evidence if isinstance(e, SiteMention) for f in e.facts}
     deps |= {
-        e.tie_break.record_type
-        for e in lk.evidence
-        if isinstance(e, NameWithinUnit) and e.tie_break is not None
+        t.record_type for e in lk.evidence if isinstance(e, NameWithinUnit) for t in e.tie_breaks
     }
     return deps - {lk.record_type}
 
@@ -277,8 +445,11 @@ class _State:
     names_split: dict
     served: pd.DataFrame  # everything the registry served, by role, names split
     known: pd.DataFrame  # the projects names are compared with: project_id, roles, base, phase
+    standing: dict[str, Standing]  # what tells same-named projects apart
     done: dict[str, pd.DataFrame] = field(default_factory=dict)  # record type -> its links
     unregistered: list[pd.DataFrame] = field(default_factory=list)
+    # a unit's other names and codes (old ones, budget unit codes) -> its names as known
+    aliases: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
     def link(self, lk: Linking) -> None:
         rows = self.accepted[lk.record_type]
@@ -295,11 +466,18 @@ class _State:
                 found = _codes(written, self.book)
                 found["method"] = found["method"].map(lambda m: _CODE_IN_TEXT.get(m))
                 link.loc[todo] = found.to_numpy()
+            elif isinstance(evidence, Follows) and evidence.record_type == lk.record_type:
+                self._follow_own(rows, link, evidence, lk.key)
             elif isinstance(evidence, Follows):
                 link.loc[todo] = self._follow(rows.loc[todo, evidence.field], evidence).to_numpy()
             elif isinstance(evidence, NameWithinUnit):
+                self._learn_aliases(rows, link, evidence.blocks, evidence.roles)
                 self._by_names(rows, link, evidence)
+            elif isinstance(evidence, NameInText):
+                self._learn_aliases(rows, link, evidence.blocks, evidence.roles)
+                self._named_in_text(rows, link, evidence)
             elif isinstance(evidence, Unregistered):
+                self._learn_aliases(rows, link, (evidence.owner_code,), ("owner_code",))
                 self._unregistered(rows, link, evidence, lk.key)
             elif isinstance(evidence, SiteMention):
                 todo = link["project_id"].isna()
@@ -319,14 +497,76 @@ class _State:
         method = np.where(pd.notna(pid), _follows(evidence.record_type), None)
         return pd.DataFrame({"project_id": pid, "method": method}, index=named.index)
 
+    def _follow_own(
+        self, rows: pd.DataFrame, link: pd.DataFrame, evidence: Follows, key: str
+    ) -> None:
+        """Records naming another of their own type (a reversal its original voucher): the
+        original's project, once the original is linked."""
+        for _ in range(2):  # a reversal of a reversal
+            todo = link["project_id"].isna()
+            keys = pd.Index(rows[key].to_numpy(dtype=object))
+            at = keys.get_indexer(rows.loc[todo, evidence.field].to_numpy(dtype=object))
+            projects = link["project_id"].to_numpy(dtype=object)
+            pid = np.where(at >= 0, projects[np.maximum(at, 0)], None)
+            found = pd.notna(pid)
+            if not found.any():
+                return
+            where = link.index[todo][found]
+            link.loc[where, "project_id"] = pid[found]
+            link.loc[where, "method"] = _follows(evidence.record_type)
+
+    def _learn_aliases(
+        self, rows: pd.DataFrame, link: pd.DataFrame, blocks: Sequence[str], roles: Sequence[str]
+    ) -> None:
+        """A unit's other names and codes, from records a code linked: what their `blocks`
+        fields say, the project's `roles` are (a reorganised unit's old name or code; the
+        treasury's budget unit code)."""
+        proven = (
+            link["method"].isin(list(_PROVEN)).to_numpy() & link["project_id"].notna().to_numpy()
+        )
+        if not proven.any():
+            return
+        known = self.known.drop_duplicates("project_id").set_index("project_id")
+        pid = link.loc[proven, "project_id"].to_numpy(dtype=object)
+        # into the owner's names and codes only: an entrusted unit manages projects across the
+        # city, and a block widened to all of them would meet same-named works elsewhere
+        for role in (r for r in roles if r.startswith("owner")):
+            of = known[role].reindex(pid).to_numpy(dtype=object)
+            for block in blocks:
+                said = rows.loc[proven, block].to_numpy(dtype=object)
+                for written, unit in set(zip(said, of, strict=True)):
+                    if isinstance(written, str) and isinstance(unit, str) and written != unit:
+                        self.aliases[written].add(unit)
+
+    def _index(self, roles: Sequence[str]) -> NameIndex:
+        return NameIndex(self.known, list(roles), self.standing)
+
     def _by_names(self, rows: pd.DataFrame, link: pd.DataFrame, evidence: NameWithinUnit) -> None:
-        index = NameIndex(self.known, list(evidence.roles))
-        party_of = self._parties(evidence.tie_break) if evidence.tie_break else None
-        payee = evidence.tie_break.field if evidence.tie_break else None
+        index = self._index(evidence.roles)
+        tie_breaks = [(self._parties(t), t.field, t.method) for t in evidence.tie_breaks]
         for block in evidence.blocks:
             todo = link["project_id"].isna()
-            names = split_names(rows.loc[todo, evidence.name], self.names_split)
-            link.loc[todo] = _by_name(rows[todo], names, index, block, party_of, payee).to_numpy()
+            names = named_projects(rows.loc[todo, evidence.name], self.names_split)
+            link.loc[todo] = _by_name(
+                rows[todo], names, index, block, self.aliases, tie_breaks, evidence.region,
+                evidence.when,
+            ).to_numpy()  # fmt: skip
+
+    def _named_in_text(self, rows: pd.DataFrame, link: pd.DataFrame, evidence: NameInText) -> None:
+        index = self._index(evidence.roles)
+        for block in evidence.blocks:
+            todo = link["project_id"].isna() & rows[evidence.field].notna()
+            found = []
+            for blk, said in zip(
+                rows.loc[todo, block].to_numpy(dtype=object),
+                rows.loc[todo, evidence.field].to_numpy(dtype=object),
+                strict=True,
+            ):
+                blocks = [blk, *sorted(self.aliases.get(blk, ()))] if isinstance(blk, str) else []
+                pids = index.named_in(blocks, reduced_text(said)) if isinstance(said, str) else []
+                found.append((pids[0], NAME_IN_TEXT) if len(pids) == 1 else (None, None))
+            if found:
+                link.loc[todo] = found
 
     def _parties(self, tie_break) -> dict[str, set[str]]:
         """Each project's parties in `tie_break.role` over its linked records."""
@@ -342,7 +582,7 @@ class _State:
         self, rows: pd.DataFrame, link: pd.DataFrame, e: Unregistered, key: str
     ) -> None:
         names = split_names(rows[e.name], self.names_split)
-        found, works = _unregistered(rows, link, self.served, names, e, key)
+        found, works = _unregistered(rows, link, self.served, names, e, key, self.aliases)
         link.loc[:, :] = found.to_numpy()
         self.unregistered.append(works)
 
@@ -363,50 +603,123 @@ def _frame(system: str, record_type: str, keys: pd.Series, pid: pd.Series, metho
 
 def _unregistered(
     rows: pd.DataFrame, link: pd.DataFrame, registry: pd.DataFrame, names: pd.DataFrame,
-    e: Unregistered, key: str,
+    e: Unregistered, key: str, aliases: dict[str, set[str]],
 ):  # fmt: skip
-    """Records with no code and no registry name anywhere under their owner: 未批先建 works.
-    `names`: the records' names split.
+    """Records with no code and no registry name of their division under their owner: 未批先建
+    works. `names`: the records' names split.
 
-    Records of one such work share owner, base and phase; the work is `X-` + its smallest
-    key, so the id stays while that record lives.
+    The owner is also known under its old names and codes (aliases). An owner the registry
+    does not know at all may have been reorganised with nothing to say so: a registry project
+    of the record's division with the very name (division prefix and all), whoever owns it,
+    keeps its record from becoming an `X-` project, as a wrong `NO_APPROVAL` is worse than a
+    record left unlinked. Records of one such work share owner (by its
+    current code, where an old one is known to have become it), base and phase; the work is
+    `X-` + its smallest key, so the id stays while that record lives.
     """
-    owned = set(zip(registry["owner_code"], registry["base"], strict=True)) | set(
-        zip(registry["owner_name"], registry["base"], strict=True)
-    )
+    # registry works by base and owner, and by stem (the name with its division) whoever owns
+    # them: a reorganised owner's old name or code may be all a record has
+    by_owner: dict[tuple, list] = defaultdict(list)
+    by_stem: dict[str, list] = defaultdict(list)
+    by_stem_rejected: dict[str, list] = defaultdict(list)
+    for base, stem, region, code, name, rejected in zip(
+        registry["base"], registry["stem"], registry["region"], registry["owner_code"],
+        registry["owner_name"], registry["rejected"], strict=True,
+    ):  # fmt: skip
+        if isinstance(base, str):
+            by_owner[(code, base)].append(region)
+            by_owner[(name, base)].append(region)
+            by_stem[stem].append(region)
+            if rejected:
+                by_stem_rejected[stem].append(region)
+
+    owners = {u for u in (*registry["owner_code"], *registry["owner_name"]) if isinstance(u, str)}
+
+    def known(code, name, base, stem, region) -> bool:
+        units = _units(code, name, aliases)
+        regions = [r for u in units for r in by_owner.get((u, base), ())]
+        # a registry record rejected for a broken field (its owner's code, say) may be it
+        regions += by_stem_rejected.get(stem, [])
+        if not units & owners:  # a unit the registry does not know (now): reorganised?
+            regions += by_stem.get(stem, [])
+        return any(same_division(region, r) for r in regions)
+
     # an owner with a registry record whose name cannot be read might own this very work
-    unnamed = set(registry.loc[registry["base"].isna(), "owner_code"]) | set(
-        registry.loc[registry["base"].isna(), "owner_name"]
-    )
+    nameless = registry[registry["base"].isna()]
+    unnamed = {u for u in (*nameless["owner_code"], *nameless["owner_name"]) if isinstance(u, str)}
+    regions = rows[e.region] if e.region else pd.Series(None, index=rows.index, dtype=object)
     unknown_name = pd.Series(
         [
-            (code, base) not in owned
-            and (name, base) not in owned
-            and code not in unnamed
-            and name not in unnamed
-            for code, name, base in zip(
-                rows[e.owner_code], rows[e.owner_name], names["base"], strict=True
+            not known(code, name, base, stem, region) and not _units(code, name, aliases) & unnamed
+            for code, name, base, stem, region in zip(
+                rows[e.owner_code],
+                rows[e.owner_name],
+                names["base"],
+                names["stem"],
+                regions,
+                strict=True,
             )
         ],
         index=rows.index,
     )
     lone = link["project_id"].isna() & unknown_name & names["base"].notna()
-    groups = rows[lone].assign(base=names["base"], phase=names["phase"].fillna(""))
-    # one work's records may or may not write its phase: group by owner and base only
-    anchor = groups.groupby([e.owner_code, "base"])[key].transform("min")
+    # (`.loc[lone]` on both sides: a Series assigned to an empty frame would bring its index)
+    groups = rows[lone].assign(
+        base=names.loc[lone, "base"],
+        phase=names.loc[lone, "phase"].fillna(""),
+        region=regions[lone].fillna(""),
+    )
+    # one work's records may or may not write its phase, and a reorganised owner's may write
+    # its old or its new name or code: by division and base, joined by the units they name
+    anchor = _works(groups, key, e, aliases)
     link = link.copy()
     link.loc[lone, "project_id"] = "X-" + anchor
     link.loc[lone, "method"] = UNREGISTERED
-    first = groups[groups[key] == anchor]
+    # the work's phase is what any of its records writes (its first permit may not); it is
+    # known under every owner name and code its records write (old ones and new)
+    written = groups[groups["phase"] != ""].groupby(anchor[groups["phase"] != ""])["phase"].first()
     works = pd.DataFrame(
         {
-            "project_id": "X-" + first[key],
-            "owner_name": first[e.owner_name],
-            "owner_code": first[e.owner_code],
+            "project_id": "X-" + anchor,
+            "owner_name": groups[e.owner_name],
+            "owner_code": groups[e.owner_code],
             "entrusted_name": None,
             "entrusted_code": None,
-            "base": first["base"],
-            "phase": first["phase"].replace("", None),
+            "base": groups["base"],
+            "phase": anchor.map(written),
+            "region": groups[e.region] if e.region else None,
         }
-    )
+    ).drop_duplicates(["project_id", "owner_name", "owner_code"])
     return link, works
+
+
+def _units(code, name, aliases: dict[str, set[str]]) -> set:
+    """A record's unit: its code and name, and those it is known to have become."""
+    units = {u for u in (code, name) if isinstance(u, str)}
+    return units | {a for u in units for a in aliases.get(u, ())}
+
+
+def _works(
+    groups: pd.DataFrame, key: str, e: Unregistered, aliases: dict[str, set[str]]
+) -> pd.Series:
+    """Each record's works, as its smallest key: records of one division and base belong to
+    one works when they name a unit in common (its code or name, or one it is known to have
+    become), directly or through others."""
+    parent: dict = {}
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    keys = groups[key].to_numpy(dtype=object)
+    for k, region, base, code, name in zip(
+        keys, groups["region"], groups["base"], groups[e.owner_code], groups[e.owner_name],
+        strict=True,
+    ):  # fmt: skip
+        for unit in _units(code, name, aliases):
+            a, b = find(k), find(("unit", region, base, unit))
+            if a != b:
+                parent[a] = b
+    root = pd.Series([find(k) for k in keys], index=groups.index)
+    return groups[key].groupby(root).transform("min")

@@ -9,7 +9,7 @@ from departments.audit.simulator import AuditServer
 from departments.declare import Department
 from simulators.declare import Served, Simulator
 from transforms.figures import Figure, Flag
-from transforms.links import CodeInText, NameWithinUnit
+from transforms.links import CodeInText, NameInText, NameWithinUnit
 
 department = Department(
     connector=connector,
@@ -18,7 +18,13 @@ department = Department(
         "finding": (
             CodeInText("projectRef"),
             NameWithinUnit(
-                "projectRef", blocks=("auditedEntityCode",), roles=("owner_code", "entrusted_code")
+                "projectRef",
+                blocks=("auditedEntityCode",),
+                roles=("owner_code", "entrusted_code"),
+                when="foundOn",
+            ),
+            NameInText(
+                "description", blocks=("auditedEntityCode",), roles=("owner_code", "entrusted_code")
             ),
         )
     },

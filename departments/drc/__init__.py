@@ -23,6 +23,10 @@ department = Department(
                 owner_code="xmdwdm",
                 entrusted_name="tgdw",
                 entrusted_code="tgdwdm",
+                region="szqh",
+                status="xmzt",
+                updated="gxsj",
+                approved="pfrq",
             ),
         )
     },

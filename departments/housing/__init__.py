@@ -44,6 +44,8 @@ department = Department(
                 "projectName",
                 blocks=("buildUnitCreditCode", "buildUnit"),
                 roles=("owner_code", "owner_name"),
+                region="regionCode",
+                when="issueDate",
             ),
             Unregistered(
                 name="projectName",

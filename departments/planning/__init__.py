@@ -23,6 +23,8 @@ department = Department(
                 "projectName",
                 blocks=("landUserCreditCode", "landUser"),
                 roles=("owner_code", "owner_name"),
+                region="regionCode",
+                when="approvedOn",
             ),
         ),
         "works_permit": (
@@ -32,6 +34,8 @@ department = Department(
                 "projectName",
                 blocks=("builderCreditCode", "builder"),
                 roles=("owner_code", "owner_name"),
+                region="regionCode",
+                when="approvedOn",
             ),
         ),
     },

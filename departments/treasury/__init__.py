@@ -10,7 +10,7 @@ from departments.treasury.simulator import TreasuryServer
 from simulators.declare import Served, Simulator
 from simulators.world import calendar as cal
 from transforms.figures import Figure, Flag
-from transforms.links import NameWithinUnit, PartyOf, ProjectCode
+from transforms.links import NAME_UNIT_ENTRUSTED, Follows, NameWithinUnit, PartyOf, ProjectCode
 
 department = Department(
     connector=connector,
@@ -20,10 +20,18 @@ department = Department(
             ProjectCode("项目代码"),
             NameWithinUnit(
                 "项目名称",
-                blocks=("预算单位",),
+                # the budget unit code stays when a unit is renamed or merged (机构改革)
+                blocks=("预算单位", "预算单位编码"),
                 roles=("owner_name", "entrusted_name"),
-                tie_break=PartyOf("收款人统一社会信用代码", "permit", "contractorCreditCode"),
+                tie_breaks=(
+                    PartyOf("收款人统一社会信用代码", "permit", "contractorCreditCode"),
+                    # a management fee (托管服务费) goes to the project's entrusted unit
+                    PartyOf("收款人统一社会信用代码", "project", "tgdwdm", NAME_UNIT_ENTRUSTED),
+                ),
+                when="支付日期",
             ),
+            # a reversal (冲销) typed without code or name: its original's project
+            Follows("原凭证号", "voucher"),
         )
     },
     simulator=Simulator(

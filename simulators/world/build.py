@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from simulators.world import calendar as cal
-from simulators.world import vocab
+from simulators.world import messy, vocab
 from simulators.world.bad import inject_bad_records
 from simulators.world.codes import full_width, project_codes, typo
 from simulators.world.model import World
@@ -30,7 +30,7 @@ from simulators.world.variants import (
     yuan_text,
 )
 
-SCALES = {"tiny": 40, "small": 200, "medium": 10_000, "large": 100_000}
+SCALES = {"tiny": 40, "small": 200, "medium": 10_000, "5k": 5_000, "large": 100_000}
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,39 @@ class QuirkRates:
     padded: float = 0.03  # values with surrounding spaces
     permit_entered_late: float = 0.03  # permits entered after their first reports
     permit_deleted: float = 0.01
+    # the messier city (`simulators.world.messy`); none of it in the contract profile
+    name_forms: float = 0.0  # names typed another way (phase, section, punctuation, 繁体)
+    scope_note: float = 0.0  # registry names carrying `（含室外附属配套等工程）`
+    two_projects: float = 0.0  # vouchers naming two projects (`A、B`)
+    reorganised: float = 0.0  # owner units renamed or merged (机构改革)
+    twin_works: float = 0.0  # a city-level unit's same-named works in another district
+    bare_reversal: float = 0.0  # reversals typed with neither code nor name
+    ref_in_description: float = 0.0  # findings naming the project only in the description
+    refiled: float = 0.0  # revoked projects registered again under a new code
+
+    @property
+    def messy(self) -> bool:
+        return any(
+            getattr(self, f) > 0
+            for f in ("name_forms", "scope_note", "two_projects", "reorganised", "twin_works",
+                      "bare_reversal", "ref_in_description", "refiled")
+        )  # fmt: skip
+
+
+# named profiles of the world (`--profile`): what the contracts list, and what real offices do
+PROFILES = {
+    "contract": QuirkRates(),
+    "messy": QuirkRates(
+        name_forms=0.25,
+        scope_note=0.3,
+        two_projects=0.02,
+        reorganised=0.15,
+        twin_works=0.3,
+        bare_reversal=0.5,
+        ref_in_description=0.15,
+        refiled=0.6,
+    ),
+}
 
 
 def generate_world(scale: str = "small", seed: int = 7, quirks: QuirkRates | None = None) -> World:
@@ -59,6 +92,11 @@ def generate_world(scale: str = "small", seed: int = 7, quirks: QuirkRates | Non
     p = _projects(n, q, rng)
     units = make_units(n, rng)
     _assign_units(p, units, rng)
+    # the messier city draws from a generator of its own: without it, the same world as before
+    mess = np.random.default_rng([seed, 25]) if q.messy else None
+    if mess is not None:
+        p = messy.projects(p, q, mess)
+        messy.entrusted_again(p, (units.entrusted_names, units.entrusted_codes), mess)
     permits = _permits(p, units, q, rng)
     reports = _reports(permits, rng)
     inspections = _inspections(permits, rng)
@@ -78,6 +116,8 @@ def generate_world(scale: str = "small", seed: int = 7, quirks: QuirkRates | Non
         "acceptances": acceptances,
         "findings": findings,
     }
+    if mess is not None:
+        tables = messy.records(tables, p, q, mess)
     tables = {name: inject_bad_records(name, df, q.bad, rng) for name, df in tables.items()}
     tables["deleted"] = deleted
     for name, df in tables.items():
@@ -789,4 +829,4 @@ def _findings(p: pd.DataFrame, q: QuirkRates, rng: np.random.Generator) -> pd.Da
     return df.drop(columns="_day")
 
 
-__all__ = ["SCALES", "QuirkRates", "generate_world"]
+__all__ = ["PROFILES", "SCALES", "QuirkRates", "generate_world"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from simulators.world.build import generate_world
+from simulators.world.build import PROFILES, generate_world
 from simulators.world.model import World
 
 
@@ -25,14 +25,16 @@ def _key_digest() -> str:
     return h.hexdigest()[:12]
 
 
-def load_world(scale: str, seed: int, cache_dir: Path | None) -> World:
+def load_world(scale: str, seed: int, cache_dir: Path | None, profile: str = "contract") -> World:
+    quirks = PROFILES[profile]
     if cache_dir is None:
-        return generate_world(scale, seed)
-    path = cache_dir / f"world-{scale}-{seed}-{_key_digest()}.pkl"
+        return generate_world(scale, seed, quirks)
+    name = f"{scale}-{seed}" if profile == "contract" else f"{scale}-{seed}-{profile}"
+    path = cache_dir / f"world-{name}-{_key_digest()}.pkl"
     if path.exists():
         with path.open("rb") as f:
             return pickle.load(f)
-    world = generate_world(scale, seed)
+    world = generate_world(scale, seed, quirks)
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     with tmp.open("wb") as f:

@@ -140,7 +140,7 @@ def test_given_a_cached_world_when_pandas_stores_strings_otherwise_then_it_is_bu
     from simulators.world import cache
 
     built = []
-    monkeypatch.setattr(cache, "generate_world", lambda s, n: built.append(s) or object())
+    monkeypatch.setattr(cache, "generate_world", lambda s, n, q: built.append(s) or object())
     cache.load_world("tiny", 1, tmp_path)
     cache.load_world("tiny", 1, tmp_path)
     assert len(built) == 1  # the second came from the cache

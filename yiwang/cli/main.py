@@ -89,26 +89,37 @@ def global_options(
     pass  # `OneLineErrors` reads --debug
 
 
-Scale = Annotated[str, typer.Option(help="tiny | small | medium | large")]
+Scale = Annotated[str, typer.Option(help="tiny | small | 5k | medium | large")]
 Seed = Annotated[int, typer.Option(help="world seed: same seed and scale, same world")]
+Profile = Annotated[
+    str,
+    typer.Option(
+        help="contract: the quirks the contracts list | messy: also what real offices do "
+        "(names typed otherwise, reorganised units, same-named works, bare reversals, "
+        "re-filed projects)"
+    ),
+]
 AsOf = Annotated[str, typer.Option("--as-of", help="serve the world as at the end of this day")]
 
 
-def _world(scale: str, seed: int, cache: bool = True):
+def _world(scale: str, seed: int, cache: bool = True, profile: str = "contract"):
     """The world with every department's own tables (the city's are cached)."""
     from departments.registry import extend_world
     from simulators.world import SCALES
+    from simulators.world.build import PROFILES
     from simulators.world.cache import load_world
     from yiwang.settings import from_environment
 
     if scale not in SCALES:
         raise typer.BadParameter(f"scale must be one of {', '.join(SCALES)}")
+    if profile not in PROFILES:
+        raise typer.BadParameter(f"profile must be one of {', '.join(PROFILES)}")
     worlds = from_environment().data_dir / "worlds" if cache else None
-    with console.status(f"building the {scale} world (seed {seed})…"):
+    with console.status(f"building the {scale} world (seed {seed}, {profile})…"):
         started = time.perf_counter()
-        world = extend_world(load_world(scale, seed, worlds))
+        world = extend_world(load_world(scale, seed, worlds, profile))
     console.print(
-        f"[dim]{scale} world, seed {seed}: {world.record_count():,} source records "
+        f"[dim]{scale} world ({profile}), seed {seed}: {world.record_count():,} source records "
         f"over all days, ready in {time.perf_counter() - started:.1f} s[/dim]"
     )
     return world
@@ -214,19 +225,22 @@ def evaluate(
     scale: Scale = "medium",
     seed: Seed = 3,
     as_of: AsOf = "2026-11-23",
+    profile: Profile = "contract",
 ) -> None:
-    """Run a night in-process against the simulators and score its links and money against
-    the world's ground truth: precision, recall and paid amounts to the fen."""
+    """Run a night in-process against the simulators and score it against the world's ground
+    truth, strictly: a link is right only to exactly the record's true project; `X-` projects
+    the world does not have are counted and listed; every project's paid amount (`X-` ones
+    too) is compared with the truth, to the fen."""
     import tempfile
 
     from connectors.core import LocalSink
     from simulators.cluster import Cluster
-    from transforms.evaluate import money, scores
+    from transforms.evaluate import false_x_projects, money, paid_amounts, scores
     from yiwang.night.run_ids import run_id_for
     from yiwang.night.steps import extract_all, unify_night
 
     day = _date(as_of)
-    world = _world(scale, seed)
+    world = _world(scale, seed, profile=profile)
     started = time.perf_counter()
     # the evaluation is about links, not request limits: lift them on both sides
     with Cluster(world, day, rate_limits=False) as cluster:
@@ -241,7 +255,9 @@ def evaluate(
 
     truth = ground_truth(world, cal.day(day))
     links, projects = night.tables["source_record"], night.tables["project"]
-    table = Table(title=f"Links against the ground truth ({scale}, seed {seed}, as of {day})")
+    table = Table(
+        title=f"Links against the ground truth ({scale}, {profile}, seed {seed}, as of {day})"
+    )
     for col in ("record type", "links", "correct", "precision", "recall", "unlinked but linkable"):
         table.add_column(col, justify="left" if col == "record type" else "right")
     for name, row in scores(links, truth).iterrows():
@@ -251,11 +267,26 @@ def evaluate(
             f"{int(row['unlinked_but_linkable']):,}",
         )  # fmt: skip
     console.print(table)
-    m = money(projects, links, truth, world.money_truth(cal.day(day)))
+    money_truth = world.money_truth(cal.day(day))
+    false_x = false_x_projects(projects, truth)
     console.print(
-        f"paid_amount: {m['exact_to_the_fen']:,} of {m['correctly_linked']:,} correctly linked "
-        f"projects exact to the fen ({m['projects_with_payments']:,} projects with payments; "
-        f"{m['unattributed_yuan']} 元 not attributed); differences: {m['differences'] or 'none'}"
+        f"false X- projects: {len(false_x):,} of "
+        f"{int(projects['project_id'].str.startswith('X-').sum()):,} published"
+        + (f": {', '.join(false_x[:20])}" if false_x else "")
+    )
+    paid = paid_amounts(projects, money_truth)
+    console.print(
+        f"paid_amount, every project ({'X-' if paid['x_projects'] else 'no X-'} projects "
+        f"included): {paid['exact']:,} of {paid['projects']:,} exact to the fen; "
+        f"{paid['overstated']:,} overstated (another project's money), {paid['understated']:,} "
+        f"understated (a voucher left unlinked)"
+        + (f"; e.g. {paid['differences']}" if paid["differences"] else "")
+    )
+    m = money(projects, links, truth, money_truth)
+    console.print(
+        f"paid_amount: {m['exact_to_the_fen']:,} of {m['correctly_linked']:,} projects whose "
+        f"vouchers are all linked correctly exact to the fen ({m['projects_with_payments']:,} "
+        f"projects with payments; {m['unattributed_yuan']} 元 not attributed)"
     )
     console.print(f"[dim]{time.perf_counter() - started:.1f} s[/dim]")
 
@@ -280,12 +311,13 @@ def world_truth(
     scale: Scale = "small",
     seed: Seed = 7,
     as_of: AsOf = "2026-11-23",
+    profile: Profile = "contract",
 ) -> None:
     """Export the ground truth: the project every live source record truly belongs to."""
     from departments.registry import ground_truth
     from simulators.world import calendar as cal
 
-    truth = ground_truth(_world(scale, seed), cal.day(_date(as_of)))
+    truth = ground_truth(_world(scale, seed, profile=profile), cal.day(_date(as_of)))
     truth.to_csv(out, index=False)
     console.print(f"{len(truth):,} records → {out}")
 

@@ -1,0 +1,296 @@
+"""Entity resolution on messier data (issue 25), rule by rule: given hand-made records that vary
+as real offices' do, when the night resolves them, then each is linked to exactly its project,
+or, where the evidence cannot single one out, left unlinked; and no registered works become an
+`X-` project (a false `NO_APPROVAL`)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from stdnum.cn import uscc
+
+from departments.registry import linking, record
+from schemas.validate import validate
+from tests.schemas.wire import wire
+from transforms.resolve import resolve
+
+A, B, C = "2023-320506-48-01-000123", "2023-320506-48-01-000457", "2024-320507-48-01-000789"
+NAME = "苏州市吴中区太湖路新建工程（一期）"
+
+
+def cc(serial: int, prefix: str = "11320500") -> str:
+    """A valid credit code (a unit's), distinct per serial."""
+    body = f"{prefix}{serial:08d}"[:8] + f"MA{serial:07d}"
+    return body + uscc.calc_check_digit(body)
+
+
+OWNER, OWNER_NAME = cc(1), "苏州市吴中区交通运输局"
+CONTRACTOR, OTHER_CONTRACTOR, ENTRUSTED, OTHER_ENTRUSTED = cc(2), cc(3), cc(4), cc(5)
+
+
+def ms(day: str) -> int:
+    return int(pd.Timestamp(day, tz="Asia/Shanghai").timestamp() * 1000)
+
+
+def project(code: str, **fields) -> dict:
+    return {
+        "xmdm": code, "xmmc": NAME, "xmdw": OWNER_NAME, "xmdwdm": OWNER, "szqh": "320506",
+        "tgdw": None, "tgdwdm": None, "xmzt": "在建", "pfrq": "20230301",
+        "gxsj": "2026-11-02 10:00:00", **fields,
+    }  # fmt: skip
+
+
+def permit(no: str, **fields) -> dict:
+    return {
+        "permitNo": no, "projectCode": None, "projectName": NAME, "buildUnit": OWNER_NAME,
+        "buildUnitCreditCode": OWNER, "contractorCreditCode": CONTRACTOR, "regionCode": "320506",
+        "issueDate": ms("2024-03-01"), **fields,
+    }  # fmt: skip
+
+
+def voucher(no: str, **fields) -> dict:
+    return {
+        "凭证号": no, "项目代码": "", "项目名称": NAME, "预算单位": OWNER_NAME, "预算单位编码": "751129",
+        "收款人统一社会信用代码": CONTRACTOR, "原凭证号": "", "支付日期": "2024-06-01",
+        "_pay_date": "2024-06-01", **fields,
+    }  # fmt: skip
+
+
+def finding(no: str, **fields) -> dict:
+    return {
+        "findingId": no, "projectRef": NAME, "auditedEntity": OWNER_NAME,
+        "auditedEntityCode": OWNER, "description": "…", "foundOn": "2024-09-01", **fields,
+    }  # fmt: skip
+
+
+def accepted(**records: list[dict]) -> dict[str, pd.DataFrame]:
+    """Validated records of each type (a permit and a project are always there)."""
+    records.setdefault("project", [project(A)])
+    records.setdefault("permit", [permit("320506202403010101", projectCode=A)])
+    out = {}
+    for record_type, rows in records.items():
+        result = validate("t", record(record_type), wire(record_type, *rows))
+        assert result.quarantine.empty, result.quarantine["reasons"].tolist()
+        out[record_type] = result.accepted
+    return out
+
+
+def linked(records: dict[str, pd.DataFrame]) -> dict[tuple[str, str], str | None]:
+    links = resolve(records, linking())
+    return {
+        (t, k): p if isinstance(p, str) else None
+        for t, k, p in zip(
+            links["record_type"], links["record_key"], links["project_id"], strict=True
+        )
+    }
+
+
+# ---- names ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "蘇州市吳中區太湖路新建工程（一期）",  # traditional characters
+        "苏州市吴中区太湖路新建一期工程",
+        "苏州市吴中区太湖路新建工程一期",
+        "苏州市吴中区太湖路新建工程（第一期）",
+        "苏州市吴中区太湖路新建工程【一期】",
+        "苏州市吴中区太湖路新建工程（1期）",
+        "苏州市吴中区太湖路新建工程（一期）第一标段",
+        "苏州市吴中区太湖路新建工程（一期）Ⅰ标段",
+        "苏州市吴中区太湖路新建工程（一期）施工一标",
+        "苏州市吴中区 太湖路新建工程（一期）",
+        "苏州市吴中区·太湖路新建工程（一期）",
+        "苏州市-吴中区太湖路新建工程（一期）",
+        '"苏州市吴中区太湖路新建工程（一期）"',
+        "苏州市吴中区,太湖路新建工程（一期）",
+    ],
+)
+def test_given_a_name_typed_otherwise_then_a_permit_without_code_links_to_its_project(typed):
+    records = accepted(
+        project=[project(A), project(B, xmmc="苏州市吴中区太湖路新建工程（二期）")],
+        permit=[permit("320506202403010101", projectName=typed)],
+    )
+    assert linked(records)[("permit", "320506202403010101")] == A
+
+
+def test_given_a_registry_name_with_a_scope_note_then_the_names_without_it_link():
+    records = accepted(
+        project=[project(A, xmmc="苏州市吴中区太湖路新建工程（一期）（含室外附属配套等工程）")],
+        permit=[permit("320506202403010101")],
+        voucher=[voucher("ZF20240601000001", 项目名称="太湖路新建工程（一期）")],
+    )
+    links = linked(records)
+    assert links[("permit", "320506202403010101")] == A
+    assert links[("voucher", "ZF20240601000001")] == A
+
+
+def test_given_a_voucher_naming_two_projects_then_the_payee_settles_it_or_it_stays_unlinked():
+    other = "苏州市吴中区石湖路新建工程"
+    records = accepted(
+        project=[project(A), project(B, xmmc=other)],
+        permit=[
+            permit("320506202403010101", projectCode=A),
+            permit("320506202403010102", projectCode=B, contractorCreditCode=OTHER_CONTRACTOR),
+        ],
+        voucher=[
+            voucher("ZF20240601000001", 项目名称=f"{NAME}、{other}"),
+            voucher("ZF20240601000002", 项目名称=f"{NAME}、{other}", 收款人统一社会信用代码=cc(9)),
+            # one of the two names is no project of the unit: it may be the one paid for
+            voucher("ZF20240601000003", 项目名称=f"{NAME}、苏州市吴中区东山路改造工程"),
+        ],
+    )
+    links = linked(records)
+    assert links[("voucher", "ZF20240601000001")] == A  # the payee is A's contractor
+    assert links[("voucher", "ZF20240601000002")] is None  # nobody's contractor
+    assert links[("voucher", "ZF20240601000003")] is None
+
+
+# ---- reorganised units (机构改革) ---------------------------------------------------------------
+NEW_OWNER, NEW_NAME = cc(7), "苏州市吴中区城市建设发展集团有限公司"
+
+
+def test_given_a_merged_unit_then_records_under_its_old_name_and_code_link_and_none_is_x():
+    """The registry shows the new unit; a permit with a code shows the old code became it."""
+    records = accepted(
+        project=[project(A, xmdw=NEW_NAME, xmdwdm=NEW_OWNER), project(B, xmdw=NEW_NAME,
+                 xmdwdm=NEW_OWNER, xmmc="苏州市吴中区石湖路新建工程")],
+        permit=[
+            permit("320506202403010101", projectCode=B, projectName="石湖路新建工程"),
+            permit("320506202403010102"),  # old name and code, no project code
+        ],
+        voucher=[
+            voucher("ZF20240601000001", 项目代码=B, 项目名称="", 预算单位=NEW_NAME),
+            voucher("ZF20240601000002", 预算单位="旧单位名称"),  # the budget unit code stays
+        ],
+        finding=[finding("SJ-2024-0001-01")],  # audited under the old code
+    )  # fmt: skip
+    links = linked(records)
+    assert links[("permit", "320506202403010102")] == A
+    assert links[("voucher", "ZF20240601000002")] == A
+    assert links[("finding", "SJ-2024-0001-01")] == A
+    assert not any(str(p).startswith("X-") for p in links.values())
+
+
+def test_given_a_unit_reorganised_without_evidence_then_its_permit_is_unlinked_not_an_x_project():
+    """Nothing links the old code to the new unit: the name is a registry project's of the
+    same division, so the permit stays unlinked rather than become a false 未批先建."""
+    records = accepted(
+        project=[project(A, xmdw=NEW_NAME, xmdwdm=NEW_OWNER)],
+        permit=[permit("320506202403010102")],
+    )
+    assert linked(records)[("permit", "320506202403010102")] is None
+
+
+# ---- the same road in two districts -----------------------------------------------------------
+CITY_UNIT = cc(8)
+
+
+def test_given_same_named_works_in_two_districts_then_the_division_separates_them():
+    city = {"xmdw": "苏州市交通运输局", "xmdwdm": CITY_UNIT, "xmmc": "苏州市太湖大道改扩建工程"}
+    records = accepted(
+        project=[project(A, **city), project(C, szqh="320507", **city)],
+        permit=[
+            permit("320506202403010101", projectName="苏州市太湖大道改扩建工程一标段",
+                   buildUnit="苏州市交通运输局", buildUnitCreditCode=CITY_UNIT),
+            permit("320507202403010101", projectName="苏州市太湖大道改扩建工程一标段",
+                   buildUnit="苏州市交通运输局", buildUnitCreditCode=CITY_UNIT,
+                   regionCode="320507"),
+        ],
+    )  # fmt: skip
+    links = linked(records)
+    assert links[("permit", "320506202403010101")] == A
+    assert links[("permit", "320507202403010101")] == C
+
+
+def test_given_unapproved_works_named_as_a_registered_project_elsewhere_then_they_are_an_x_project():
+    city = {"buildUnit": "苏州市交通运输局", "buildUnitCreditCode": CITY_UNIT}
+    records = accepted(
+        project=[project(A, xmdw="苏州市交通运输局", xmdwdm=CITY_UNIT, xmmc="苏州市太湖大道改扩建工程")],
+        permit=[
+            permit("320506202403010101", projectCode=A, **city),
+            permit("320509202403010101", projectName="苏州市太湖大道改扩建工程二标段",
+                   regionCode="320509", contractorCreditCode=OTHER_CONTRACTOR, **city),
+        ],
+        voucher=[  # no code: the payee is the contractor of the X- works only
+            voucher("ZF20240601000001", 项目名称="太湖大道改扩建工程", 预算单位="苏州市交通运输局",
+                    收款人统一社会信用代码=OTHER_CONTRACTOR),
+        ],
+    )  # fmt: skip
+    links = linked(records)
+    assert links[("permit", "320509202403010101")] == "X-320509202403010101"
+    assert links[("voucher", "ZF20240601000001")] == "X-320509202403010101"
+
+
+# ---- reversals (冲销) -----------------------------------------------------------------------------
+def test_given_a_reversal_without_code_or_name_then_it_follows_its_original_once_that_arrives():
+    original = voucher("ZF20240601000001", 项目代码=A)
+    reversal = voucher("ZF20240601000002", 项目名称="", 原凭证号="ZF20240601000001",
+                       金额="-1,000.00")  # fmt: skip
+    before = linked(accepted(voucher=[reversal]))  # the original is entered late (补录)
+    assert before[("voucher", "ZF20240601000002")] is None
+    after = linked(accepted(voucher=[reversal, original]))
+    assert after[("voucher", "ZF20240601000002")] == A
+
+
+# ---- entrusted units --------------------------------------------------------------------------
+def test_given_a_management_fee_then_the_entrusted_unit_tells_same_named_projects_apart():
+    records = accepted(
+        project=[
+            project(A, tgdw="甲代建公司", tgdwdm=ENTRUSTED),
+            project(B, szqh="320506", tgdw="乙代建公司", tgdwdm=OTHER_ENTRUSTED, xmzt="已批复"),
+        ],
+        voucher=[
+            voucher("ZF20240601000001", 摘要="托管服务费", 收款人统一社会信用代码=OTHER_ENTRUSTED)
+        ],
+    )
+    assert linked(records)[("voucher", "ZF20240601000001")] == B
+
+
+def test_given_a_finding_at_the_entrusted_unit_naming_the_project_in_its_description():
+    other = "苏州市吴中区石湖路新建工程"
+    records = accepted(
+        project=[project(A, tgdw="甲代建公司", tgdwdm=ENTRUSTED),
+                 project(B, xmmc=other, tgdw="甲代建公司", tgdwdm=ENTRUSTED)],
+        finding=[
+            finding("SJ-2024-0001-01", projectRef="", auditedEntityCode=ENTRUSTED,
+                    description=f"经审计，{NAME}存在违规支付问题，需按规定整改。"),
+            # naming both projects, it singles out neither
+            finding("SJ-2024-0001-02", projectRef="", auditedEntityCode=ENTRUSTED,
+                    description=f"经审计，{NAME}和{other}存在资料不全问题。"),
+        ],
+    )  # fmt: skip
+    links = linked(records)
+    assert links[("finding", "SJ-2024-0001-01")] == A
+    assert links[("finding", "SJ-2024-0001-02")] is None
+
+
+# ---- re-filed projects ------------------------------------------------------------------------
+def test_given_a_refiled_project_then_records_after_the_refiling_belong_to_the_live_one():
+    records = accepted(
+        project=[
+            project(A, xmzt="已撤销", pfrq="20230301", gxsj="2024-02-01 10:00:00"),
+            project(C, szqh="320506", pfrq="20240401", xmzt="在建"),  # registered again
+        ],
+        permit=[permit("320506202406010101", issueDate=ms("2024-06-01"))],
+        voucher=[
+            voucher("ZF20231201000001", 支付日期="2023-12-01", _pay_date="2023-12-01",
+                    摘要="前期工作经费", 收款人统一社会信用代码=cc(9)),
+            voucher("ZF20240701000001", 支付日期="2024-07-01", _pay_date="2024-07-01"),
+        ],
+    )  # fmt: skip
+    links = linked(records)
+    assert links[("permit", "320506202406010101")] == C
+    assert links[("voucher", "ZF20240701000001")] == C
+    assert links[("voucher", "ZF20231201000001")] == A
+
+
+# ---- the ambiguous case -----------------------------------------------------------------------
+def test_given_two_live_projects_of_one_name_and_unit_then_a_record_naming_it_stays_unlinked():
+    records = accepted(
+        project=[project(A), project(B)],
+        permit=[permit("320506202403010101", projectCode=A), permit("320506202403010102")],
+        voucher=[voucher("ZF20240601000001", 收款人统一社会信用代码=cc(9))],
+    )
+    links = linked(records)
+    assert links[("permit", "320506202403010102")] is None  # and not an X- project
+    assert links[("voucher", "ZF20240601000001")] is None
