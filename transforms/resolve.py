@@ -471,12 +471,14 @@ class _State:
             elif isinstance(evidence, Follows):
                 link.loc[todo] = self._follow(rows.loc[todo, evidence.field], evidence).to_numpy()
             elif isinstance(evidence, NameWithinUnit):
+                self._name_the_nameless(rows, link, evidence.name)
                 self._learn_aliases(rows, link, evidence.blocks, evidence.roles)
                 self._by_names(rows, link, evidence)
             elif isinstance(evidence, NameInText):
                 self._learn_aliases(rows, link, evidence.blocks, evidence.roles)
                 self._named_in_text(rows, link, evidence)
             elif isinstance(evidence, Unregistered):
+                self._name_the_nameless(rows, link, evidence.name)
                 self._learn_aliases(rows, link, (evidence.owner_code,), ("owner_code",))
                 self._unregistered(rows, link, evidence, lk.key)
             elif isinstance(evidence, SiteMention):
@@ -514,6 +516,37 @@ class _State:
             where = link.index[todo][found]
             link.loc[where, "project_id"] = pid[found]
             link.loc[where, "method"] = _follows(evidence.record_type)
+
+    def _name_the_nameless(self, rows: pd.DataFrame, link: pd.DataFrame, name: str) -> None:
+        """A registry project whose name could not be read is named by what the records a
+        code linked to it write (the commonest base, and phase where one is written): its
+        other records can then be linked by name, and do not become `X-` works."""
+        nameless = self.known["base"].isna()
+        ids = set(self.known.loc[nameless, "project_id"])
+        proven = link["method"].isin(list(_PROVEN)) & link["project_id"].isin(ids)
+        if not proven.any():
+            return
+        parts = split_names(rows.loc[proven, name], self.names_split)
+        said: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+        for pid, base, phase, stem in zip(
+            link.loc[proven, "project_id"], parts["base"], parts["phase"], parts["stem"],
+            strict=True,
+        ):  # fmt: skip
+            if isinstance(base, str):
+                said[pid]["base"].append(base)
+                said[pid]["stem"].append(stem)
+                if isinstance(phase, str):
+                    said[pid]["phase"].append(phase)
+        named = {
+            pid: {k: max(set(v), key=v.count) for k, v in words.items()}
+            for pid, words in said.items()
+        }
+        for frame, key in ((self.known, "project_id"), (self.served, "code")):
+            todo = frame["base"].isna() & frame[key].isin(list(named))
+            for col in ("base", "phase", "stem"):
+                frame.loc[todo, col] = frame.loc[todo, key].map(
+                    lambda pid, col=col: named[pid].get(col)
+                )
 
     def _learn_aliases(
         self, rows: pd.DataFrame, link: pd.DataFrame, blocks: Sequence[str], roles: Sequence[str]
@@ -643,13 +676,25 @@ def _unregistered(
             regions += by_stem.get(stem, [])
         return any(same_division(region, r) for r in regions)
 
-    # an owner with a registry record whose name cannot be read might own this very work
+    # an owner's registry record whose name cannot be read might be this very works, when
+    # its division agrees
+    unnamed: dict[str, list] = defaultdict(list)
     nameless = registry[registry["base"].isna()]
-    unnamed = {u for u in (*nameless["owner_code"], *nameless["owner_name"]) if isinstance(u, str)}
+    for code, name, region in zip(
+        nameless["owner_code"], nameless["owner_name"], nameless["region"], strict=True
+    ):
+        for unit in (code, name):
+            if isinstance(unit, str):
+                unnamed[unit].append(region)
     regions = rows[e.region] if e.region else pd.Series(None, index=rows.index, dtype=object)
     unknown_name = pd.Series(
         [
-            not known(code, name, base, stem, region) and not _units(code, name, aliases) & unnamed
+            not known(code, name, base, stem, region)
+            and not any(
+                same_division(region, r)
+                for u in _units(code, name, aliases)
+                for r in unnamed.get(u, ())
+            )
             for code, name, base, stem, region in zip(
                 rows[e.owner_code],
                 rows[e.owner_name],
@@ -689,7 +734,14 @@ def _unregistered(
             "region": groups[e.region] if e.region else None,
         }
     ).drop_duplicates(["project_id", "owner_name", "owner_code"])
-    return link, works
+    # and under the units those are known to have become (a merged unit's new name and code)
+    became = [
+        {**row, "owner_name": unit, "owner_code": unit}
+        for row in works.to_dict("records")
+        for unit in _units(row["owner_code"], row["owner_name"], aliases)
+        - {row["owner_code"], row["owner_name"]}
+    ]
+    return link, pd.concat([works, pd.DataFrame(became, columns=works.columns)], ignore_index=True)
 
 
 def _units(code, name, aliases: dict[str, set[str]]) -> set:
