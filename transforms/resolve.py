@@ -181,11 +181,13 @@ class NameIndex:
         found = [(pid, p) for pid, p in found if same_division(region, self._of(pid).region)]
         found = self._by_date(found, day)
         phase = phase if isinstance(phase, str) else None
+        if phase is None:  # a name without its phase fits every phase of the works
+            return [pid for pid, _ in found]
         exact = [pid for pid, p in found if p == phase]
-        loose = [pid for pid, p in found if (p is None or phase is None) and pid not in exact]
+        loose = [pid for pid, p in found if p is None]
         if not exact:
             return loose
-        # the exact phase wins over a project of that name without one (the works and its
+        # a phase written wins over a project of that name without one (the works and its
         # phase), but not over an `X-` project's (its permits may just not write it) nor over
         # same-named works in another division (a phase tells no district from another)
         here = {self._of(pid).region for pid in exact}

@@ -75,8 +75,11 @@ def accepted(**records: list[dict]) -> dict[str, pd.DataFrame]:
     return out
 
 
-def linked(records: dict[str, pd.DataFrame]) -> dict[tuple[str, str], str | None]:
-    links = resolve(records, linking())
+def linked(
+    records: dict[str, pd.DataFrame], served: list[dict] | None = None
+) -> dict[tuple[str, str], str | None]:
+    """Each record's project; `served`: registry records as served, rejected ones too."""
+    links = resolve(records, linking(), wire("project", *served) if served else None)
     return {
         (t, k): p if isinstance(p, str) else None
         for t, k, p in zip(
@@ -179,6 +182,38 @@ def test_given_a_unit_reorganised_without_evidence_then_its_permit_is_unlinked_n
         permit=[permit("320506202403010102")],
     )
     assert linked(records)[("permit", "320506202403010102")] is None
+
+
+def test_given_unapproved_works_written_under_a_units_old_and_new_names_then_one_x_project():
+    """A code-linked permit shows the old code became the new unit; the works' permits, some
+    under the old name and code, some under the new, are one `X-` project, not two."""
+    records = accepted(
+        project=[project(A, xmdw=NEW_NAME, xmdwdm=NEW_OWNER)],
+        permit=[
+            permit("320506202403010101", projectCode=A),  # the old code, a registry code
+            permit("320506202404010101", projectName="苏州市吴中区东山路改造工程一标段"),
+            permit("320506202405010101", projectName="苏州市吴中区东山路改造工程二标段",
+                   buildUnit=NEW_NAME, buildUnitCreditCode=NEW_OWNER),
+        ],
+    )  # fmt: skip
+    links = linked(records)
+    assert links[("permit", "320506202404010101")] == "X-320506202404010101"
+    assert links[("permit", "320506202405010101")] == "X-320506202404010101"
+
+
+def test_given_a_registry_record_without_a_readable_name_then_its_code_linked_records_name_it():
+    """The registry record is rejected (no name), yet a permit with its code says what it is
+    called: the owner's permit without a code links to it, and no `X-` project appears."""
+    nameless = project(A, xmmc="")
+    records = accepted(
+        project=[project(B, xmmc="苏州市吴中区石湖路新建工程")],
+        permit=[
+            permit("320506202403010101", projectCode=A),
+            permit("320506202404010101", projectName="苏州市吴中区太湖路新建工程（一期）二标段"),
+        ],
+    )
+    links = linked(records, served=[nameless, project(B, xmmc="苏州市吴中区石湖路新建工程")])
+    assert links[("permit", "320506202404010101")] == A
 
 
 # ---- the same road in two districts -----------------------------------------------------------
