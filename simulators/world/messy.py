@@ -121,7 +121,9 @@ def projects(p: pd.DataFrame, q, rng: np.random.Generator) -> pd.DataFrame:
         live = p.loc[again].copy()
         live["revoked"] = False
         live["reg"] = p.loc[again, "revoke_day"].to_numpy() + rng.integers(5, 60, size=len(live))
-        live["start"] = live["reg"] + rng.integers(120, 240, size=len(live))
+        # works (and the land-use permits planning approves 120-400 days before them) come
+        # after the re-filing: its records are the live project's
+        live["start"] = live["reg"] + rng.integers(420, 540, size=len(live))
         live["plan_end"] = live["start"] + rng.integers(120, 600, size=len(live))
         live["refiled_from"] = live["code"]
         added.append(live)
