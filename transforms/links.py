@@ -99,6 +99,16 @@ def follows(record_type: str) -> LinkMethod:
     return LinkMethod(record_type, 0.99, f"belongs to the project of the {record_type} it names")
 
 
+def named_by(record_type: str) -> LinkMethod:
+    """A record named by another of its type (an original voucher by its reversal): one
+    payment, one project."""
+    return LinkMethod(
+        f"named by {record_type}",
+        0.99,
+        f"the {record_type} that names it (its reversal, 原凭证号) belongs to that project",
+    )
+
+
 # ---- evidence: what a record type offers, strongest first ---------------------------------------
 @dataclass(frozen=True)
 class Registry:

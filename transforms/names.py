@@ -69,7 +69,12 @@ def _t2s():
 
 
 def _numeral(text: str) -> str:
-    """A phase number as Chinese numerals (`1` and `Ⅰ` are `一`)."""
+    """A phase number as Chinese numerals (`1` and `Ⅰ` are `一`, `12` is `十二`)."""
+    if text.isdecimal() and 10 <= int(text) <= 99:
+        tens, ones = divmod(int(text), 10)
+        return (
+            (_numeral(str(tens)) if tens > 1 else "") + "十" + (_numeral(str(ones)) if ones else "")
+        )
     return "".join(_NUMERALS.get(c, c) for c in text)
 
 

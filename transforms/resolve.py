@@ -45,6 +45,7 @@ from transforms.links import (
     SiteMention,
     Unregistered,
     follows,
+    named_by,
 )
 from transforms.names import reduced_text, split_names
 from transforms.normalise import code as fold_code
@@ -59,6 +60,7 @@ LINK_COLUMNS = [
     "link_confidence",
 ]
 FORMAT = re.compile(r"\d{4}-\d{6}-\d{2}-0[123]-\d{6}")
+_NUMERALS = "一二三四五六七八九十〇零"  # a phase `一期` is not the end of `十一期`
 CODE_WRITTEN = re.compile(r"\d{4}-\d{6}-\d{2}-\d{2}-\d{6}")
 
 
@@ -162,17 +164,22 @@ class NameIndex:
     def candidates(
         self,
         blocks: Sequence[str],
-        names: Sequence[tuple[str | None, str | None]],
+        readings: Sequence[Sequence[tuple[str | None, str | None]]],
         region: str | None = None,
         day: float = np.nan,
     ) -> list[str]:
-        pids: list[str] = []
-        for base, phase in names:
-            fits = self._fits(blocks, base, phase, region, day)
-            if not fits:
-                return []  # a name of `A、B` found nowhere could be the one the record is for
-            pids += fits
-        return list(dict.fromkeys(pids))
+        """`readings`: ways to read the name, tried in turn (`A、B` as one project's name, then
+        as two): each a (base, phase) per project it names."""
+        for names in readings:
+            pids: list[str] = []
+            for base, phase in names:
+                fits = self._fits(blocks, base, phase, region, day)
+                if not fits:
+                    break  # a name of `A、B` found nowhere could be the one the record is for
+                pids += fits
+            else:
+                return list(dict.fromkeys(pids))
+        return []
 
     def _fits(self, blocks: Sequence[str], base, phase, region, day: float) -> list[str]:
         if not isinstance(base, str):
@@ -205,11 +212,7 @@ class NameIndex:
         day rules nothing out)."""
         if np.isnan(day):
             return found
-        found = [
-            (pid, p)
-            for pid, p in found
-            if not (self._of(pid).revoked and not day < self._of(pid).updated)
-        ]
+        found = [(pid, p) for pid, p in found if not self._after_revocation(pid, day)]
         if any(self._of(pid).revoked for pid, _ in found):
             found = [
                 (pid, p)
@@ -217,6 +220,10 @@ class NameIndex:
                 if self._of(pid).revoked or not self._of(pid).approved > day
             ]
         return found
+
+    def _after_revocation(self, pid: str, day: float) -> bool:
+        s = self._of(pid)
+        return s.revoked and not np.isnan(s.updated) and day >= s.updated
 
     def named_in(self, blocks: Sequence[str], reduced: str) -> list[str]:
         """The projects under `blocks` whose base the reduced text contains (and, where
@@ -231,7 +238,11 @@ class NameIndex:
         )
         if len({pid for pid, _, _ in found}) > 1 and len({base for _, base, _ in found}) == 1:
             # one works, several phases: the phase the text writes
-            found = [f for f in found if f[2] is not None and f"{f[2]}期" in reduced]
+            found = [
+                f
+                for f in found
+                if f[2] is not None and re.search(rf"(?<![{_NUMERALS}]){f[2]}期", reduced)
+            ]
         return list(dict.fromkeys(pid for pid, _, _ in found))
 
 
@@ -279,11 +290,12 @@ def _by_name(
 
 
 def named_projects(names: pd.Series, memo: dict) -> list[tuple]:
-    """Per name, the (base, phase) of every project it names: one, or each of `A、B`."""
+    """Per name, its readings: the (base, phase) of the one project it names, and for `A、B`
+    then those of each of the two (`干将路、十全街改造工程` may be one project's name)."""
     parts = split_names(names, memo)
     out = list(zip(parts["base"].to_numpy(dtype=object), parts["phase"].to_numpy(dtype=object),
                    strict=True))  # fmt: skip
-    out = [(pair,) for pair in out]
+    out = [((pair,),) for pair in out]
     two = names.str.contains("、", regex=False, na=False).to_numpy()
     if two.any():
         segments = names[two].str.split("、").explode()
@@ -291,7 +303,7 @@ def named_projects(names: pd.Series, memo: dict) -> list[tuple]:
         pairs = pd.Series(list(zip(split["base"], split["phase"], strict=True)), index=split.index)
         grouped = pairs.groupby(level=0).agg(tuple)
         for at in np.flatnonzero(two):
-            out[at] = grouped[names.index[at]]
+            out[at] = (*out[at], grouped[names.index[at]])
     return out
 
 
@@ -390,6 +402,7 @@ def resolve(
 
 
 _follows = cache(follows)
+_named_by = cache(named_by)
 
 
 def _divisions(values: pd.Series) -> pd.Series:
@@ -419,7 +432,10 @@ def _standing(projects: pd.DataFrame, served: pd.DataFrame, registry: Registry) 
         strict=True,
     ):
         out[pid] = Standing(
-            out.get(pid, _NO_STANDING).region, status == registry.revoked, updated, approved
+            out.get(pid, _NO_STANDING).region,
+            bool(pd.notna(status) and status == registry.revoked),
+            updated,
+            approved,
         )
     return out
 
@@ -504,20 +520,30 @@ class _State:
     def _follow_own(
         self, rows: pd.DataFrame, link: pd.DataFrame, evidence: Follows, key: str
     ) -> None:
-        """Records naming another of their own type (a reversal its original voucher): the
-        original's project, once the original is linked."""
+        """Records naming another of their own type (a reversal its original voucher) are one
+        payment with it: the original's project, once the original is linked; and the other
+        way, the reversal's, when only the reversal's evidence links (all its reversals
+        agreeing)."""
+        keys = pd.Index(rows[key].to_numpy(dtype=object))
+        named = rows[evidence.field].to_numpy(dtype=object)
         for _ in range(2):  # a reversal of a reversal
-            todo = link["project_id"].isna()
-            keys = pd.Index(rows[key].to_numpy(dtype=object))
-            at = keys.get_indexer(rows.loc[todo, evidence.field].to_numpy(dtype=object))
-            projects = link["project_id"].to_numpy(dtype=object)
-            pid = np.where(at >= 0, projects[np.maximum(at, 0)], None)
-            found = pd.notna(pid)
-            if not found.any():
-                return
-            where = link.index[todo][found]
-            link.loc[where, "project_id"] = pid[found]
-            link.loc[where, "method"] = _follows(evidence.record_type)
+            pid = link["project_id"].to_numpy(dtype=object)
+            todo = pd.isna(pid)
+            at = keys.get_indexer(named)
+            forward = np.where(at >= 0, pid[np.maximum(at, 0)], None)
+            pairs = pd.DataFrame({"original": named, "pid": pid}).dropna()
+            agreed = pairs.groupby("original")["pid"].agg(
+                lambda p: p.iloc[0] if p.nunique() == 1 else None
+            )
+            backward = agreed.reindex(keys).to_numpy(dtype=object)
+            for found, method in (
+                (forward, _follows(evidence.record_type)),
+                (backward, _named_by(evidence.record_type)),
+            ):
+                hit = todo & pd.notna(found)
+                link.loc[link.index[hit], "project_id"] = found[hit]
+                link.loc[link.index[hit], "method"] = method
+                todo &= ~hit
 
     def _name_the_nameless(self, rows: pd.DataFrame, link: pd.DataFrame, name: str) -> None:
         """A registry project whose name could not be read is named by what the records a
@@ -529,20 +555,22 @@ class _State:
         if not proven.any():
             return
         parts = split_names(rows.loc[proven, name], self.names_split)
-        said: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+        said: dict[str, list[tuple]] = defaultdict(list)
+        phases: dict[str, list[str]] = defaultdict(list)
         for pid, base, phase, stem in zip(
             link.loc[proven, "project_id"], parts["base"], parts["phase"], parts["stem"],
             strict=True,
         ):  # fmt: skip
             if isinstance(base, str):
-                said[pid]["base"].append(base)
-                said[pid]["stem"].append(stem)
+                said[pid].append((base, stem))
                 if isinstance(phase, str):
-                    said[pid]["phase"].append(phase)
-        named = {
-            pid: {k: max(set(v), key=v.count) for k, v in words.items()}
-            for pid, words in said.items()
-        }
+                    phases[pid].append(phase)
+        named = {}
+        for pid, names in said.items():  # the commonest; on a tie, the first written
+            base, stem = max(dict.fromkeys(names), key=names.count)
+            written = phases.get(pid, [])
+            phase = max(dict.fromkeys(written), key=written.count) if written else None
+            named[pid] = {"base": base, "stem": stem, "phase": phase}
         for frame, key in ((self.known, "project_id"), (self.served, "code")):
             todo = frame["base"].isna() & frame[key].isin(list(named))
             for col in ("base", "phase", "stem"):
@@ -563,14 +591,21 @@ class _State:
             return
         known = self.known.drop_duplicates("project_id").set_index("project_id")
         pid = link.loc[proven, "project_id"].to_numpy(dtype=object)
-        # into the owner's names and codes only: an entrusted unit manages projects across the
-        # city, and a block widened to all of them would meet same-named works elsewhere
+        # never from an entrusted unit (an audit of one, a fee to one): its alias would widen
+        # its block to the owners of every project it manages
+        units = set(self.known[["entrusted_name", "entrusted_code"]].stack().dropna())
+        # into the owner's names and codes only
         for role in (r for r in roles if r.startswith("owner")):
             of = known[role].reindex(pid).to_numpy(dtype=object)
             for block in blocks:
                 said = rows.loc[proven, block].to_numpy(dtype=object)
                 for written, unit in set(zip(said, of, strict=True)):
-                    if isinstance(written, str) and isinstance(unit, str) and written != unit:
+                    if (
+                        isinstance(written, str)
+                        and isinstance(unit, str)
+                        and written != unit
+                        and written not in units
+                    ):
                         self.aliases[written].add(unit)
 
     def _index(self, roles: Sequence[str]) -> NameIndex:

@@ -243,13 +243,6 @@ def _day_of_ms(ms) -> np.ndarray:
 
 def _registry(drc: pd.DataFrame, p, plan, q, rng) -> pd.DataFrame:
     drc = drc.copy()
-    # a refiled project's revoked original is not touched after its revocation
-    refiled = p[p.get("refiled_from", pd.Series(index=p.index, dtype=object)).notna()]
-    if len(refiled):
-        revoked = p[p["code"].isin(refiled["refiled_from"])].set_index("code")["revoke_day"]
-        limit = revoked.reindex(drc["_project"]).to_numpy()
-        after = ~np.isnan(limit) & (_day_of_ms(drc["_ts"]) > np.nan_to_num(limit, nan=np.inf))
-        drc = drc[~after]
     note = pd.Series(drc["_project"].unique())
     noted = set(note[rng.random(len(note)) < q.scope_note])
     drc["xmmc"] = [
@@ -257,7 +250,7 @@ def _registry(drc: pd.DataFrame, p, plan, q, rng) -> pd.DataFrame:
         for n, k in zip(drc["xmmc"], drc["_project"], strict=True)
     ]
     if plan.empty:
-        return drc
+        return _untouched_after_revocation(drc, p)
     # from the day of the reorganisation the registry shows the new owner: a version that day
     owned = drc[drc["xmdwdm"].isin(plan["old_code"])]
     day = plan.set_index("old_code")["day"].reindex(owned["xmdwdm"]).to_numpy()
@@ -276,7 +269,19 @@ def _registry(drc: pd.DataFrame, p, plan, q, rng) -> pd.DataFrame:
     after, new_name, new_code = _owner_then(drc["xmdwdm"], _day_of_ms(drc["_ts"]), plan)
     drc["xmdw"] = np.where(after, new_name, drc["xmdw"])
     drc["xmdwdm"] = np.where(after, new_code, drc["xmdwdm"])
+    drc = _untouched_after_revocation(drc, p)
     return drc.sort_values(["_key", "_ts"], kind="stable").reset_index(drop=True)
+
+
+def _untouched_after_revocation(drc: pd.DataFrame, p: pd.DataFrame) -> pd.DataFrame:
+    """A re-filed project's revoked original is not touched after its revocation (neither
+    edited nor given a reorganised owner)."""
+    if "refiled_from" not in p:
+        return drc
+    revoked = p[p["code"].isin(p["refiled_from"].dropna())].set_index("code")["revoke_day"]
+    limit = revoked.reindex(drc["_project"]).to_numpy()
+    after = ~np.isnan(limit) & (_day_of_ms(drc["_ts"]) > np.nan_to_num(limit, nan=np.inf))
+    return drc[~after]
 
 
 def _permits(permits: pd.DataFrame, owner_of, plan, q, rng) -> pd.DataFrame:

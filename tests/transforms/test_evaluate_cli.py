@@ -31,7 +31,7 @@ def test_given_the_messy_small_world_when_evaluating_then_the_strict_figures_are
     assert overall, out.stdout
     assert float(overall.group(3)) >= 99.5 and float(overall.group(4)) >= 95
     assert re.search(r"false X- projects: 0 of [1-9]", out.stdout), out.stdout
-    paid = re.search(r"([\d,]+) of ([\d,]+) exact to the fen; ([\d,]+) overstated", out.stdout)
+    paid = re.search(r"([\d,]+) of ([\d,]+) exact to the fen; ([\d,]+) above", out.stdout)
     exact, projects, overstated = (int(g.replace(",", "")) for g in paid.groups())
     # another project's money only where the hub cannot see the other works at all (a twin
     # whose permit it has not received): at most one project in a hundred

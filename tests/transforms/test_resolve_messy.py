@@ -267,6 +267,18 @@ def test_given_a_reversal_without_code_or_name_then_it_follows_its_original_once
     assert after[("voucher", "ZF20240601000002")] == A
 
 
+def test_given_a_reversal_with_a_code_then_its_original_without_one_shares_its_project():
+    """The original names two same-named projects' works; its reversal carries the code."""
+    records = accepted(
+        project=[project(A), project(B)],
+        voucher=[
+            voucher("ZF20240601000001", 收款人统一社会信用代码=cc(9)),
+            voucher("ZF20240602000001", 项目代码=B, 原凭证号="ZF20240601000001", 金额="-1.00"),
+        ],
+    )
+    assert linked(records)[("voucher", "ZF20240601000001")] == B
+
+
 # ---- entrusted units --------------------------------------------------------------------------
 def test_given_a_management_fee_then_the_entrusted_unit_tells_same_named_projects_apart():
     records = accepted(

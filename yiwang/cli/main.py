@@ -278,9 +278,9 @@ def evaluate(
     console.print(
         f"paid_amount, every project ({'X-' if paid['x_projects'] else 'no X-'} projects "
         f"included): {paid['exact']:,} of {paid['projects']:,} exact to the fen; "
-        f"{paid['overstated']:,} overstated (another project's money), {paid['understated']:,} "
-        f"understated (a voucher left unlinked)"
-        + (f"; e.g. {paid['differences']}" if paid["differences"] else "")
+        f"{paid['overstated']:,} above the truth (a voucher of another project's linked to it), "
+        f"{paid['understated']:,} below it (a voucher of its own left unlinked, or linked "
+        f"elsewhere)" + (f"; e.g. {paid['differences']}" if paid["differences"] else "")
     )
     m = money(projects, links, truth, money_truth)
     console.print(
