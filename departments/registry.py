@@ -231,7 +231,7 @@ def ground_truth(world: World, day: int) -> pd.DataFrame:
 def dictionary() -> str:
     """docs/data-dictionary.md: the published tables, and what the departments declare."""
     from schemas.dictionary import Declared, render
-    from transforms.links import METHODS, evidence_words
+    from transforms.links import METHODS, evidence_words, follow_methods
 
     return render(
         Declared(
@@ -260,6 +260,12 @@ def dictionary() -> str:
                 (code, f"{name}: {', '.join(f'`{r}`' for r in f.records)}", f.rule)
                 for code, (name, f) in flags().items()
             ],
-            methods=[(m.label, m.confidence, m.rule) for m in METHODS],
+            methods=[
+                (m.label, m.confidence, m.rule)
+                for m in (
+                    *METHODS,
+                    *follow_methods((lk.record_type, lk.evidence) for lk in linking()),
+                )
+            ],
         )
     )

@@ -260,6 +260,19 @@ METHODS = (
 )  # fmt: skip
 
 
+def follow_methods(declared) -> list[LinkMethod]:
+    """The methods declared `Follows` evidence links with, per (record type, its evidence):
+    `follows`, and `named_by` where a record type names its own kind (a reversal)."""
+    out = []
+    for record_type, evidence in declared:
+        for e in evidence:
+            if isinstance(e, Follows):
+                out.append(follows(e.record_type))
+                if e.record_type == record_type:
+                    out.append(named_by(record_type))
+    return list(dict.fromkeys(out))
+
+
 def evidence_words(evidence: tuple[Evidence, ...]) -> str:
     """A record type's evidence, strongest first, as the data dictionary shows it."""
     said = []

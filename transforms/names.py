@@ -98,6 +98,11 @@ def _split(name: str) -> tuple[str, str | None, str]:
     return _WORDS.sub("", _without_prefix(text)), (_numeral(number) if number else None), stem
 
 
+def writes_phase(reduced: str, phase: str) -> bool:
+    """Whether reduced text writes the phase (`一期`, and not as the end of `十一期`)."""
+    return re.search(rf"(?<![{_NUM}]){phase}期", reduced) is not None
+
+
 def reduced_text(text: str) -> str:
     """Free text as names are compared within it: folded, simplified, and without spaces,
     punctuation, brackets, `工程` or `项目`."""

@@ -47,7 +47,7 @@ from transforms.links import (
     follows,
     named_by,
 )
-from transforms.names import reduced_text, split_names
+from transforms.names import reduced_text, split_names, writes_phase
 from transforms.normalise import code as fold_code
 from transforms.normalise import day_numbers, spread, text
 
@@ -60,7 +60,6 @@ LINK_COLUMNS = [
     "link_confidence",
 ]
 FORMAT = re.compile(r"\d{4}-\d{6}-\d{2}-0[123]-\d{6}")
-_NUMERALS = "一二三四五六七八九十〇零"  # a phase `一期` is not the end of `十一期`
 CODE_WRITTEN = re.compile(r"\d{4}-\d{6}-\d{2}-\d{2}-\d{6}")
 
 
@@ -238,11 +237,7 @@ class NameIndex:
         )
         if len({pid for pid, _, _ in found}) > 1 and len({base for _, base, _ in found}) == 1:
             # one works, several phases: the phase the text writes
-            found = [
-                f
-                for f in found
-                if f[2] is not None and re.search(rf"(?<![{_NUMERALS}]){f[2]}期", reduced)
-            ]
+            found = [f for f in found if f[2] is not None and writes_phase(reduced, f[2])]
         return list(dict.fromkeys(pid for pid, _, _ in found))
 
 
@@ -259,8 +254,8 @@ def _by_name(
     region: str | None = None,
     when: str | None = None,
 ) -> pd.DataFrame:
-    """Each record's project by its name (`names`: per record, the (base, phase) of each
-    project it names) within its block, its unit known under its aliases too."""
+    """Each record's project by its name (`names`: per record, its readings from
+    `named_projects`) within its block, its unit known under its aliases too."""
 
     def link(blk, named, reg, day, *parties) -> tuple[str | None, LinkMethod | None]:
         blocks = [blk, *sorted(aliases.get(blk, ()))] if isinstance(blk, str) else []

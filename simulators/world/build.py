@@ -540,10 +540,7 @@ def _drc(
             "jhkgsj": cal.fmt_days(pp["start"].to_numpy(), "%Y%m%d"),
             "jhjgsj": cal.fmt_days(pp["plan_end"].to_numpy(), "%Y%m%d"),
             "xmzt": ev["status"].to_numpy(),
-            "gxsj": cal.fmt_days(ev["day"].to_numpy(), "%Y-%m-%d ")
-            + pd.Series(sec)
-            .map(lambda s: f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}")
-            .to_numpy(),
+            "gxsj": cal.fmt_days(ev["day"].to_numpy(), "%Y-%m-%d ") + cal.fmt_clock(sec),
             "_ts": ts,
             "_key": code,
             "_project": code,
@@ -820,12 +817,7 @@ def _findings(p: pd.DataFrame, q: QuirkRates, rng: np.random.Generator) -> pd.Da
     df = df[df["_day"] <= horizon].reset_index(drop=True)
     sec = rng.integers(8 * 3600, 19 * 3600, len(df))
     df["_ts"] = cal.epoch_ms(df["_day"], sec)
-    df["lastModified"] = (
-        cal.fmt_days(df["_day"], "%Y-%m-%dT")
-        + pd.Series(sec)
-        .map(lambda s: f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}+08:00")
-        .to_numpy()
-    )
+    df["lastModified"] = cal.fmt_days(df["_day"], "%Y-%m-%dT") + cal.fmt_clock(sec) + "+08:00"
     return df.drop(columns="_day")
 
 

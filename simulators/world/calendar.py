@@ -44,6 +44,14 @@ def fmt_days(days: np.ndarray, fmt: str) -> np.ndarray:
     return _table(fmt)[np.asarray(days, dtype=np.int64) - _TABLE_FIRST]
 
 
+def fmt_clock(seconds: np.ndarray) -> np.ndarray:
+    """Seconds into a day as `HH:MM:SS`."""
+    return np.array(
+        [f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}" for s in np.asarray(seconds)],
+        dtype=object,
+    )
+
+
 def month_index(days: np.ndarray) -> np.ndarray:
     """Months since 1970-01 for each day."""
     d = np.asarray(days, dtype="datetime64[D]")

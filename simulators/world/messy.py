@@ -19,6 +19,7 @@ import pandas as pd
 from simulators.world import calendar as cal
 from simulators.world import vocab
 from simulators.world.codes import credit_codes, project_codes
+from simulators.world.variants import yuan_text
 
 SCOPE_NOTE = "（含室外附属配套等工程）"
 _PHASE = re.compile(r"工程（([一二三])期）$")
@@ -253,18 +254,13 @@ def _registry(drc: pd.DataFrame, p, plan, q, rng) -> pd.DataFrame:
         return _untouched_after_revocation(drc, p)
     # from the day of the reorganisation the registry shows the new owner: a version that day
     owned = drc[drc["xmdwdm"].isin(plan["old_code"])]
-    day = plan.set_index("old_code")["day"].reindex(owned["xmdwdm"]).to_numpy()
-    before = owned[_day_of_ms(owned["_ts"]) < day]
+    day_of = plan.set_index("old_code")["day"]
+    before = owned[_day_of_ms(owned["_ts"]) < day_of.reindex(owned["xmdwdm"]).to_numpy()]
     last = before.drop_duplicates("_key", keep="last").copy()
-    d = plan.set_index("old_code")["day"].reindex(last["xmdwdm"]).to_numpy()
+    d = day_of.reindex(last["xmdwdm"]).to_numpy()
     sec = rng.integers(9 * 3600, 17 * 3600, size=len(last))
     last["_ts"] = cal.epoch_ms(d, sec)
-    last["gxsj"] = (
-        cal.fmt_days(d, "%Y-%m-%d ")
-        + pd.Series(sec)
-        .map(lambda s: f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}")
-        .to_numpy()
-    )
+    last["gxsj"] = cal.fmt_days(d, "%Y-%m-%d ") + cal.fmt_clock(sec)
     drc = pd.concat([drc, last], ignore_index=True)
     after, new_name, new_code = _owner_then(drc["xmdwdm"], _day_of_ms(drc["_ts"]), plan)
     drc["xmdw"] = np.where(after, new_name, drc["xmdw"])
@@ -359,7 +355,7 @@ def _early_spending(p: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
             "收款人全称": [f"苏州市第{o}设计研究院有限公司" for o in other],
             "收款人统一社会信用代码": credit_codes(["91"] * n, ["320500"] * n, rng),
             "收款人账号": [f"6222{a:015d}" for a in rng.integers(0, 10**15, n)],
-            "金额": [f"{f // 100:,}.{f % 100:02d}" for f in fen],
+            "金额": yuan_text(fen),
             "支付方式": "直接支付",
             "原凭证号": "",
             "摘要": "前期工作经费",

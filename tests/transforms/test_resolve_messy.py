@@ -20,7 +20,7 @@ NAME = "苏州市吴中区太湖路新建工程（一期）"
 
 def cc(serial: int, prefix: str = "11320500") -> str:
     """A valid credit code (a unit's), distinct per serial."""
-    body = f"{prefix}{serial:08d}"[:8] + f"MA{serial:07d}"
+    body = f"{prefix}MA{serial:07d}"
     return body + uscc.calc_check_digit(body)
 
 
