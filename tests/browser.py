@@ -37,6 +37,12 @@ import pytest
 
 CHROMIUM = os.environ.get("YIWANG_CHROMIUM", "/usr/bin/chromium")
 LOCAL_SCHEMES = ("data", "blob", "about", "file", "chrome-error")
+# what Chromium answers an evaluation caught by a navigation: the page was between documents
+BETWEEN_DOCUMENTS = (
+    "Inspected target navigated or closed",
+    "Execution context was destroyed",
+    "Cannot find context with specified id",
+)
 FLAGS = (
     "--headless",
     "--no-sandbox",  # tests run as root in containers, where the sandbox cannot start
@@ -131,10 +137,16 @@ class Page:
             )
 
     def wait_for(self, expression: str, seconds: float = 60.0) -> Any:
-        """`expression`'s first truthy value, polled; fails after `seconds`."""
+        """`expression`'s first truthy value, polled; fails after `seconds`. A poll that a
+        navigation interrupts counts as not yet: the page it waits for may be the next one."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            value = self.evaluate(expression)
+            try:
+                value = self.evaluate(expression)
+            except AssertionError as error:
+                if not any(reason in str(error) for reason in BETWEEN_DOCUMENTS):
+                    raise
+                value = None
             if value:
                 return value
             time.sleep(0.2)

@@ -78,8 +78,9 @@ def medium_staged(medium_world: World, tmp_path_factory):
     """The medium world (every quirk happens) read by every department's connector, as of AS_OF and
     as of nine days earlier: (earlier sink, AS_OF sink).
 
-    Read once per test run, not once per xdist worker (two minutes each time, most of it the
-    hotline's 2,855 windows): the first worker to ask stages it in the run's shared temporary
+    The AS_OF night goes on from the earlier one's sink, as a production night does (a full
+    read costs a minute, most of it the hotline's 2,855 windows). Read once per test run, not
+    once per xdist worker: the first worker to ask stages it in the run's shared temporary
     folder, under a lock the others wait on, and every worker reads the sinks' files."""
     from connectors.core import LocalSink
     from tests.connectors.kit import stage_all
@@ -92,6 +93,8 @@ def medium_staged(medium_world: World, tmp_path_factory):
         if not (root / "complete").exists():
             shutil.rmtree(root, ignore_errors=True)
             stage_all(medium_world, AS_OF - dt.timedelta(days=9), root / "earlier")
+            # the later night as production reads it: on from the earlier one's state
+            shutil.copytree(root / "earlier", root / "now")
             stage_all(medium_world, AS_OF, root / "now")
             (root / "complete").touch()
     return LocalSink(root / "earlier"), LocalSink(root / "now")
