@@ -47,6 +47,18 @@ NAME_UNIT_ENTRUSTED = LinkMethod(
     0.9,
     "the name fits several projects of the unit; the payee is the entrusted unit of exactly one",
 )
+NAME_UNIT_ENTRUSTED_ELSEWHERE = LinkMethod(
+    "name+unit+entrusted_elsewhere",
+    0.85,
+    "the name fits several projects of the unit; the payee is an entrusted unit, and every "
+    "one of them but one has another entrusted unit",
+)
+NAME_UNIT_PAID_BEFORE = LinkMethod(
+    "name+unit+paid_before",
+    0.85,
+    "the name fits several projects of the unit; the payee was paid for exactly one of them "
+    "by vouchers a project code links",
+)
 NAME_IN_TEXT = LinkMethod(
     "name_in_text+unit",
     0.8,
@@ -125,6 +137,7 @@ class Registry:
     region: str | None = None
     status: str | None = None
     revoked: str = "已撤销"
+    completed: str = "已竣工"
     updated: str | None = None
     approved: str | None = None
 
@@ -158,12 +171,20 @@ UNIT_ROLES = ("owner_name", "owner_code", "entrusted_name", "entrusted_code")
 @dataclass(frozen=True)
 class PartyOf:
     """Settles a name that fits several projects: the party named in `field` is the `role`
-    (a field of `record_type`) of exactly one candidate's linked records."""
+    (a field of `record_type`) of exactly one candidate's linked records. Of the record's own
+    type: those a project code links, and only where every candidate has some (works the
+    registry does not know have none, so their silence would say nothing).
+
+    `sole`: a project has one party in the role (its entrusted unit), so a party known in
+    the role elsewhere but not of a candidate that has one of its own rules that candidate
+    out; when exactly one candidate is left, with no such party known (works the registry
+    does not know), it is linked `sole`'s method."""
 
     field: str
     record_type: str
     role: str
     method: LinkMethod = NAME_UNIT_PAYEE
+    sole: LinkMethod | None = None
 
 
 @dataclass(frozen=True)
@@ -175,7 +196,10 @@ class NameWithinUnit:
     linked them (a reorganised unit's old ones; the treasury's budget unit code). A name
     naming two projects (`A、B`) fits either. `region`: the record's division, which must
     agree with the project's; `when`: its date, which tells a revoked project from the live
-    one re-filed under the same name. `tie_breaks` settle a name that fits several."""
+    one re-filed under the same name. `construction_permit`: the record is a construction
+    permit, which the law issues only between its project's approval and its completion, so
+    a project approved after its date (its approval day unknown: registered in a later year)
+    or completed before it is not its own. `tie_breaks` settle a name that fits several."""
 
     name: str
     blocks: tuple[str, ...]
@@ -183,6 +207,7 @@ class NameWithinUnit:
     tie_breaks: tuple[PartyOf, ...] = ()
     region: str | None = None
     when: str | None = None
+    construction_permit: bool = False
 
 
 @dataclass(frozen=True)
@@ -200,12 +225,15 @@ class NameInText:
 class Unregistered:
     """Records no code and no registry name links form `X-` projects (未批先建): grouped by
     owner and base name, each named `X-` + its smallest key. Its fields give the project's
-    identity (`project_name`, `region_code`, owner)."""
+    identity (`project_name`, `region_code`, owner). `permit_day`: a construction permit's
+    issue day: a registry project it cannot be the permit of (`NameWithinUnit
+    .construction_permit`) does not keep it from being `X-`."""
 
     name: str
     owner_name: str
     owner_code: str
     region: str
+    permit_day: str | None = None
 
 
 @dataclass(frozen=True)
@@ -254,7 +282,8 @@ Evidence = (
 # every method a link can be published with, for the dictionary and the API
 METHODS = (
     REGISTRY, PROJECT_CODE, PROJECT_CODE_MALFORMED, PROJECT_CODE_REPAIRED, CODE_IN_TEXT,
-    CODE_IN_TEXT_REPAIRED, NAME_UNIT_PAYEE, NAME_UNIT_ENTRUSTED, NAME_UNIT, NAME_IN_TEXT,
+    CODE_IN_TEXT_REPAIRED, NAME_UNIT_PAYEE, NAME_UNIT_ENTRUSTED, NAME_UNIT_ENTRUSTED_ELSEWHERE,
+    NAME_UNIT_PAID_BEFORE, NAME_UNIT, NAME_IN_TEXT,
     UNREGISTERED, SITE_NAME, SITE_POSITION,
     SITE_CONTRACTOR, SITE_ROAD, UNLINKED,
 )  # fmt: skip

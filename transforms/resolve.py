@@ -123,12 +123,23 @@ def _codes(values: pd.Series, book: CodeBook) -> pd.DataFrame:
 @dataclass(frozen=True)
 class Standing:
     """What tells same-named projects apart: the division, and for a revoked project the day
-    of its last update (its revocation, or later), for a live one its approval day."""
+    of its last update (its revocation, or later), for a live one its approval day, and the
+    first day of the year its code was issued in (what bounds an unknown approval)."""
 
     region: str | None = None
     revoked: bool = False
+    completed: bool = False
     updated: float = np.nan
     approved: float = np.nan
+    registered: float = np.nan
+
+    def builds_outside(self, day: float) -> bool:
+        """Whether `day` is, as far as is known, before the project was approved, or after it
+        was completed (by its last update, at the latest): no construction permit then."""
+        if np.isnan(day):
+            return False
+        by = self.registered if np.isnan(self.approved) else self.approved
+        return day < by or (self.completed and day > self.updated)
 
 
 def same_division(a: str | None, b: str | None) -> bool:
@@ -166,13 +177,15 @@ class NameIndex:
         readings: Sequence[Sequence[tuple[str | None, str | None]]],
         region: str | None = None,
         day: float = np.nan,
+        construction_permit: bool = False,
     ) -> list[str]:
         """`readings`: ways to read the name, tried in turn (`A、B` as one project's name, then
-        as two): each a (base, phase) per project it names."""
+        as two): each a (base, phase) per project it names. `construction_permit`: the record
+        is one (`NameWithinUnit.construction_permit`)."""
         for names in readings:
             pids: list[str] = []
             for base, phase in names:
-                fits = self._fits(blocks, base, phase, region, day)
+                fits = self._fits(blocks, base, phase, region, day, construction_permit)
                 if not fits:
                     break  # a name of `A、B` found nowhere could be the one the record is for
                 pids += fits
@@ -180,11 +193,15 @@ class NameIndex:
                 return list(dict.fromkeys(pids))
         return []
 
-    def _fits(self, blocks: Sequence[str], base, phase, region, day: float) -> list[str]:
+    def _fits(
+        self, blocks: Sequence[str], base, phase, region, day: float, construction_permit: bool
+    ) -> list[str]:
         if not isinstance(base, str):
             return []
         found = list(dict.fromkeys(e for b in blocks for e in self.by_key.get((b, base), ())))
         found = [(pid, p) for pid, p in found if same_division(region, self._of(pid).region)]
+        if construction_permit:
+            found = [(pid, p) for pid, p in found if not self._of(pid).builds_outside(day)]
         found = self._by_date(found, day)
         phase = phase if isinstance(phase, str) else None
         if phase is None:  # a name without its phase fits every phase of the works
@@ -250,21 +267,26 @@ def _by_name(
     index: NameIndex,
     block: str,
     aliases: dict[str, set[str]],
-    tie_breaks: Sequence[tuple[dict, str, LinkMethod]] = (),
+    tie_breaks: Sequence[tuple] = (),  # (parties, field, method, sole method, all parties)
     region: str | None = None,
     when: str | None = None,
+    construction_permit: bool = False,
 ) -> pd.DataFrame:
     """Each record's project by its name (`names`: per record, its readings from
     `named_projects`) within its block, its unit known under its aliases too."""
 
     def link(blk, named, reg, day, *parties) -> tuple[str | None, LinkMethod | None]:
         blocks = [blk, *sorted(aliases.get(blk, ()))] if isinstance(blk, str) else []
-        found = index.candidates(blocks, named, reg, day)
-        for (party_of, _, method), who in zip(tie_breaks, parties, strict=True):
+        found = index.candidates(blocks, named, reg, day, construction_permit)
+        for (party_of, _, method, sole, anyone, own), who in zip(tie_breaks, parties, strict=True):
             if len(found) > 1 and isinstance(who, str):
                 narrowed = [pid for pid in found if who in party_of.get(pid, ())]
-                if len(narrowed) == 1:
+                if len(narrowed) == 1 and (own is False or all(p in party_of for p in found)):
                     return narrowed[0], method
+                if sole is not None and not narrowed and who in anyone:
+                    left = [pid for pid in found if pid not in party_of]
+                    if len(left) == 1:
+                        return left[0], sole
         return (found[0], NAME_UNIT) if len(found) == 1 else (None, None)
 
     n = len(records)
@@ -275,7 +297,7 @@ def _by_name(
         names,
         records[region].to_numpy(dtype=object) if region else [None] * n,
         day_numbers(records[when]) if when else np.full(n, np.nan),
-        *(records[who].to_numpy(dtype=object) for _, who, _ in tie_breaks),
+        *(records[t[1]].to_numpy(dtype=object) for t in tie_breaks),
         strict=True,
     ):
         if (found := settled.get(evidence)) is None:
@@ -316,6 +338,7 @@ class Linking:
 # the registry's fields, by the roles resolution knows them under
 _ROLES = ("code", "name", "owner_name", "owner_code", "entrusted_name", "entrusted_code")
 # methods whose link proves what units a record's fields name (aliases are learned from them)
+_STANDING_ROLES = ("status", "updated", "approved")
 _PROVEN = {REGISTRY, PROJECT_CODE, PROJECT_CODE_MALFORMED, PROJECT_CODE_REPAIRED, CODE_IN_TEXT}
 _CODE_IN_TEXT = {PROJECT_CODE: CODE_IN_TEXT, PROJECT_CODE_REPAIRED: CODE_IN_TEXT_REPAIRED}
 
@@ -346,6 +369,12 @@ def resolve(
             for role, f in fields.items()
         }
         | {"region": _divisions(served[registry.region]) if registry.region else None}
+        # what a rejected record says of its standing, as far as it can be read
+        | {
+            role: served[f].to_numpy(dtype=object)
+            for role in _STANDING_ROLES
+            if (f := getattr(registry, role))
+        }
     )
     book = CodeBook(pd.concat([projects[registry.code], served["code"]]).dropna().drop_duplicates())
     names_split: dict = {}  # every name split once
@@ -410,28 +439,36 @@ def _divisions(values: pd.Series) -> pd.Series:
 
 
 def _standing(projects: pd.DataFrame, served: pd.DataFrame, registry: Registry) -> dict:
-    """Each registry project's division (as served), and from its accepted record whether
-    it is revoked, its last update and its approval day."""
-    out = {
-        pid: Standing(region=r if isinstance(r, str) else None)
-        for pid, r in zip(served["code"], served["region"], strict=True)
-    }
-    if registry.status is None:
-        return out
-    n = len(projects)
-    for pid, status, updated, approved in zip(
-        projects[registry.code].to_numpy(dtype=object),
-        projects[registry.status].to_numpy(dtype=object),
-        day_numbers(projects[registry.updated]) if registry.updated else np.full(n, np.nan),
-        day_numbers(projects[registry.approved]) if registry.approved else np.full(n, np.nan),
-        strict=True,
-    ):
-        out[pid] = Standing(
-            out.get(pid, _NO_STANDING).region,
-            bool(pd.notna(status) and status == registry.revoked),
-            updated,
-            approved,
-        )
+    """Each registry project's division (as served), the year its code was issued in, and
+    whether it is revoked or completed, its last update and its approval day: as its
+    accepted record says them, else as far as its served (rejected) record can be read."""
+    years = day_numbers(pd.Series(served["code"].str[:4].to_numpy(dtype=object)) + "-01-01")
+    region = {pid: r for pid, r in zip(served["code"], served["region"], strict=True)}
+    registered = dict(zip(served["code"], years, strict=True))
+    out = {}
+    accepted = projects.rename(
+        columns={
+            getattr(registry, r): r for r in ("code", *_STANDING_ROLES) if getattr(registry, r)
+        }
+    )
+    for frame in (served, accepted):  # the accepted record's word last
+        n = len(frame)
+        for pid, status, updated, approved in zip(
+            frame["code"].to_numpy(dtype=object),
+            frame["status"].to_numpy(dtype=object) if "status" in frame else [None] * n,
+            day_numbers(frame["updated"]) if "updated" in frame else np.full(n, np.nan),
+            day_numbers(frame["approved"]) if "approved" in frame else np.full(n, np.nan),
+            strict=True,
+        ):
+            r = region.get(pid)
+            out[pid] = Standing(
+                region=r if isinstance(r, str) else None,
+                revoked=status == registry.revoked,
+                completed=status == registry.completed,
+                updated=updated,
+                approved=approved,
+                registered=registered.get(pid, np.nan),
+            )
     return out
 
 
@@ -486,7 +523,7 @@ class _State:
             elif isinstance(evidence, NameWithinUnit):
                 self._name_the_nameless(rows, link, evidence.name)
                 self._learn_aliases(rows, link, evidence.blocks, evidence.roles)
-                self._by_names(rows, link, evidence)
+                self._by_names(rows, link, evidence, lk.record_type)
             elif isinstance(evidence, NameInText):
                 self._learn_aliases(rows, link, evidence.blocks, evidence.roles)
                 self._named_in_text(rows, link, evidence)
@@ -606,15 +643,28 @@ class _State:
     def _index(self, roles: Sequence[str]) -> NameIndex:
         return NameIndex(self.known, list(roles), self.standing)
 
-    def _by_names(self, rows: pd.DataFrame, link: pd.DataFrame, evidence: NameWithinUnit) -> None:
+    def _by_names(
+        self, rows: pd.DataFrame, link: pd.DataFrame, evidence: NameWithinUnit, record_type: str
+    ) -> None:
         index = self._index(evidence.roles)
-        tie_breaks = [(self._parties(t), t.field, t.method) for t in evidence.tie_breaks]
+        tie_breaks = []
+        for t in evidence.tie_breaks:
+            own = t.record_type == record_type
+            if own:  # its own kind: those a code linked so far
+                proven = link["method"].isin(list(_PROVEN))
+                party_of = _parties(link.loc[proven, "project_id"], rows.loc[proven, t.role])
+            else:
+                party_of = _parties(
+                    self.done[t.record_type]["project_id"], self.accepted[t.record_type][t.role]
+                )
+            anyone = set().union(*party_of.values()) if t.sole else set()
+            tie_breaks.append((party_of, t.field, t.method, t.sole, anyone, own))
         for block in evidence.blocks:
             todo = link["project_id"].isna()
             names = named_projects(rows.loc[todo, evidence.name], self.names_split)
             link.loc[todo] = _by_name(
                 rows[todo], names, index, block, self.aliases, tie_breaks, evidence.region,
-                evidence.when,
+                evidence.when, evidence.construction_permit,
             ).to_numpy()  # fmt: skip
 
     def _named_in_text(self, rows: pd.DataFrame, link: pd.DataFrame, evidence: NameInText) -> None:
@@ -633,23 +683,24 @@ class _State:
             if found:
                 link.loc[todo] = found
 
-    def _parties(self, tie_break) -> dict[str, set[str]]:
-        """Each project's parties in `tie_break.role` over its linked records."""
-        links = self.done[tie_break.record_type]
-        rows = self.accepted[tie_break.record_type]
-        party_of: dict[str, set[str]] = defaultdict(set)
-        for pid, who in zip(links["project_id"], rows[tie_break.role], strict=True):
-            if isinstance(pid, str):
-                party_of[pid].add(who)
-        return party_of
-
     def _unregistered(
         self, rows: pd.DataFrame, link: pd.DataFrame, e: Unregistered, key: str
     ) -> None:
         names = split_names(rows[e.name], self.names_split)
-        found, works = _unregistered(rows, link, self.served, names, e, key, self.aliases)
+        found, works = _unregistered(
+            rows, link, self.served, names, e, key, self.aliases, self.standing
+        )
         link.loc[:, :] = found.to_numpy()
         self.unregistered.append(works)
+
+
+def _parties(projects: pd.Series, parties: pd.Series) -> dict[str, set[str]]:
+    """Each project's parties: those of the records linked to it."""
+    party_of: dict[str, set[str]] = defaultdict(set)
+    for pid, who in zip(projects, parties, strict=True):
+        if isinstance(pid, str) and isinstance(who, str):
+            party_of[pid].add(who)
+    return party_of
 
 
 def _frame(system: str, record_type: str, keys: pd.Series, pid: pd.Series, method) -> pd.DataFrame:
@@ -668,10 +719,11 @@ def _frame(system: str, record_type: str, keys: pd.Series, pid: pd.Series, metho
 
 def _unregistered(
     rows: pd.DataFrame, link: pd.DataFrame, registry: pd.DataFrame, names: pd.DataFrame,
-    e: Unregistered, key: str, aliases: dict[str, set[str]],
+    e: Unregistered, key: str, aliases: dict[str, set[str]], standing: dict[str, Standing],
 ):  # fmt: skip
     """Records with no code and no registry name of their division under their owner: 未批先建
-    works. `names`: the records' names split.
+    works. `names`: the records' names split. A registry project that could not have been
+    permitted on the record's day (`e.permit_day`) is not its works, named or nameless.
 
     The owner is also known under its old names and codes (aliases). An owner the registry
     does not know at all may have been reorganised with nothing to say so: a registry project
@@ -683,71 +735,84 @@ def _unregistered(
     """
     # registry works by base and owner, and by stem (the name with its division) whoever owns
     # them: a reorganised owner's old name or code may be all a record has
+    # (each registry work as its division and its standing)
     by_owner: dict[tuple, list] = defaultdict(list)
     by_stem: dict[str, list] = defaultdict(list)
     by_stem_rejected: dict[str, list] = defaultdict(list)
-    for base, stem, region, code, name, rejected in zip(
-        registry["base"], registry["stem"], registry["region"], registry["owner_code"],
-        registry["owner_name"], registry["rejected"], strict=True,
+    for pid, base, stem, region, code, name, rejected in zip(
+        registry["code"], registry["base"], registry["stem"], registry["region"],
+        registry["owner_code"], registry["owner_name"], registry["rejected"], strict=True,
     ):  # fmt: skip
         if isinstance(base, str):
-            by_owner[(code, base)].append(region)
-            by_owner[(name, base)].append(region)
-            by_stem[stem].append(region)
+            work = (region, standing.get(pid, _NO_STANDING))
+            by_owner[(code, base)].append(work)
+            by_owner[(name, base)].append(work)
+            by_stem[stem].append(work)
             if rejected:
-                by_stem_rejected[stem].append(region)
+                by_stem_rejected[stem].append(work)
 
     owners = {u for u in (*registry["owner_code"], *registry["owner_name"]) if isinstance(u, str)}
 
-    def known(code, name, base, stem, region) -> bool:
+    def could_be(works: list, region, day: float) -> bool:
+        return any(same_division(region, r) and not s.builds_outside(day) for r, s in works)
+
+    def known(code, name, base, stem, region, day) -> bool:
         units = _units(code, name, aliases)
-        regions = [r for u in units for r in by_owner.get((u, base), ())]
+        works = [w for u in units for w in by_owner.get((u, base), ())]
         # a registry record rejected for a broken field (its owner's code, say) may be it
-        regions += by_stem_rejected.get(stem, [])
+        works += by_stem_rejected.get(stem, [])
         if not units & owners:  # a unit the registry does not know (now): reorganised?
-            regions += by_stem.get(stem, [])
-        return any(same_division(region, r) for r in regions)
+            works += by_stem.get(stem, [])
+        return could_be(works, region, day)
 
     # an owner's registry record whose name cannot be read might be this very works, when
     # its division agrees
     unnamed: dict[str, list] = defaultdict(list)
     nameless = registry[registry["base"].isna()]
-    for code, name, region in zip(
-        nameless["owner_code"], nameless["owner_name"], nameless["region"], strict=True
-    ):
+    for pid, code, name, region in zip(
+        nameless["code"], nameless["owner_code"], nameless["owner_name"], nameless["region"],
+        strict=True,
+    ):  # fmt: skip
         for unit in (code, name):
             if isinstance(unit, str):
-                unnamed[unit].append(region)
+                unnamed[unit].append((region, standing.get(pid, _NO_STANDING)))
     regions = rows[e.region] if e.region else pd.Series(None, index=rows.index, dtype=object)
+    days = day_numbers(rows[e.permit_day]) if e.permit_day else np.full(len(rows), np.nan)
     unknown_name = pd.Series(
         [
-            not known(code, name, base, stem, region)
-            and not any(
-                same_division(region, r)
-                for u in _units(code, name, aliases)
-                for r in unnamed.get(u, ())
+            not known(code, name, base, stem, region, day)
+            and not could_be(
+                [w for u in _units(code, name, aliases) for w in unnamed.get(u, ())], region, day
             )
-            for code, name, base, stem, region in zip(
+            for code, name, base, stem, region, day in zip(
                 rows[e.owner_code],
                 rows[e.owner_name],
                 names["base"],
                 names["stem"],
                 regions,
+                days,
                 strict=True,
             )
         ],
         index=rows.index,
     )
-    lone = link["project_id"].isna() & unknown_name & names["base"].notna()
-    # (`.loc[lone]` on both sides: a Series assigned to an empty frame would bring its index)
-    groups = rows[lone].assign(
-        base=names.loc[lone, "base"],
-        phase=names.loc[lone, "phase"].fillna(""),
-        region=regions[lone].fillna(""),
+    open_ = link["project_id"].isna() & names["base"].notna()
+    # (`.loc[open_]` on both sides: a Series assigned to an empty frame would bring its index)
+    groups = rows[open_].assign(
+        base=names.loc[open_, "base"],
+        phase=names.loc[open_, "phase"].fillna(""),
+        region=regions[open_].fillna(""),
     )
     # one work's records may or may not write its phase, and a reorganised owner's may write
     # its old or its new name or code: by division and base, joined by the units they name
     anchor = _works(groups, key, e, aliases)
+    # a works is one project: when any of its records could be a registry project's, none of
+    # them is taken for unapproved works (nor would its id be its first record's)
+    doubted = set(anchor[~unknown_name[open_]])
+    alone = ~anchor.isin(doubted)
+    groups, anchor = groups[alone], anchor[alone]
+    lone = pd.Series(False, index=rows.index)
+    lone[groups.index] = True
     link = link.copy()
     link.loc[lone, "project_id"] = "X-" + anchor
     link.loc[lone, "method"] = UNREGISTERED

@@ -10,7 +10,15 @@ from departments.treasury.simulator import TreasuryServer
 from simulators.declare import Served, Simulator
 from simulators.world import calendar as cal
 from transforms.figures import Figure, Flag
-from transforms.links import NAME_UNIT_ENTRUSTED, Follows, NameWithinUnit, PartyOf, ProjectCode
+from transforms.links import (
+    NAME_UNIT_ENTRUSTED,
+    NAME_UNIT_ENTRUSTED_ELSEWHERE,
+    NAME_UNIT_PAID_BEFORE,
+    Follows,
+    NameWithinUnit,
+    PartyOf,
+    ProjectCode,
+)
 
 department = Department(
     connector=connector,
@@ -25,8 +33,22 @@ department = Department(
                 roles=("owner_name", "entrusted_name"),
                 tie_breaks=(
                     PartyOf("收款人统一社会信用代码", "permit", "contractorCreditCode"),
-                    # a management fee (托管服务费) goes to the project's entrusted unit
-                    PartyOf("收款人统一社会信用代码", "project", "tgdwdm", NAME_UNIT_ENTRUSTED),
+                    # a management fee (托管服务费) goes to the project's entrusted unit, and
+                    # to no other project's
+                    PartyOf(
+                        "收款人统一社会信用代码",
+                        "project",
+                        "tgdwdm",
+                        NAME_UNIT_ENTRUSTED,
+                        sole=NAME_UNIT_ENTRUSTED_ELSEWHERE,
+                    ),
+                    # a firm paid (監理, 设计, 检测) for one of them by vouchers with its code
+                    PartyOf(
+                        "收款人统一社会信用代码",
+                        "voucher",
+                        "收款人统一社会信用代码",
+                        NAME_UNIT_PAID_BEFORE,
+                    ),
                 ),
                 when="支付日期",
             ),

@@ -256,6 +256,83 @@ def test_given_unapproved_works_named_as_a_registered_project_elsewhere_then_the
     assert links[("voucher", "ZF20240601000001")] == "X-320509202403010101"
 
 
+# ---- works before their namesake's approval -------------------------------------------------------
+def test_given_a_permit_issued_before_its_namesakes_approval_then_it_is_unapproved_works():
+    """A construction permit is issued only to an approved project: works permitted in 2024
+    are not the same-named project approved in 2025 (its phase one) but works of their own,
+    and the payment to their contractor is theirs."""
+    later = project(C, szqh="320506", xmdm=C.replace("2024-320507", "2025-320506"))
+    later_code = later["xmdm"]
+    records = accepted(
+        project=[{**later, "pfrq": "20250910"}],
+        permit=[
+            permit("320506202601050101", projectCode=later_code, issueDate=ms("2026-01-05"),
+                   contractorCreditCode=OTHER_CONTRACTOR),
+            permit("320506202403230301", projectName="苏州市吴中区太湖路新建工程",
+                   issueDate=ms("2024-03-23")),
+        ],
+        voucher=[voucher("ZF20240406000001", 项目名称="苏州市吴中区太湖路新建工程",
+                         支付日期="2024-04-06", _pay_date="2024-04-06")],
+    )  # fmt: skip
+    links = linked(records)
+    assert links[("permit", "320506202403230301")] == "X-320506202403230301"
+    assert links[("voucher", "ZF20240406000001")] == "X-320506202403230301"
+    # and once approved, the project's own permit without a code is still its own
+    records["permit"] = accepted(
+        permit=[permit("320506202601310201", projectName=NAME, issueDate=ms("2026-01-31"))]
+    )["permit"]
+    assert linked(records)[("permit", "320506202601310201")] == later_code
+
+
+def test_given_an_unreadable_registry_record_registered_after_a_permit_then_the_permit_is_x():
+    """A registry record whose name cannot be read might be any of its owner's works in its
+    division, but not works permitted before the year its code was issued in."""
+    nameless = project("2025-320506-48-01-000999", xmmc="", pfrq=None)
+    records = accepted(
+        permit=[
+            permit("320506202403010101", projectCode=A),
+            permit("320506202404010101", projectName="苏州市吴中区石湖路新建工程"),
+            permit("320506202504010101", projectName="苏州市吴中区横塘路新建工程",
+                   issueDate=ms("2025-04-01")),
+        ],
+    )  # fmt: skip
+    links = linked(records, served=[project(A), nameless])
+    assert links[("permit", "320506202404010101")] == "X-320506202404010101"
+    assert links[("permit", "320506202504010101")] is None  # it may be the unreadable one
+
+
+def test_given_a_permit_issued_after_its_namesake_was_completed_then_it_is_unapproved_works():
+    """A project completed (by its last update, at the latest) gets no more construction
+    permits: a later permit of its name and owner is works of their own."""
+    done = project(A, xmzt="已竣工", gxsj="2024-06-01 10:00:00")
+    records = accepted(
+        project=[done],
+        permit=[
+            permit("320506202403010101", projectCode=A),
+            permit("320506202501020101", projectName=NAME, issueDate=ms("2025-01-02")),
+        ],
+    )
+    assert linked(records)[("permit", "320506202501020101")] == "X-320506202501020101"
+
+
+def test_given_works_one_permit_of_which_could_be_an_unreadable_project_then_none_is_x():
+    """An unreadable registry record completed by late 2024 cannot be works permitted in
+    December, but may be the same works' September permit: a works is one project, so
+    neither permit becomes an `X-` project (whose id would be the wrong permit's)."""
+    nameless = project(B, xmmc="", xmzt="已竣工", gxsj="2024-10-01 10:00:00")
+    works = {"projectName": "苏州市吴中区石湖路新建工程"}
+    records = accepted(
+        permit=[
+            permit("320506202403010101", projectCode=A),
+            permit("320506202409010101", issueDate=ms("2024-09-01"), **works),
+            permit("320506202412010101", issueDate=ms("2024-12-01"), **works),
+        ],
+    )
+    links = linked(records, served=[project(A), nameless])
+    assert links[("permit", "320506202409010101")] is None
+    assert links[("permit", "320506202412010101")] is None
+
+
 # ---- reversals (冲销) -----------------------------------------------------------------------------
 def test_given_a_reversal_without_code_or_name_then_it_follows_its_original_once_that_arrives():
     original = voucher("ZF20240601000001", 项目代码=A)
@@ -291,6 +368,57 @@ def test_given_a_management_fee_then_the_entrusted_unit_tells_same_named_project
         ],
     )
     assert linked(records)[("voucher", "ZF20240601000001")] == B
+
+
+def test_given_a_management_fee_to_another_projects_entrusted_unit_then_it_is_the_x_twins():
+    """Works of the registered project's name in another district, unapproved: a fee paid to
+    an entrusted unit that is not the registered project's is the works' (which have none
+    known); a design fee names neither, and stays unlinked."""
+    city = {"buildUnit": "苏州市交通运输局", "buildUnitCreditCode": CITY_UNIT}
+    owner = {"xmdw": "苏州市交通运输局", "xmdwdm": CITY_UNIT}
+    fee = {"项目名称": "苏州市太湖大道改扩建工程", "预算单位": "苏州市交通运输局"}
+    records = accepted(
+        project=[
+            project(A, xmmc="苏州市太湖大道改扩建工程", tgdw="甲代建公司", tgdwdm=ENTRUSTED,
+                    **owner),
+            project(C, xmmc="苏州市石湖路新建工程", tgdw="乙代建公司", tgdwdm=OTHER_ENTRUSTED,
+                    **owner),
+        ],
+        permit=[
+            permit("320506202403010101", projectCode=A, **city),
+            permit("320509202403010101", projectName="苏州市太湖大道改扩建工程二标段",
+                   regionCode="320509", contractorCreditCode=OTHER_CONTRACTOR, **city),
+        ],
+        voucher=[
+            voucher("ZF20240601000001", 摘要="托管服务费", 收款人统一社会信用代码=OTHER_ENTRUSTED,
+                    **fee),
+            voucher("ZF20240601000002", 摘要="设计费", 收款人统一社会信用代码=cc(9), **fee),
+        ],
+    )  # fmt: skip
+    links = linked(records)
+    assert links[("voucher", "ZF20240601000001")] == "X-320509202403010101"
+    assert links[("voucher", "ZF20240601000002")] is None
+
+
+def test_given_a_firm_paid_with_a_code_for_one_of_two_namesakes_then_its_other_fees_are_that_ones():
+    """A supervision firm paid for the road in one district by a voucher with the project
+    code: its fee without a code is that road's. A firm paid for both roads tells nothing."""
+    owner = {"xmdw": "苏州市交通运输局", "xmdwdm": CITY_UNIT, "xmmc": "苏州市太湖大道改扩建工程"}
+    fee = {"项目名称": "苏州市太湖大道改扩建工程", "预算单位": "苏州市交通运输局", "摘要": "监理费"}
+    firm, both = cc(10), cc(11)
+    records = accepted(
+        project=[project(A, **owner), project(C, szqh="320507", **owner)],
+        voucher=[
+            voucher("ZF20240601000001", 项目代码=A, 收款人统一社会信用代码=firm, **fee),
+            voucher("ZF20240601000002", 项目代码=A, 收款人统一社会信用代码=both, **fee),
+            voucher("ZF20240601000003", 项目代码=C, 收款人统一社会信用代码=both, **fee),
+            voucher("ZF20240701000001", 收款人统一社会信用代码=firm, **fee),
+            voucher("ZF20240701000002", 收款人统一社会信用代码=both, **fee),
+        ],
+    )
+    links = linked(records)
+    assert links[("voucher", "ZF20240701000001")] == A
+    assert links[("voucher", "ZF20240701000002")] is None
 
 
 def test_given_a_finding_at_the_entrusted_unit_naming_the_project_in_its_description():
