@@ -318,11 +318,16 @@ def evidence_words(evidence: tuple[Evidence, ...]) -> str:
             blocks = " or ".join(f"`{b}`" for b in e.blocks)
             party = "".join(
                 f", settled by `{t.field}` as the `{t.role}` of one candidate's `{t.record_type}`s"
+                + (" (or of another's, ruling out a candidate with one)" if t.sole else "")
                 for t in e.tie_breaks
             )
             region = f" of the division in `{e.region}`" if e.region else ""
+            permitted = (
+                f" approved, and not completed, by `{e.when}`" if e.construction_permit else ""
+            )
             said.append(
-                f"name `{e.name}` among the projects{region} of the unit in {blocks}{party}"
+                f"name `{e.name}` among the projects{region}{permitted} of the unit in "
+                f"{blocks}{party}"
             )
         elif isinstance(e, NameInText):
             blocks = " or ".join(f"`{b}`" for b in e.blocks)

@@ -259,6 +259,13 @@ class NameIndex:
 
 
 _NO_STANDING = Standing()
+# the prefix of works that are no project the hub can name (`_unregistered`): a record whose
+# name fits one is not linked by that name
+UNNAMED_WORKS = "?"
+
+
+def _named(pid: str) -> bool:
+    return not pid.startswith(UNNAMED_WORKS)
 
 
 def _by_name(
@@ -285,9 +292,11 @@ def _by_name(
                     return narrowed[0], method
                 if sole is not None and not narrowed and who in anyone:
                     left = [pid for pid in found if pid not in party_of]
-                    if len(left) == 1:
+                    if len(left) == 1 and _named(left[0]):
                         return left[0], sole
-        return (found[0], NAME_UNIT) if len(found) == 1 else (None, None)
+                if len(narrowed) > 1:
+                    break  # a party of several: no weaker evidence settles it then
+        return (found[0], NAME_UNIT) if len(found) == 1 and _named(found[0]) else (None, None)
 
     n = len(records)
     settled: dict[tuple, tuple[str | None, str | None]] = {}  # a project's payments repeat
@@ -679,7 +688,8 @@ class _State:
             ):
                 blocks = [blk, *sorted(self.aliases.get(blk, ()))] if isinstance(blk, str) else []
                 pids = index.named_in(blocks, reduced_text(said)) if isinstance(said, str) else []
-                found.append((pids[0], NAME_IN_TEXT) if len(pids) == 1 else (None, None))
+                one = len(pids) == 1 and _named(pids[0])
+                found.append((pids[0], NAME_IN_TEXT) if one else (None, None))
             if found:
                 link.loc[todo] = found
 
@@ -807,27 +817,28 @@ def _unregistered(
     # its old or its new name or code: by division and base, joined by the units they name
     anchor = _works(groups, key, e, aliases)
     # a works is one project: when any of its records could be a registry project's, none of
-    # them is taken for unapproved works (nor would its id be its first record's)
-    doubted = set(anchor[~unknown_name[open_]])
-    alone = ~anchor.isin(doubted)
-    groups, anchor = groups[alone], anchor[alone]
+    # them is taken for unapproved works (nor would its id be its first record's). Works left
+    # unlinked are known, unnamed, to the names index: a record naming them (a payment without
+    # a division) is not taken for a same-named registry project's alone
+    alone = ~anchor.isin(set(anchor[~unknown_name[open_]]))
     lone = pd.Series(False, index=rows.index)
-    lone[groups.index] = True
+    lone[groups.index[alone]] = True
+    ids = ("X-" + anchor).where(alone, UNNAMED_WORKS + anchor)
     link = link.copy()
-    link.loc[lone, "project_id"] = "X-" + anchor
+    link.loc[lone, "project_id"] = ids[alone]
     link.loc[lone, "method"] = UNREGISTERED
     # the work's phase is what any of its records writes (its first permit may not); it is
     # known under every owner name and code its records write (old ones and new)
-    written = groups[groups["phase"] != ""].groupby(anchor[groups["phase"] != ""])["phase"].first()
+    written = groups[groups["phase"] != ""].groupby(ids[groups["phase"] != ""])["phase"].first()
     works = pd.DataFrame(
         {
-            "project_id": "X-" + anchor,
+            "project_id": ids,
             "owner_name": groups[e.owner_name],
             "owner_code": groups[e.owner_code],
             "entrusted_name": None,
             "entrusted_code": None,
             "base": groups["base"],
-            "phase": anchor.map(written),
+            "phase": ids.map(written),
             "region": groups[e.region] if e.region else None,
         }
     ).drop_duplicates(["project_id", "owner_name", "owner_code"])

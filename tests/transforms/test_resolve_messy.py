@@ -333,6 +333,34 @@ def test_given_works_one_permit_of_which_could_be_an_unreadable_project_then_non
     assert links[("permit", "320506202412010101")] is None
 
 
+def test_given_works_left_unlinked_then_a_payment_of_their_name_is_not_the_namesakes_elsewhere():
+    """Works permitted in 320509 under a registered road's name (registered in 320506) may be
+    the owner's registry record whose name cannot be read, so they stay unlinked; a payment
+    of that name, which writes no division, may be theirs, and stays unlinked too, unless its
+    payee is the registered road's contractor."""
+    city = {"buildUnit": "苏州市交通运输局", "buildUnitCreditCode": CITY_UNIT}
+    owner = {"xmdw": "苏州市交通运输局", "xmdwdm": CITY_UNIT}
+    road = {"xmmc": "苏州市太湖大道改扩建工程", **owner}
+    unreadable = project(B, xmmc="", szqh="320509", **owner)
+    pay = {"项目名称": "苏州市太湖大道改扩建工程", "预算单位": "苏州市交通运输局"}
+    records = accepted(
+        project=[project(A, **road)],
+        permit=[
+            permit("320506202403010101", projectCode=A, **city),
+            permit("320509202403010101", projectName="苏州市太湖大道改扩建工程二标段",
+                   regionCode="320509", contractorCreditCode=OTHER_CONTRACTOR, **city),
+        ],
+        voucher=[
+            voucher("ZF20240601000001", 收款人统一社会信用代码=OTHER_CONTRACTOR, **pay),
+            voucher("ZF20240601000002", 收款人统一社会信用代码=CONTRACTOR, **pay),
+        ],
+    )  # fmt: skip
+    links = linked(records, served=[project(A, **road), unreadable])
+    assert links[("permit", "320509202403010101")] is None
+    assert links[("voucher", "ZF20240601000001")] is None
+    assert links[("voucher", "ZF20240601000002")] == A
+
+
 # ---- reversals (冲销) -----------------------------------------------------------------------------
 def test_given_a_reversal_without_code_or_name_then_it_follows_its_original_once_that_arrives():
     original = voucher("ZF20240601000001", 项目代码=A)
@@ -419,6 +447,28 @@ def test_given_a_firm_paid_with_a_code_for_one_of_two_namesakes_then_its_other_f
     links = linked(records)
     assert links[("voucher", "ZF20240701000001")] == A
     assert links[("voucher", "ZF20240701000002")] is None
+
+
+def test_given_one_entrusted_unit_managing_both_namesakes_then_its_fee_stays_unlinked():
+    """The entrusted unit of both roads was paid with a code for one of them: that it manages
+    both says more than where it happened to be paid, so its fee without a code stays
+    unlinked (the ambiguous case)."""
+    managed = {"tgdw": "甲代建公司", "tgdwdm": ENTRUSTED}
+    owner = {"xmdw": "苏州市交通运输局", "xmdwdm": CITY_UNIT, "xmmc": "苏州市太湖大道改扩建工程"}
+    fee = {
+        "项目名称": "苏州市太湖大道改扩建工程",
+        "预算单位": "苏州市交通运输局",
+        "摘要": "托管服务费",
+    }
+    records = accepted(
+        project=[project(A, **owner, **managed), project(C, szqh="320507", **owner, **managed)],
+        voucher=[
+            voucher("ZF20240601000001", 项目代码=A, 收款人统一社会信用代码=ENTRUSTED, **fee),
+            voucher("ZF20240601000002", 项目代码=C, 收款人统一社会信用代码=CONTRACTOR, **fee),
+            voucher("ZF20240701000001", 收款人统一社会信用代码=ENTRUSTED, **fee),
+        ],
+    )
+    assert linked(records)[("voucher", "ZF20240701000001")] is None
 
 
 def test_given_a_finding_at_the_entrusted_unit_naming_the_project_in_its_description():

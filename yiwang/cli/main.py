@@ -278,9 +278,10 @@ def evaluate(
     console.print(
         f"paid_amount, every project ({'X-' if paid['x_projects'] else 'no X-'} projects "
         f"included): {paid['exact']:,} of {paid['projects']:,} exact to the fen; "
-        f"{paid['overstated']:,} above the truth (a voucher of another project's linked to it), "
-        f"{paid['understated']:,} below it (a voucher of its own left unlinked, or linked "
-        f"elsewhere)" + (f"; e.g. {paid['differences']}" if paid["differences"] else "")
+        f"{paid['overstated']:,} above the truth and {paid['understated']:,} below it (a "
+        f"voucher of its own left unlinked or linked elsewhere, a reversal among them, or "
+        f"another project's linked to it)"
+        + (f"; e.g. {paid['differences']}" if paid["differences"] else "")
     )
     m = money(projects, links, truth, money_truth)
     console.print(
