@@ -239,7 +239,10 @@ def dictionary() -> str:
                 (
                     d.name,
                     d.connector.title,
-                    [(rt, d.record(rt).key, evidence_words(d.links[rt])) for rt in d.record_types],
+                    [
+                        (rt, d.record(rt).key, evidence_words(d.links[rt], rt))
+                        for rt in d.record_types
+                    ],
                 )
                 for d in all_departments().values()
             ],

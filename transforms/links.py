@@ -50,11 +50,12 @@ NAME_UNIT_ENTRUSTED = LinkMethod(
 NAME_UNIT_ENTRUSTED_ELSEWHERE = LinkMethod(
     "name+unit+entrusted_elsewhere",
     0.85,
-    "the name fits several projects of the unit; the payee is an entrusted unit, and every "
-    "one of them but one has another entrusted unit",
+    "the name fits several projects of the unit; the fee's payee is another project's "
+    "entrusted unit, and all but one of them, unregistered works, have entrusted units of "
+    "their own",
 )
-NAME_UNIT_PAID_BEFORE = LinkMethod(
-    "name+unit+paid_before",
+NAME_UNIT_PAID_WITH_CODE = LinkMethod(
+    "name+unit+paid_with_code",
     0.85,
     "the name fits several projects of the unit; the payee was paid for exactly one of them "
     "by vouchers a project code links",
@@ -72,8 +73,9 @@ NAME_UNIT = LinkMethod(
 UNREGISTERED = LinkMethod(
     "unregistered_permit",
     0.8,
-    "no code and no registry name under its owner: an `X-` project (未批先建) named after the "
-    "smallest permit number of the works",
+    "no code, and no registry project under its owner that its name fits and that could have "
+    "been permitted then, for any permit of the works: an `X-` project (未批先建) named after "
+    "the smallest permit number of the works",
 )
 SITE_NAME = LinkMethod(
     "site:name",
@@ -175,16 +177,18 @@ class PartyOf:
     type: those a project code links, and only where every candidate has some (works the
     registry does not know have none, so their silence would say nothing).
 
-    `sole`: a project has one party in the role (its entrusted unit), so a party known in
-    the role elsewhere but not of a candidate that has one of its own rules that candidate
-    out; when exactly one candidate is left, with no such party known (works the registry
-    does not know), it is linked `sole`'s method."""
+    `sole`: a project has one party in the role (its entrusted unit), so a record whose
+    `sole_when` field holds its value (a management fee) paid to another project's party in
+    the role is not a candidate's that has its own; when the one candidate left is works the
+    registry does not know (an `X-` project: no party known in the role), it is linked by
+    `sole`'s method."""
 
     field: str
     record_type: str
     role: str
     method: LinkMethod = NAME_UNIT_PAYEE
     sole: LinkMethod | None = None
+    sole_when: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -223,11 +227,14 @@ class NameInText:
 
 @dataclass(frozen=True)
 class Unregistered:
-    """Records no code and no registry name links form `X-` projects (未批先建): grouped by
-    owner and base name, each named `X-` + its smallest key. Its fields give the project's
-    identity (`project_name`, `region_code`, owner). `permit_day`: a construction permit's
-    issue day: a registry project it cannot be the permit of (`NameWithinUnit
-    .construction_permit`) does not keep it from being `X-`."""
+    """Records no code and no registry name links form `X-` projects (未批先建): grouped into
+    works by division, base name and unit, each named `X-` + its smallest key, when none of
+    the works' records could be a registry project's (one with its name under its owner in its
+    division, or an owner's registry record whose name cannot be read). Works left unlinked
+    are known unnamed: a record whose name fits only them stays unlinked. Its fields give the
+    project's identity (`project_name`, `region_code`, owner). `permit_day`: a construction
+    permit's issue day: a registry project it cannot be the permit of (`NameWithinUnit
+    .construction_permit`) is not the works."""
 
     name: str
     owner_name: str
@@ -283,7 +290,7 @@ Evidence = (
 METHODS = (
     REGISTRY, PROJECT_CODE, PROJECT_CODE_MALFORMED, PROJECT_CODE_REPAIRED, CODE_IN_TEXT,
     CODE_IN_TEXT_REPAIRED, NAME_UNIT_PAYEE, NAME_UNIT_ENTRUSTED, NAME_UNIT_ENTRUSTED_ELSEWHERE,
-    NAME_UNIT_PAID_BEFORE, NAME_UNIT, NAME_IN_TEXT,
+    NAME_UNIT_PAID_WITH_CODE, NAME_UNIT, NAME_IN_TEXT,
     UNREGISTERED, SITE_NAME, SITE_POSITION,
     SITE_CONTRACTOR, SITE_ROAD, UNLINKED,
 )  # fmt: skip
@@ -302,8 +309,9 @@ def follow_methods(declared) -> list[LinkMethod]:
     return list(dict.fromkeys(out))
 
 
-def evidence_words(evidence: tuple[Evidence, ...]) -> str:
-    """A record type's evidence, strongest first, as the data dictionary shows it."""
+def evidence_words(evidence: tuple[Evidence, ...], record_type: str = "") -> str:
+    """A record type's (`record_type`) evidence, strongest first, as the data dictionary
+    shows it."""
     said = []
     for e in evidence:
         if isinstance(e, Registry):
@@ -318,8 +326,14 @@ def evidence_words(evidence: tuple[Evidence, ...]) -> str:
             blocks = " or ".join(f"`{b}`" for b in e.blocks)
             party = "".join(
                 f", settled by `{t.field}` as the `{t.role}` of one candidate's `{t.record_type}`s"
-                + (" (or of another's, ruling out a candidate with one)" if t.sole else "")
+                + (
+                    f" (a `{t.sole_when[1]}` to another project's: the unregistered candidate's)"
+                    if t.sole and t.sole_when
+                    else ""
+                )
+                + (" linked by a project code, where every candidate has some" if own else "")
                 for t in e.tie_breaks
+                for own in [t.record_type == record_type]
             )
             region = f" of the division in `{e.region}`" if e.region else ""
             permitted = (

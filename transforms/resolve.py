@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -122,9 +123,10 @@ def _codes(values: pd.Series, book: CodeBook) -> pd.DataFrame:
 # ---- names within blocks --------------------------------------------------------------------
 @dataclass(frozen=True)
 class Standing:
-    """What tells same-named projects apart: the division, and for a revoked project the day
-    of its last update (its revocation, or later), for a live one its approval day, and the
-    first day of the year its code was issued in (what bounds an unknown approval)."""
+    """What tells same-named projects apart: the division; whether it is revoked or completed,
+    and the day of its last update (its revocation or completion, or later); its approval
+    day, and the first day of the year its code was issued in (what bounds an unknown
+    approval)."""
 
     region: str | None = None
     revoked: bool = False
@@ -133,7 +135,7 @@ class Standing:
     approved: float = np.nan
     registered: float = np.nan
 
-    def builds_outside(self, day: float) -> bool:
+    def outside_permit_window(self, day: float) -> bool:
         """Whether `day` is, as far as is known, before the project was approved, or after it
         was completed (by its last update, at the latest): no construction permit then."""
         if np.isnan(day):
@@ -201,7 +203,7 @@ class NameIndex:
         found = list(dict.fromkeys(e for b in blocks for e in self.by_key.get((b, base), ())))
         found = [(pid, p) for pid, p in found if same_division(region, self._of(pid).region)]
         if construction_permit:
-            found = [(pid, p) for pid, p in found if not self._of(pid).builds_outside(day)]
+            found = [(pid, p) for pid, p in found if not self._of(pid).outside_permit_window(day)]
         found = self._by_date(found, day)
         phase = phase if isinstance(phase, str) else None
         if phase is None:  # a name without its phase fits every phase of the works
@@ -211,10 +213,10 @@ class NameIndex:
         if not exact:
             return loose
         # a phase written wins over a project of that name without one (the works and its
-        # phase), but not over an `X-` project's (its permits may just not write it) nor over
+        # phase), but not over unregistered works' (their permits may just not write it) nor over
         # same-named works in another division (a phase tells no district from another)
         here = {self._of(pid).region for pid in exact}
-        if any(pid.startswith("X-") or self._of(pid).region not in here for pid in loose):
+        if any(not _registered(pid) or self._of(pid).region not in here for pid in loose):
             return exact + loose
         return exact
 
@@ -268,13 +270,42 @@ def _named(pid: str) -> bool:
     return not pid.startswith(UNNAMED_WORKS)
 
 
+def _registered(pid: str) -> bool:
+    return _named(pid) and not pid.startswith("X-")
+
+
+class TieBreak(NamedTuple):
+    """A `PartyOf` ready to settle names: each project's parties in its role."""
+
+    party_of: dict[str, set[str]]
+    field: str
+    method: LinkMethod
+    sole: LinkMethod | None  # `PartyOf.sole`
+    sole_when: tuple[str, str] | None
+    anyone: set[str]  # every project's parties in the role (for `sole`)
+    own: bool  # of the record's own type: the parties of those a code linked
+
+    def settles(self, found: list[str], who, purpose: bool) -> tuple[list[str], LinkMethod | None]:
+        """The candidates the party narrows `found` to, and the method when it is one."""
+        narrowed = [pid for pid in found if who in self.party_of.get(pid, ())]
+        if len(narrowed) == 1 and (not self.own or all(p in self.party_of for p in found)):
+            return narrowed, self.method
+        if self.sole is not None and purpose and not narrowed and who in self.anyone:
+            # another project's party in the role: it is the works the registry does not
+            # know (no party known in the role) that are left, when only one is
+            left = [pid for pid in found if pid not in self.party_of]
+            if len(left) == 1 and left[0].startswith("X-"):
+                return left, self.sole
+        return narrowed, None
+
+
 def _by_name(
     records: pd.DataFrame,
     names: list[tuple],
     index: NameIndex,
     block: str,
     aliases: dict[str, set[str]],
-    tie_breaks: Sequence[tuple] = (),  # (parties, field, method, sole method, all parties)
+    tie_breaks: Sequence[TieBreak] = (),
     region: str | None = None,
     when: str | None = None,
     construction_permit: bool = False,
@@ -285,15 +316,11 @@ def _by_name(
     def link(blk, named, reg, day, *parties) -> tuple[str | None, LinkMethod | None]:
         blocks = [blk, *sorted(aliases.get(blk, ()))] if isinstance(blk, str) else []
         found = index.candidates(blocks, named, reg, day, construction_permit)
-        for (party_of, _, method, sole, anyone, own), who in zip(tie_breaks, parties, strict=True):
+        for t, who, purpose in zip(tie_breaks, parties[::2], parties[1::2], strict=True):
             if len(found) > 1 and isinstance(who, str):
-                narrowed = [pid for pid in found if who in party_of.get(pid, ())]
-                if len(narrowed) == 1 and (own is False or all(p in party_of for p in found)):
+                narrowed, method = t.settles(found, who, purpose)
+                if method is not None:
                     return narrowed[0], method
-                if sole is not None and not narrowed and who in anyone:
-                    left = [pid for pid in found if pid not in party_of]
-                    if len(left) == 1 and _named(left[0]):
-                        return left[0], sole
                 if len(narrowed) > 1:
                     break  # a party of several: no weaker evidence settles it then
         return (found[0], NAME_UNIT) if len(found) == 1 and _named(found[0]) else (None, None)
@@ -306,7 +333,16 @@ def _by_name(
         names,
         records[region].to_numpy(dtype=object) if region else [None] * n,
         day_numbers(records[when]) if when else np.full(n, np.nan),
-        *(records[t[1]].to_numpy(dtype=object) for t in tie_breaks),
+        *(
+            column
+            for t in tie_breaks
+            for column in (
+                records[t.field].to_numpy(dtype=object),
+                (records[t.sole_when[0]] == t.sole_when[1]).to_numpy(dtype=bool)
+                if t.sole_when
+                else np.ones(n, dtype=bool),
+            )
+        ),
         strict=True,
     ):
         if (found := settled.get(evidence)) is None:
@@ -346,8 +382,9 @@ class Linking:
 
 # the registry's fields, by the roles resolution knows them under
 _ROLES = ("code", "name", "owner_name", "owner_code", "entrusted_name", "entrusted_code")
-# methods whose link proves what units a record's fields name (aliases are learned from them)
+# the registry's fields that tell same-named projects apart (`Standing`)
 _STANDING_ROLES = ("status", "updated", "approved")
+# methods whose link proves what units a record's fields name (aliases are learned from them)
 _PROVEN = {REGISTRY, PROJECT_CODE, PROJECT_CODE_MALFORMED, PROJECT_CODE_REPAIRED, CODE_IN_TEXT}
 _CODE_IN_TEXT = {PROJECT_CODE: CODE_IN_TEXT, PROJECT_CODE_REPAIRED: CODE_IN_TEXT_REPAIRED}
 
@@ -472,8 +509,8 @@ def _standing(projects: pd.DataFrame, served: pd.DataFrame, registry: Registry) 
             r = region.get(pid)
             out[pid] = Standing(
                 region=r if isinstance(r, str) else None,
-                revoked=status == registry.revoked,
-                completed=status == registry.completed,
+                revoked=isinstance(status, str) and status == registry.revoked,
+                completed=isinstance(status, str) and status == registry.completed,
                 updated=updated,
                 approved=approved,
                 registered=registered.get(pid, np.nan),
@@ -506,6 +543,7 @@ class _State:
     known: pd.DataFrame  # the projects names are compared with: project_id, roles, base, phase
     standing: dict[str, Standing]  # what tells same-named projects apart
     done: dict[str, pd.DataFrame] = field(default_factory=dict)  # record type -> its links
+    # works no registry project names: `X-` projects, and those left unlinked (`UNNAMED_WORKS`)
     unregistered: list[pd.DataFrame] = field(default_factory=list)
     # a unit's other names and codes (old ones, budget unit codes) -> its names as known
     aliases: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
@@ -667,7 +705,9 @@ class _State:
                     self.done[t.record_type]["project_id"], self.accepted[t.record_type][t.role]
                 )
             anyone = set().union(*party_of.values()) if t.sole else set()
-            tie_breaks.append((party_of, t.field, t.method, t.sole, anyone, own))
+            tie_breaks.append(
+                TieBreak(party_of, t.field, t.method, t.sole, t.sole_when, anyone, own)
+            )
         for block in evidence.blocks:
             todo = link["project_id"].isna()
             names = named_projects(rows.loc[todo, evidence.name], self.names_split)
@@ -742,6 +782,9 @@ def _unregistered(
     record left unlinked. Records of one such work share owner (by its
     current code, where an old one is known to have become it), base and phase; the work is
     `X-` + its smallest key, so the id stays while that record lives.
+
+    Returns the links, and every works as the names index knows it (an `X-` project; works
+    left unlinked, which a record might be any of, as `UNNAMED_WORKS` + its smallest key).
     """
     # registry works by base and owner, and by stem (the name with its division) whoever owns
     # them: a reorganised owner's old name or code may be all a record has
@@ -754,7 +797,7 @@ def _unregistered(
         registry["owner_code"], registry["owner_name"], registry["rejected"], strict=True,
     ):  # fmt: skip
         if isinstance(base, str):
-            work = (region, standing.get(pid, _NO_STANDING))
+            work = (region, standing.get(_well_formed(pid) or pid, _NO_STANDING))
             by_owner[(code, base)].append(work)
             by_owner[(name, base)].append(work)
             by_stem[stem].append(work)
@@ -764,7 +807,7 @@ def _unregistered(
     owners = {u for u in (*registry["owner_code"], *registry["owner_name"]) if isinstance(u, str)}
 
     def could_be(works: list, region, day: float) -> bool:
-        return any(same_division(region, r) and not s.builds_outside(day) for r, s in works)
+        return any(same_division(region, r) and not s.outside_permit_window(day) for r, s in works)
 
     def known(code, name, base, stem, region, day) -> bool:
         units = _units(code, name, aliases)
@@ -785,7 +828,7 @@ def _unregistered(
     ):  # fmt: skip
         for unit in (code, name):
             if isinstance(unit, str):
-                unnamed[unit].append((region, standing.get(pid, _NO_STANDING)))
+                unnamed[unit].append((region, standing.get(_well_formed(pid) or pid, _NO_STANDING)))
     regions = rows[e.region] if e.region else pd.Series(None, index=rows.index, dtype=object)
     days = day_numbers(rows[e.permit_day]) if e.permit_day else np.full(len(rows), np.nan)
     unknown_name = pd.Series(
@@ -821,8 +864,7 @@ def _unregistered(
     # unlinked are known, unnamed, to the names index: a record naming them (a payment without
     # a division) is not taken for a same-named registry project's alone
     alone = ~anchor.isin(set(anchor[~unknown_name[open_]]))
-    lone = pd.Series(False, index=rows.index)
-    lone[groups.index[alone]] = True
+    lone = alone.reindex(rows.index, fill_value=False)
     ids = ("X-" + anchor).where(alone, UNNAMED_WORKS + anchor)
     link = link.copy()
     link.loc[lone, "project_id"] = ids[alone]

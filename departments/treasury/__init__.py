@@ -13,7 +13,7 @@ from transforms.figures import Figure, Flag
 from transforms.links import (
     NAME_UNIT_ENTRUSTED,
     NAME_UNIT_ENTRUSTED_ELSEWHERE,
-    NAME_UNIT_PAID_BEFORE,
+    NAME_UNIT_PAID_WITH_CODE,
     Follows,
     NameWithinUnit,
     PartyOf,
@@ -41,13 +41,14 @@ department = Department(
                         "tgdwdm",
                         NAME_UNIT_ENTRUSTED,
                         sole=NAME_UNIT_ENTRUSTED_ELSEWHERE,
+                        sole_when=("摘要", "托管服务费"),
                     ),
-                    # a firm paid (監理, 设计, 检测) for one of them by vouchers with its code
+                    # a firm (监理, 设计, 检测) paid for one of them by vouchers with its code
                     PartyOf(
                         "收款人统一社会信用代码",
                         "voucher",
                         "收款人统一社会信用代码",
-                        NAME_UNIT_PAID_BEFORE,
+                        NAME_UNIT_PAID_WITH_CODE,
                     ),
                 ),
                 when="支付日期",

@@ -83,9 +83,8 @@ def test_given_landed_nights_when_backfilled_then_the_snapshots_equal_the_nights
                 pytest.fail(f"a backfill run failed\n{stack.tails()}")
             with psycopg.connect(store) as conn:
                 try:
-                    return conn.execute("SELECT count(*) FROM unified.publish_run").fetchone()[
-                        0
-                    ] >= len(NIGHTS)
+                    published = conn.execute("SELECT count(*) FROM unified.publish_run")
+                    return published.fetchone()[0] >= len(NIGHTS)
                 except psycopg.errors.UndefinedTable:
                     return False
 

@@ -12,7 +12,7 @@ from stdnum.cn import uscc
 from departments.registry import linking, record
 from schemas.validate import validate
 from tests.schemas.wire import wire
-from transforms.resolve import resolve
+from transforms.resolve import Standing, resolve
 
 A, B, C = "2023-320506-48-01-000123", "2023-320506-48-01-000457", "2024-320507-48-01-000789"
 NAME = "苏州市吴中区太湖路新建工程（一期）"
@@ -301,6 +301,26 @@ def test_given_an_unreadable_registry_record_registered_after_a_permit_then_the_
     assert links[("permit", "320506202504010101")] is None  # it may be the unreadable one
 
 
+@pytest.mark.parametrize(
+    ("standing", "day", "outside"),
+    [
+        (Standing(approved=100), 99, True),  # before its approval
+        (Standing(approved=100), 100, False),  # on the day it was approved
+        (Standing(registered=365), 364, True),  # approval unknown: before its code's year
+        (Standing(registered=365), 365, False),
+        (Standing(approved=100, completed=True, updated=200), 200, False),  # its last update
+        (Standing(approved=100, completed=True, updated=200), 201, True),  # after completion
+        (Standing(approved=100, completed=True), 10_000, False),  # completed, no update known
+        (Standing(), 0, False),  # nothing known rules nothing out
+        (Standing(approved=100), float("nan"), False),  # a record without a date
+    ],
+)
+def test_given_a_projects_standing_then_the_permit_window_rules_out_only_days_outside_it(
+    standing, day, outside
+):
+    assert standing.outside_permit_window(day) is outside
+
+
 def test_given_a_permit_issued_after_its_namesake_was_completed_then_it_is_unapproved_works():
     """A project completed (by its last update, at the latest) gets no more construction
     permits: a later permit of its name and owner is works of their own."""
@@ -399,9 +419,10 @@ def test_given_a_management_fee_then_the_entrusted_unit_tells_same_named_project
 
 
 def test_given_a_management_fee_to_another_projects_entrusted_unit_then_it_is_the_x_twins():
-    """Works of the registered project's name in another district, unapproved: a fee paid to
-    an entrusted unit that is not the registered project's is the works' (which have none
-    known); a design fee names neither, and stays unlinked."""
+    """Works of the registered project's name in another district, unapproved: a management
+    fee paid to an entrusted unit that is not the registered project's is the works' (which
+    have none known); a design fee paid to that unit, or any fee to a firm that is no one's
+    entrusted unit, settles nothing and stays unlinked."""
     city = {"buildUnit": "苏州市交通运输局", "buildUnitCreditCode": CITY_UNIT}
     owner = {"xmdw": "苏州市交通运输局", "xmdwdm": CITY_UNIT}
     fee = {"项目名称": "苏州市太湖大道改扩建工程", "预算单位": "苏州市交通运输局"}
@@ -420,12 +441,15 @@ def test_given_a_management_fee_to_another_projects_entrusted_unit_then_it_is_th
         voucher=[
             voucher("ZF20240601000001", 摘要="托管服务费", 收款人统一社会信用代码=OTHER_ENTRUSTED,
                     **fee),
-            voucher("ZF20240601000002", 摘要="设计费", 收款人统一社会信用代码=cc(9), **fee),
+            voucher("ZF20240601000002", 摘要="托管服务费", 收款人统一社会信用代码=cc(9), **fee),
+            voucher("ZF20240601000003", 摘要="设计费", 收款人统一社会信用代码=OTHER_ENTRUSTED,
+                    **fee),
         ],
     )  # fmt: skip
     links = linked(records)
     assert links[("voucher", "ZF20240601000001")] == "X-320509202403010101"
     assert links[("voucher", "ZF20240601000002")] is None
+    assert links[("voucher", "ZF20240601000003")] is None
 
 
 def test_given_a_firm_paid_with_a_code_for_one_of_two_namesakes_then_its_other_fees_are_that_ones():

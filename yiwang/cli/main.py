@@ -279,8 +279,8 @@ def evaluate(
         f"paid_amount, every project ({'X-' if paid['x_projects'] else 'no X-'} projects "
         f"included): {paid['exact']:,} of {paid['projects']:,} exact to the fen; "
         f"{paid['overstated']:,} above the truth and {paid['understated']:,} below it (a "
-        f"voucher of its own left unlinked or linked elsewhere, a reversal among them, or "
-        f"another project's linked to it)"
+        f"voucher of its own left unlinked or linked elsewhere, or another project's linked "
+        f"to it; an unlinked reversal puts its project above)"
         + (f"; e.g. {paid['differences']}" if paid["differences"] else "")
     )
     m = money(projects, links, truth, money_truth)
