@@ -309,6 +309,15 @@ def follow_methods(declared) -> list[LinkMethod]:
     return list(dict.fromkeys(out))
 
 
+def _party_words(t: PartyOf, record_type: str) -> str:
+    said = f", settled by `{t.field}` as the `{t.role}` of one candidate's `{t.record_type}`s"
+    if t.record_type == record_type:
+        said += " linked by a project code, where every candidate has some"
+    if t.sole and t.sole_when:
+        said += f" (a `{t.sole_when[1]}` to another project's: the unregistered candidate's)"
+    return said
+
+
 def evidence_words(evidence: tuple[Evidence, ...], record_type: str = "") -> str:
     """A record type's (`record_type`) evidence, strongest first, as the data dictionary
     shows it."""
@@ -324,17 +333,7 @@ def evidence_words(evidence: tuple[Evidence, ...], record_type: str = "") -> str
             said.append(f"the `{e.record_type}` named in `{e.field}`")
         elif isinstance(e, NameWithinUnit):
             blocks = " or ".join(f"`{b}`" for b in e.blocks)
-            party = "".join(
-                f", settled by `{t.field}` as the `{t.role}` of one candidate's `{t.record_type}`s"
-                + (
-                    f" (a `{t.sole_when[1]}` to another project's: the unregistered candidate's)"
-                    if t.sole and t.sole_when
-                    else ""
-                )
-                + (" linked by a project code, where every candidate has some" if own else "")
-                for t in e.tie_breaks
-                for own in [t.record_type == record_type]
-            )
+            party = "".join(_party_words(t, record_type) for t in e.tie_breaks)
             region = f" of the division in `{e.region}`" if e.region else ""
             permitted = (
                 f" approved, and not completed, by `{e.when}`" if e.construction_permit else ""

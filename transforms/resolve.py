@@ -314,8 +314,7 @@ def _by_name(
     `named_projects`) within its block, its unit known under its aliases too."""
 
     def link(blk, named, reg, day, *parties) -> tuple[str | None, LinkMethod | None]:
-        blocks = [blk, *sorted(aliases.get(blk, ()))] if isinstance(blk, str) else []
-        found = index.candidates(blocks, named, reg, day, construction_permit)
+        found = index.candidates(_blocks(blk, aliases), named, reg, day, construction_permit)
         for t, who, purpose in zip(tie_breaks, parties[::2], parties[1::2], strict=True):
             if len(found) > 1 and isinstance(who, str):
                 narrowed, method = t.settles(found, who, purpose)
@@ -387,6 +386,11 @@ _STANDING_ROLES = ("status", "updated", "approved")
 # methods whose link proves what units a record's fields name (aliases are learned from them)
 _PROVEN = {REGISTRY, PROJECT_CODE, PROJECT_CODE_MALFORMED, PROJECT_CODE_REPAIRED, CODE_IN_TEXT}
 _CODE_IN_TEXT = {PROJECT_CODE: CODE_IN_TEXT, PROJECT_CODE_REPAIRED: CODE_IN_TEXT_REPAIRED}
+
+
+def _proven(link: pd.DataFrame) -> pd.Series:
+    """The records a code linked (`_PROVEN`)."""
+    return link["method"].isin(list(_PROVEN)) & link["project_id"].notna()
 
 
 def resolve(
@@ -630,7 +634,7 @@ class _State:
         other records can then be linked by name, and do not become `X-` works."""
         nameless = self.known["base"].isna()
         ids = set(self.known.loc[nameless, "project_id"])
-        proven = link["method"].isin(list(_PROVEN)) & link["project_id"].isin(ids)
+        proven = _proven(link) & link["project_id"].isin(ids)
         if not proven.any():
             return
         parts = split_names(rows.loc[proven, name], self.names_split)
@@ -663,9 +667,7 @@ class _State:
         """A unit's other names and codes, from records a code linked: what their `blocks`
         fields say, the project's `roles` are (a reorganised unit's old name or code; the
         treasury's budget unit code)."""
-        proven = (
-            link["method"].isin(list(_PROVEN)).to_numpy() & link["project_id"].notna().to_numpy()
-        )
+        proven = _proven(link).to_numpy()
         if not proven.any():
             return
         known = self.known.drop_duplicates("project_id").set_index("project_id")
@@ -698,7 +700,7 @@ class _State:
         for t in evidence.tie_breaks:
             own = t.record_type == record_type
             if own:  # its own kind: those a code linked so far
-                proven = link["method"].isin(list(_PROVEN))
+                proven = _proven(link)
                 party_of = _parties(link.loc[proven, "project_id"], rows.loc[proven, t.role])
             else:
                 party_of = _parties(
@@ -726,8 +728,11 @@ class _State:
                 rows.loc[todo, evidence.field].to_numpy(dtype=object),
                 strict=True,
             ):
-                blocks = [blk, *sorted(self.aliases.get(blk, ()))] if isinstance(blk, str) else []
-                pids = index.named_in(blocks, reduced_text(said)) if isinstance(said, str) else []
+                pids = (
+                    index.named_in(_blocks(blk, self.aliases), reduced_text(said))
+                    if isinstance(said, str)
+                    else []
+                )
                 one = len(pids) == 1 and _named(pids[0])
                 found.append((pids[0], NAME_IN_TEXT) if one else (None, None))
             if found:
@@ -786,9 +791,12 @@ def _unregistered(
     Returns the links, and every works as the names index knows it (an `X-` project; works
     left unlinked, which a record might be any of, as `UNNAMED_WORKS` + its smallest key).
     """
+
+    def work(pid, region) -> tuple[str | None, Standing]:  # a registry work, as compared
+        return region, standing.get(_well_formed(pid) or pid, _NO_STANDING)
+
     # registry works by base and owner, and by stem (the name with its division) whoever owns
     # them: a reorganised owner's old name or code may be all a record has
-    # (each registry work as its division and its standing)
     by_owner: dict[tuple, list] = defaultdict(list)
     by_stem: dict[str, list] = defaultdict(list)
     by_stem_rejected: dict[str, list] = defaultdict(list)
@@ -797,26 +805,12 @@ def _unregistered(
         registry["owner_code"], registry["owner_name"], registry["rejected"], strict=True,
     ):  # fmt: skip
         if isinstance(base, str):
-            work = (region, standing.get(_well_formed(pid) or pid, _NO_STANDING))
-            by_owner[(code, base)].append(work)
-            by_owner[(name, base)].append(work)
-            by_stem[stem].append(work)
+            w = work(pid, region)
+            by_owner[(code, base)].append(w)
+            by_owner[(name, base)].append(w)
+            by_stem[stem].append(w)
             if rejected:
-                by_stem_rejected[stem].append(work)
-
-    owners = {u for u in (*registry["owner_code"], *registry["owner_name"]) if isinstance(u, str)}
-
-    def could_be(works: list, region, day: float) -> bool:
-        return any(same_division(region, r) and not s.outside_permit_window(day) for r, s in works)
-
-    def known(code, name, base, stem, region, day) -> bool:
-        units = _units(code, name, aliases)
-        works = [w for u in units for w in by_owner.get((u, base), ())]
-        # a registry record rejected for a broken field (its owner's code, say) may be it
-        works += by_stem_rejected.get(stem, [])
-        if not units & owners:  # a unit the registry does not know (now): reorganised?
-            works += by_stem.get(stem, [])
-        return could_be(works, region, day)
+                by_stem_rejected[stem].append(w)
 
     # an owner's registry record whose name cannot be read might be this very works, when
     # its division agrees
@@ -828,16 +822,25 @@ def _unregistered(
     ):  # fmt: skip
         for unit in (code, name):
             if isinstance(unit, str):
-                unnamed[unit].append((region, standing.get(_well_formed(pid) or pid, _NO_STANDING)))
+                unnamed[unit].append(work(pid, region))
+    owners = {u for u in (*registry["owner_code"], *registry["owner_name"]) if isinstance(u, str)}
+
+    def known(code, name, base, stem, region, day) -> bool:
+        """Whether a registry project could be the record's works."""
+        units = _units(code, name, aliases)
+        works = [w for u in units for w in (*by_owner.get((u, base), ()), *unnamed.get(u, ()))]
+        # a registry record rejected for a broken field (its owner's code, say) may be it
+        works += by_stem_rejected.get(stem, [])
+        if not units & owners:  # a unit the registry does not know (now): reorganised?
+            works += by_stem.get(stem, [])
+        return any(same_division(region, r) and not s.outside_permit_window(day) for r, s in works)
+
     regions = rows[e.region] if e.region else pd.Series(None, index=rows.index, dtype=object)
     days = day_numbers(rows[e.permit_day]) if e.permit_day else np.full(len(rows), np.nan)
     unknown_name = pd.Series(
         [
-            not known(code, name, base, stem, region, day)
-            and not could_be(
-                [w for u in _units(code, name, aliases) for w in unnamed.get(u, ())], region, day
-            )
-            for code, name, base, stem, region, day in zip(
+            not known(*evidence)
+            for evidence in zip(
                 rows[e.owner_code],
                 rows[e.owner_name],
                 names["base"],
@@ -892,6 +895,11 @@ def _unregistered(
         - {row["owner_code"], row["owner_name"]}
     ]
     return link, pd.concat([works, pd.DataFrame(became, columns=works.columns)], ignore_index=True)
+
+
+def _blocks(unit, aliases: dict[str, set[str]]) -> list[str]:
+    """The blocks a record's unit is known under: as written, then its aliases."""
+    return [unit, *sorted(aliases.get(unit, ()))] if isinstance(unit, str) else []
 
 
 def _units(code, name, aliases: dict[str, set[str]]) -> set:
