@@ -20,6 +20,7 @@ from departments.declare import Department
 from schemas.records import RecordType
 from simulators.world import World
 from transforms.figures import Figure, Flag, Plan
+from transforms.forecast import figures as forecast_figures
 from transforms.links import Unregistered
 from transforms.resolve import Linking
 
@@ -152,17 +153,25 @@ def linking() -> list[Linking]:
     return [lk for d in all_departments().values() for lk in d.linking()]
 
 
+# The hub's own figures, across departments: the forecasts (`transforms.forecast`). They
+# take part once every record type they read is a taking-part department's.
+HUB = "hub"
+HUB_FIGURES: tuple[Figure, ...] = (forecast_figures.FIGURE,)
+HUB_FLAGS: tuple[Flag, ...] = forecast_figures.FLAGS
+
+
 def figures() -> dict[str, tuple[str, Figure]]:
-    """Each declared `project` column -> (department, its figure)."""
-    return {
+    """Each declared `project` column -> (department, or the hub, its figure)."""
+    found = {
         c: (d.name, f) for d in all_departments().values() for f in d.figures for c in f.columns
     }
+    return found | {c: (HUB, f) for f in HUB_FIGURES for c in f.columns}
 
 
 def flags() -> dict[str, tuple[str, Flag]]:
-    """Each declared risk flag -> (department, its declaration), in code order."""
+    """Each declared risk flag -> (department, or the hub, its declaration), in code order."""
     found = {f.code: (d.name, f) for d in all_departments().values() for f in d.flags}
-    return dict(sorted(found.items()))
+    return dict(sorted((found | {f.code: (HUB, f) for f in HUB_FLAGS}).items()))
 
 
 def taking_part(systems: Iterable[str]) -> set[str]:
@@ -183,9 +192,11 @@ def plan(part: Iterable[str] | None = None) -> Plan:
         (d for d in all_departments().values() if d.name in part),
         key=lambda d: d.registry_record_type is None,
     )
+    held = {rt for d in ordered for rt in d.record_types}
+    hub = [f for f in HUB_FIGURES if set(forecast_figures.NEEDS) <= held]
     return Plan(
-        figures=[f for d in ordered for f in d.figures],
-        flags=[f for name, f in flags().values() if name in part],
+        figures=[*(f for d in ordered for f in d.figures), *hub],
+        flags=[f for name, f in flags().values() if name in part or (name == HUB and hub)],
         tables=[t for d in ordered for t in d.tables],
         anchors=[
             (lk.record_type, lk.key, e)
@@ -258,6 +269,9 @@ def dictionary() -> str:
                 )
                 for d in all_departments().values()
                 for f in d.figures
+            ]
+            + [
+                (", ".join(f"`{c}`" for c in f.columns), f"{HUB}: all", f.rule) for f in HUB_FIGURES
             ],
             flags=[
                 (code, f"{name}: {', '.join(f'`{r}`' for r in f.records)}", f.rule)

@@ -131,7 +131,7 @@ class Project(_Table):
         "sum of linked findings' amounts, 元", money_at_least={"minimum": 0}
     )
     risk_flags: Series[str] = _f(
-        "sorted, comma-separated risk codes (NO_APPROVAL, OVER_BUDGET, PAID_BEFORE_PERMIT, SCHEDULE_SLIP, STOP_WORK_OPEN, AUDIT_OVERDUE; since 1.1 NO_PLANNING_PERMIT, COMPLAINT_BACKLOG) as of `as_of_date`; empty string when none"
+        "sorted, comma-separated risk codes (NO_APPROVAL, OVER_BUDGET, PAID_BEFORE_PERMIT, SCHEDULE_SLIP, STOP_WORK_OPEN, AUDIT_OVERDUE; since 1.1 NO_PLANNING_PERMIT, COMPLAINT_BACKLOG; since 1.2 FORECAST_OVERRUN, FORECAST_SLIP) as of `as_of_date`; empty string when none"
     )
     source_systems: Series[str] = _f(
         "sorted, comma-separated: `audit`, `drc`, `housing`, `treasury` (since 1.1 `hotline`, `planning`) — which systems have a live record linked"
@@ -162,6 +162,41 @@ class Project(_Table):
     satisfaction_rate: Series[Decimal2] = _later(
         "100 × (`满意` + `基本满意`) ÷ linked orders with a `satisfaction`; null when none",
         scale=2,
+    )
+
+    # Version 1.2 (the hub's forecasts, additions of its own): null for a project whose
+    # works have not begun or are complete, and while the registry or housing takes no part
+    forecast_completion_p50: Series[Date] = _later(
+        "P50 (median) forecast of the completion date, for a project whose works have begun "
+        "and are not complete",
+        since="1.2",
+    )
+    forecast_completion_p80: Series[Date] = _later(
+        "P80 forecast of the completion date: four in five projects complete by it",
+        since="1.2",
+    )
+    forecast_completion_method: Series[str] = _later(
+        "the method behind the completion forecasts: `earned schedule`, `reference class` or "
+        "`quantile model`",
+        since="1.2",
+        one_of={"values": ("earned schedule", "reference class", "quantile model")},
+    )
+    forecast_cost_p50: Series[Money] = _later(
+        "P50 forecast of the final cost (what the project will have paid 120 days after its "
+        "completion), rounded up to whole 元",
+        since="1.2",
+        money_at_least={"minimum": 0},
+    )
+    forecast_cost_p80: Series[Money] = _later(
+        "P80 forecast of the final cost, rounded up to whole 元",
+        since="1.2",
+        money_at_least={"minimum": 0},
+    )
+    forecast_cost_method: Series[str] = _later(
+        "the method behind the cost forecasts: `earned value`, `reference class` or "
+        "`quantile model`",
+        since="1.2",
+        one_of={"values": ("earned value", "reference class", "quantile model")},
     )
 
     @pa.check("risk_flags", name="flags_from_the_contract")

@@ -97,9 +97,11 @@ def generate_world(scale: str = "small", seed: int = 7, quirks: QuirkRates | Non
     if mess is not None:
         p = messy.projects(p, q, mess)
         messy.entrusted_again(p, (units.entrusted_names, units.entrusted_codes), mess)
+    # how the works go, drawn apart so the records of the world before it keep their draws
+    p["overrun"] = _overruns(p["slip"].to_numpy(), np.random.default_rng([seed, 31]))
     permits = _permits(p, units, q, rng)
     reports = _reports(permits, rng)
-    inspections = _inspections(permits, rng)
+    inspections = _inspections(permits, p["slip"].to_numpy()[permits["pidx"]], rng)
     acceptances = _acceptances(permits, rng)
     p["done_day"] = _completion_days(p, permits, acceptances)
     drc = _drc(p, permits, q, rng)
@@ -188,6 +190,13 @@ def _projects(n: int, q: QuirkRates, rng: np.random.Generator) -> pd.DataFrame:
     )
     df["project"] = np.where(unreg, "U" + pd.Series(np.arange(n)).astype(str), df["code"])
     return df
+
+
+def _overruns(slip: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each project's final cost over its contracts' amounts (变更签证): works that drag on
+    cost more (variations, longer site costs), with noise of their own."""
+    extra = 0.45 * (slip - 1.08) + rng.normal(0.03, 0.04, size=len(slip))
+    return 1 + np.clip(extra, -0.03, 0.4)
 
 
 def _assign_units(p: pd.DataFrame, units: Units, rng: np.random.Generator) -> None:
@@ -351,16 +360,25 @@ def _reports(permits: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     )
 
 
-def _inspections(permits: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+def _inspections(permits: pd.DataFrame, slip: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+    """Inspections over each permit's works; works that drag on (`slip`) are stopped more
+    often (停工整改), so a stop-work order is a sign of a late finish."""
     horizon = cal.day(cal.WORLD_END)
     span = (np.minimum(permits["end"], horizon) - permits["issue"]).clip(lower=1).to_numpy()
     count = rng.poisson(span / 150)
     i = np.repeat(np.arange(len(permits)), count)
     n = len(i)
     when = permits["issue"].to_numpy()[i] + (rng.random(n) * span[i]).astype(np.int64)
-    result = rng.choice(["合格", "限期整改", "停工整改"], size=n, p=[0.8, 0.15, 0.05])
+    # one uniform per inspection, as `rng.choice` with p=[0.8, 0.15, 0.05] draws
+    stop = np.clip(0.05 + 0.3 * (slip[i] - 1.08), 0.01, 0.2)
+    u = rng.random(n)
+    result = np.where(u < 1 - 0.2, "合格", np.where(u < 1 - stop, "限期整改", "停工整改")).astype(
+        object
+    )
     fixed = (result != "合格") & (rng.random(n) < 0.85)
-    fix_day = when + rng.integers(5, 60, size=n)
+    # a stop pauses the works: longer where they drag on (the pause is part of the slip)
+    pause = 1 + 3 * np.clip(slip[i] - 1, 0, None) * (result == "停工整改")
+    fix_day = when + (rng.integers(5, 60, size=n) * pause).astype(np.int64)
     fixed &= fix_day <= horizon
     order = np.lexsort((i, when))
     keys = np.empty(n, dtype=object)
@@ -575,14 +593,19 @@ def _vouchers(
     # advance shortly after the permit
     adv_share = rng.uniform(0.1, 0.3, size=n)
     parts = [_payments(every, issue + rng.integers(5, 30, n), fen * adv_share, "预付款")]
-    # progress payments every ~3 months during the works
+    # progress payments every ~3 months during the works; variations (the project's
+    # `overrun`) grow into them as the works go on, and the settlement pays what is left
+    over = p.loc[live["pidx"], "overrun"].to_numpy() - 1
     k = np.maximum((end - issue) // 90, 1)
     i = np.repeat(every, k)
     share = (0.97 - adv_share[i] - 0.25) / k[i]
+    grown = 1 + over[i] * (ramp(k) + 1) / k[i]
     day = issue[i] + 30 + ramp(k) * 90 + rng.integers(0, 20, len(i))
-    parts.append(_payments(i, day, fen[i] * share, "进度款"))
+    parts.append(_payments(i, day, fen[i] * share * grown, "进度款"))
+    progress_paid = (0.72 - adv_share) * (1 + over * (k + 1) / (2 * k))
+    settled = (1 + over) * (0.94 - adv_share) - progress_paid
     # settlement after the works, retention money a year or two later
-    parts.append(_payments(every, end + rng.integers(30, 90, n), fen * 0.22, "结算款"))
+    parts.append(_payments(every, end + rng.integers(30, 90, n), fen * settled, "结算款"))
     parts.append(_payments(every, end + rng.integers(365, 730, n), fen * 0.03, "质保金"))
     # design, supervision and testing firms; compensation to individuals
     o = np.flatnonzero(rng.random(n) < 0.5)

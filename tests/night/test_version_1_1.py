@@ -13,9 +13,12 @@ from yiwang.cli.main import app
 # `yiwang demo` (small world, seed 7, as of 2026-11-23) of the four departments: the hash
 # the four-department hub publishes for that night, byte for byte. Before Version 1.1 (commit
 # 112ceb6) it was 79909e3f…; issue 25's resolution then linked ten more vouchers (each to its
-# true project), which gives this one. A hub with the two new departments' code but not their
-# connections must publish exactly what the four-department hub does.
-BEFORE_1_1 = "83836d591ed4cfca0ceb10bb4fae2c15e81eb465ec59bb79eedf58e19a22a355"
+# true project), which gave 83836d59…; issue 31's forecasts (the hub's own 1.2 columns and
+# flags, which the four departments' records fill) and the world's trajectories (overruns in
+# the payments, stop-work orders on slipping works) give this one. A hub with the two new
+# departments' code but not their connections must publish exactly what the four-department
+# hub does.
+BEFORE_1_1 = "2b4d04a1f70d484be28e3ba294b5f897b2454fd09b28ade36aa809ceb6914210"
 LATER = ("planning_permit_count", "land_area", "longitude", "latitude", "complaint_count",
          "open_complaint_count", "satisfaction_rate")  # fmt: skip
 

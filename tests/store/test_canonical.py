@@ -167,23 +167,31 @@ def test_the_content_hash_of_packed_digests_is_that_of_their_hex_lines(rows, blo
 
 
 def test_given_version_1_1_columns_and_tables_then_a_store_without_them_hashes_as_before():
-    """A project row with none of the columns Version 1.1 added hashes as its 1.0 line (the
-    same row without them), and an empty 1.1 table adds nothing to the content hash; once a
-    1.1 column holds a value, or a 1.1 table a row, both count."""
+    """A project row with none of the columns Version 1.1 added (nor 1.2's) hashes as its 1.0
+    line (the same row without them), one with 1.1's but none of 1.2's as its 1.1 line, and an
+    empty 1.1 table adds nothing to the content hash; once a later column holds a value, or a
+    1.1 table a row, both count."""
     import hashlib
 
     import yiwang.store.canonical as c
 
-    later = sorted(c.later_columns("project"), key=c.column_names("project").index)
-    assert later[0] == "planning_permit_count" and c.column_names("project")[-len(later) :] == later
-    frame = pd.DataFrame({name: [None, None] for name in c.column_names("project")})
-    frame["project_id"] = ["P-1", "P-2"]
+    v11, v12 = c.later_versions("project")
+    assert v11[0] == "planning_permit_count" and v12[0] == "forecast_completion_p50"
+    assert c.column_names("project")[-len(v11) - len(v12) :] == v11 + v12
+    frame = pd.DataFrame({name: [None, None, None] for name in c.column_names("project")})
+    frame["project_id"] = ["P-1", "P-2", "P-3"]
     frame.loc[1, "complaint_count"] = 3
+    frame.loc[2, "forecast_completion_method"] = "quantile model"
     _, lines, hashes = c.canonical("project", frame.astype({"complaint_count": "Int64"}))
-    earlier = lines[0][: -len("\t\\N") * len(later)]
+    null = len("\t\\N")
+    earlier = lines[0][: -null * (len(v11) + len(v12))]
     assert hashes[0] == hashlib.sha256(f"project\t{earlier}".encode()).hexdigest()
-    assert hashes[1] == hashlib.sha256(f"project\t{lines[1]}".encode()).hexdigest()
-    assert lines[1].endswith("\t3\t\\N\t\\N") and lines[0].count("\t") == lines[1].count("\t")
+    assert lines[1][: -null * len(v12)].endswith("\t3\t\\N\t\\N")
+    assert (
+        hashes[1] == hashlib.sha256(f"project\t{lines[1][: -null * len(v12)]}".encode()).hexdigest()
+    )
+    assert hashes[2] == hashlib.sha256(f"project\t{lines[2]}".encode()).hexdigest()
+    assert lines[0].count("\t") == lines[1].count("\t") == lines[2].count("\t")
     empty = c.content_hash({"work_order": c.RowHashes()})
     assert empty == c.content_hash({})
     assert c.content_hash({"work_order": c.RowHashes(b"\0" * 32)}) != empty

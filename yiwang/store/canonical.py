@@ -23,7 +23,6 @@ import re
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from functools import cache
-from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -218,14 +217,17 @@ def canonical(table: str, frame: pd.DataFrame) -> tuple[pd.Index, list[str], Row
     order = _order(columns, SORT[table]) if len(frame) else np.arange(0)
     escaped = [_escaped(uniques)[codes[order]] for codes, uniques in columns.values()]
     lines = ["\t".join(values) for values in zip(*escaped, strict=True)]  # str.cat is slower
-    # a row none of whose later columns holds a value hashes as its earlier version's line
-    later = [codes[order] for name, (codes, _) in columns.items() if name in later_columns(table)]
-    earlier = np.logical_and.reduce([c == -1 for c in later]) if later else np.zeros(0, bool)
-    cut = len(f"\t{NULL}") * len(later)
+    # a row none of whose columns of a later version (nor of any after it) holds a value
+    # hashes as its line in the version before
+    cut = np.zeros(len(lines), dtype=np.int64)
+    still = np.ones(len(lines), dtype=bool)
+    for version in reversed(later_versions(table)):
+        still &= np.logical_and.reduce([columns[name][0][order] == -1 for name in version])
+        cut += still * len(f"\t{NULL}") * len(version)
     prefix = f"{table}\t".encode()
     digests = bytearray()
-    for line, short in zip(lines, earlier if later else repeat(False), strict=False):
-        digests += hashlib.sha256(prefix + (line[:-cut] if short else line).encode()).digest()
+    for line, short in zip(lines, cut, strict=True):
+        digests += hashlib.sha256(prefix + (line[:-short] if short else line).encode()).digest()
     return frame.index[order], lines, RowHashes(bytes(digests))
 
 
@@ -238,6 +240,18 @@ def later_columns(table: str) -> frozenset[str]:
     if later and names[-len(later) :] != later:
         raise AssertionError(f"{table}: the columns added since 1.0 must come last")
     return frozenset(later)
+
+
+def later_versions(table: str) -> list[list[str]]:
+    """The columns each later version of the contract added to `table`, version by version,
+    each in column order (a later version's come after an earlier one's)."""
+    later = sorted(later_columns(table), key=column_names(table).index)
+    since = {c.name: c.info.get("since", "1.0") for c in stored[table].columns}
+    versions = sorted({since[c] for c in later}, key=lambda v: tuple(map(int, v.split("."))))
+    out = [[c for c in later if since[c] == v] for v in versions]
+    if [c for v in out for c in v] != later:
+        raise AssertionError(f"{table}: a later version's columns must come after an earlier's")
+    return out
 
 
 class RowHashes(Sequence[str]):

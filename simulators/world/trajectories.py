@@ -1,0 +1,94 @@
+"""What the world's projects did, as dated facts on their true projects: the ground truth a
+forecast backtest replays (`transforms.forecast.backtest`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from simulators.world import calendar as cal
+from simulators.world.model import World
+
+
+def _latest(df: pd.DataFrame) -> pd.DataFrame:
+    return df.drop_duplicates("_key", keep="last")  # versions are sorted by (_key, _ts)
+
+
+def histories(world: World) -> dict[str, pd.DataFrame]:
+    """The world's projects and their dated facts, every record on its true project: the
+    frames of `transforms.forecast.history.Histories` (payments with their memo, `摘要`, as
+    written), and `end`, the world's last day."""
+    t = world.tables
+    deleted = set(t["deleted"]["key"])
+    drc = t["drc"].drop_duplicates("_key", keep="first")  # the budget as first approved
+    day = pd.to_datetime(drc["jhkgsj"], format="%Y%m%d", errors="coerce")
+    end = pd.to_datetime(drc["jhjgsj"], format="%Y%m%d", errors="coerce")
+    epoch = pd.Timestamp(cal.EPOCH)
+    budget = pd.to_numeric(drc["ztz"].astype(str).str.replace(",", "").str.strip(), "coerce")
+    reg = pd.DataFrame(
+        {
+            "planned_start": ((day - epoch).dt.days).to_numpy(dtype="float64"),
+            "planned_end": ((end - epoch).dt.days).to_numpy(dtype="float64"),
+            "budget": budget.to_numpy(dtype="float64") * 10_000,
+        },
+        index=drc["_project"].to_numpy(),
+    )
+    permits = _latest(t["permits"])
+    permits = permits[~permits["_key"].isin(deleted) & permits["_project"].notna()]
+    pm = pd.DataFrame(
+        {
+            "project": permits["_project"].to_numpy(),
+            "permit": permits["_key"].to_numpy(),
+            "issued": cal.day_of_ms(permits["issueDate"].to_numpy(dtype="int64")),
+            "amount": permits["_fen"].to_numpy(dtype="float64") / 100,
+        }
+    )
+    reports = _latest(t["reports"])
+    reports = reports[reports["permitNo"].isin(set(pm["permit"]))]
+    rp = pd.DataFrame(
+        {
+            "project": reports["_project"].to_numpy(),
+            "permit": reports["permitNo"].to_numpy(),
+            "period": reports["period"].to_numpy(),
+            "known": cal.day_of_ms(reports["reportedAt"].to_numpy(dtype="int64")),
+            "rate": pd.to_numeric(reports["completionRate"], "coerce").to_numpy(),
+        }
+    ).sort_values(["period", "known"], kind="stable")
+    vouchers = _latest(t["vouchers"])
+    vouchers = vouchers[vouchers["_project"].notna()]
+    pay = pd.DataFrame(
+        {
+            "project": vouchers["_project"].to_numpy(),
+            "day": vouchers["_pay_day"].to_numpy(dtype="int64"),
+            "amount": vouchers["_fen"].to_numpy(dtype="float64") / 100,
+            "memo": vouchers["摘要"].to_numpy(),
+            "payee": vouchers["收款人统一社会信用代码"].fillna(vouchers["收款人全称"]).to_numpy(),
+        }
+    )
+    insp = _latest(t["inspections"])
+    insp = insp[(insp["result"] == "停工整改") & insp["permitNo"].isin(set(pm["permit"]))]
+    lifted = pd.to_numeric(insp["rectifiedAt"], "coerce")
+    stops = pd.DataFrame(
+        {
+            "project": insp["_project"].to_numpy(),
+            "day": cal.day_of_ms(insp["inspectDate"].to_numpy(dtype="int64")),
+            "lifted": np.where(
+                lifted.notna(), cal.day_of_ms(lifted.fillna(0).to_numpy("int64")), np.nan
+            ),
+        }
+    )
+    acc = _latest(t["acceptances"])
+    passed = acc[acc["result"] == "合格"].groupby("permitNo")["_accept_day"].max()
+    done = pm.assign(ok=pm["permit"].map(passed)).groupby("project")["ok"]
+    completed = done.max().where(done.count() == done.size())
+    ids = pd.Index(sorted(set(pm["project"])), name="project")
+    projects = reg.reindex(ids)
+    projects["completed"] = completed.reindex(ids).to_numpy(dtype="float64")
+    return {
+        "projects": projects,
+        "permits": pm,
+        "reports": rp,
+        "payments": pay,
+        "stops": stops,
+        "end": pd.DataFrame({"day": [cal.day(cal.WORLD_END)]}),
+    }
