@@ -193,8 +193,9 @@ def _projects(n: int, q: QuirkRates, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def _overruns(slip: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Each project's final cost over its contracts' amounts (变更签证): works that drag on
-    cost more (variations, longer site costs), with noise of their own."""
+    """Each project's overrun factor: variations (变更签证) raise what its contracts' progress
+    payments and settlement pay by it; works that drag on run over more (longer site costs),
+    with noise of their own."""
     extra = 0.45 * (slip - 1.08) + rng.normal(0.03, 0.04, size=len(slip))
     return 1 + np.clip(extra, -0.03, 0.4)
 

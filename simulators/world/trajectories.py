@@ -20,19 +20,28 @@ def histories(world: World) -> dict[str, pd.DataFrame]:
     written), and `end`, the world's last day."""
     t = world.tables
     deleted = set(t["deleted"]["key"])
-    drc = t["drc"].drop_duplicates("_key", keep="first")  # the budget as first approved
+    versions = t["drc"]
+    drc = versions.drop_duplicates("_key", keep="first")  # the plan does not change
     day = pd.to_datetime(drc["jhkgsj"], format="%Y%m%d", errors="coerce")
     end = pd.to_datetime(drc["jhjgsj"], format="%Y%m%d", errors="coerce")
     epoch = pd.Timestamp(cal.EPOCH)
-    budget = pd.to_numeric(drc["ztz"].astype(str).str.replace(",", "").str.strip(), "coerce")
     reg = pd.DataFrame(
         {
             "planned_start": ((day - epoch).dt.days).to_numpy(dtype="float64"),
             "planned_end": ((end - epoch).dt.days).to_numpy(dtype="float64"),
-            "budget": budget.to_numpy(dtype="float64") * 10_000,
         },
         index=drc["_project"].to_numpy(),
     )
+    # every approved investment (万元, as written) from the day its version came to exist
+    ztz = versions["ztz"].astype(str).str.replace(",", "").str.strip()
+    budgets = pd.DataFrame(
+        {
+            "project": versions["_project"].to_numpy(),
+            "day": cal.day_of_ms(versions["_ts"].to_numpy(dtype="int64")),
+            "budget": pd.to_numeric(ztz, errors="coerce").to_numpy(dtype="float64") * 10_000,
+        }
+    )
+    budgets = budgets.dropna(subset=["budget"]).sort_values("day", kind="stable")
     permits = _latest(t["permits"])
     permits = permits[~permits["_key"].isin(deleted) & permits["_project"].notna()]
     pm = pd.DataFrame(
@@ -86,6 +95,7 @@ def histories(world: World) -> dict[str, pd.DataFrame]:
     projects["completed"] = completed.reindex(ids).to_numpy(dtype="float64")
     return {
         "projects": projects,
+        "budgets": budgets.reset_index(drop=True),
         "permits": pm,
         "reports": rp,
         "payments": pay,

@@ -83,14 +83,10 @@ def histories(reports: list[tuple], completed: float = np.nan) -> Histories:
     (permit, known day, rate); payments of 50 元 on D-200 and D+5."""
     return Histories(
         projects=pd.DataFrame(
-            {
-                "planned_start": [D - 120.0],
-                "planned_end": [D + 200.0],
-                "budget": [500.0],
-                "completed": [completed],
-            },
+            {"planned_start": [D - 120.0], "planned_end": [D + 200.0], "completed": [completed]},
             index=pd.Index(["P"], name="project"),
         ),
+        budgets=pd.DataFrame({"project": ["P"], "day": [D - 300], "budget": [500.0]}),
         permits=pd.DataFrame(
             {
                 "project": "P",
@@ -142,8 +138,8 @@ def test_given_outcomes_after_the_forecasts_day_then_no_past_state_learns_from_t
 
 def test_given_the_same_histories_then_the_forecasts_are_the_same(world):
     day = cal.day(dt.date(2026, 6, 30))
-    first = forecast(backtest.histories(trajectories.histories(world)), day)
-    again = forecast(backtest.histories(trajectories.histories(world)), day)
+    first = forecast(backtest.world_histories(trajectories.histories(world)), day)
+    again = forecast(backtest.world_histories(trajectories.histories(world)), day)
     pd.testing.assert_frame_equal(first.frame, again.frame)
 
 
@@ -183,9 +179,9 @@ def test_given_the_forecasts_then_the_flags_are_raised_by_their_rules(published_
     late = pd.to_datetime(p["forecast_completion_p50"]) > end + (end - start) * 0.1
     assert (flags.map(lambda f: "FORECAST_SLIP" in f) == late).all()
     over = [
-        pd.notna(f) and (Decimal(f) > Decimal(c) * Decimal("1.1") or (pd.notna(b) and Decimal(f) > Decimal(b)))
-        for f, b, c in zip(p["forecast_cost_p50"], p["approved_investment"], p["contract_amount"], strict=True)
-    ]  # fmt: skip
+        pd.notna(f) and pd.notna(b) and Decimal(f) > Decimal(b)
+        for f, b in zip(p["forecast_cost_p50"], p["approved_investment"], strict=True)
+    ]
     assert (flags.map(lambda f: "FORECAST_OVERRUN" in f) == pd.Series(over)).all()
     assert late.sum() > 0
 
@@ -209,3 +205,86 @@ def test_given_the_medium_world_then_the_published_forecasts_beat_the_best_basel
         )
         assert published["p80_coverage"] == pytest.approx(80, abs=5)
         assert published["mae"] <= 0.8 * best
+
+
+def two_projects(payments: bool = True) -> Histories:
+    """P, done on D-100 (its works D-400..), and Q, under way since D-200; contracts of 1,000
+    元 each, reported monthly; with `payments`, an advance of 200 and progress payments of 100
+    to contractor C (P: a settlement of 300 after completion; Q: growing to 150)."""
+    reports, pays = [], []
+    for project, begun, months, done in (("P", D - 400, 10, D - 100), ("Q", D - 200, 6, None)):
+        for k in range(1, months + 1):
+            reports.append((project, f"{project}1", f"m{k:02d}", begun + 30 * k, 10.0 * k))
+            pays.append((project, begun + 30 * k, 100.0 + (50.0 if project == "Q" and k > 3 else 0), "进度款"))  # fmt: skip
+        pays.append((project, begun + 5, 200.0, "预付款"))
+        if done:
+            pays.append((project, done + 60, 300.0, "结算款"))
+    return backtest.world_histories(
+        {
+            "projects": pd.DataFrame(
+                {
+                    "planned_start": [D - 400.0, D - 200.0],
+                    "planned_end": [D - 100.0, D + 100.0],
+                    "completed": [D - 100.0, np.nan],
+                },
+                index=pd.Index(["P", "Q"], name="project"),
+            ),
+            "budgets": pd.DataFrame(
+                {"project": ["P", "Q"], "day": [D - 500] * 2, "budget": 2000.0}
+            ),
+            "permits": pd.DataFrame(
+                {
+                    "project": ["P", "Q"],
+                    "permit": ["P1", "Q1"],
+                    "issued": [D - 400, D - 200],
+                    "amount": 1000.0,
+                }
+            ),
+            "reports": pd.DataFrame(
+                reports, columns=["project", "permit", "period", "known", "rate"]
+            ).sort_values(["period", "known"], kind="stable"),
+            "payments": pd.DataFrame(
+                pays if payments else [], columns=["project", "day", "amount", "memo"]
+            )
+            .astype({"day": "int64", "amount": "float64"})
+            .assign(payee="C"),
+            "stops": pd.DataFrame({"project": ["Q"], "day": [D - 50], "lifted": [np.nan]}),
+        }
+    )
+
+
+def test_given_payments_then_a_state_knows_them_by_kind_and_the_final_cost_by_settlement():
+    h = two_projects()
+    # the first payment (P's advance, D-395) is 5 days before P's works: P is not "whole",
+    # Q (its works 205 days after it) is
+    assert h.whole.to_dict() == {"P": False, "Q": True}
+    assert h.settled_paid()["P"] == 200 + 10 * 100 + 300 and np.isnan(h.settled_paid()["Q"])
+    q = state(h, D).loc["Q"]
+    assert (q["paid"], q["paid_advance"], q["paid_progress"]) == (200 + 3 * 100 + 3 * 150, 200, 750)
+    assert (q["first_progress"], q["last_progress"], q["progress_payments"]) == (100, 150, 6)
+    assert (q["stops"], q["open_stops"], q["progress"]) == (1, 1, pytest.approx(0.6))
+    assert q["gain_91"] == pytest.approx(0.3)  # 30 % on D-91, 60 % now
+
+
+def test_given_no_payments_then_no_cost_forecast_is_published():
+    f = forecast(two_projects(payments=False), D)
+    published = f.published()
+    assert list(published.index) == ["Q"]
+    assert published.loc["Q", "completion_method"] is not None
+    assert published.loc["Q", "cost_method"] is None and np.isnan(published.loc["Q", "cost_p50"])
+
+
+def test_given_held_out_projects_then_neither_the_class_nor_the_model_learns_from_them(
+    world, monkeypatch
+):
+    import transforms.forecast.methods as methods
+
+    seen = {}
+    real_ratios, real_fit = methods.base.reference_ratios, methods.model.fit_all
+    monkeypatch.setattr(methods.base, "reference_ratios", lambda d: seen.setdefault("class", set(d.index)) and real_ratios(d))  # fmt: skip
+    monkeypatch.setattr(methods.model, "fit_all", lambda rows: seen.setdefault("model", set(rows["project"])) and real_fit(rows))  # fmt: skip
+    h = backtest.world_histories(trajectories.histories(world))
+    day = cal.day(dt.date(2026, 6, 30))
+    held = set(methods.training_states(h, day).pipe(lambda t: t["project"][methods._held_out(t["project"])]))  # fmt: skip
+    assert forecast(h, day) is not None and held
+    assert not (seen["class"] | seen["model"]) & held

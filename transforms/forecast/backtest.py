@@ -1,13 +1,14 @@
 """A rolling-origin backtest of the forecasts over a simulated world's history
 (`yiwang evaluate-forecast`).
 
-At each origin (every quarter) every method is fitted on what the hub would have known then
-(the projects completed before it) and forecasts the active projects; each project is scored
-once per milestone, at the first origin where its progress has reached 25, 50 or 75 %, against
-what the world did after. The world's records are taken with their true projects (the
-resolver's own errors are `yiwang evaluate`'s), and only projects whose works began after the
-treasury's records begin (2024-02) and were complete by the world's end are scored: before,
-their payments are partly missing; after, there is no outcome to score.
+At each origin (every quarter's end) every method is fitted on what the hub would have known
+then (the projects completed before it) and forecasts the active projects; each project is
+scored once per milestone (25, 50, 75 %), at the first origin where its progress lies in
+[m, m + 25) %, against what the world did after. The world's records are taken with their true
+projects (the resolver's own errors are `yiwang evaluate`'s). A completion is scored where the
+project completes inside the world (the last origin is the last quarter at which more than nine
+in ten of the projects under way do), a final cost where its settlement falls inside the world
+and all the project's payments are held (`Histories.whole`).
 """
 
 from __future__ import annotations
@@ -18,24 +19,24 @@ import numpy as np
 import pandas as pd
 
 from transforms.forecast.history import EPOCH, SETTLED_AFTER, Histories, payment_kind, states
-from transforms.forecast.methods import COMPLETION, COST, forecast
+from transforms.forecast.methods import COMPLETION, COST, Forecast, forecast
 
 MILESTONES = (25, 50, 75)
-FIRST_ORIGIN, LAST_ORIGIN = dt.date(2025, 3, 31), dt.date(2026, 12, 31)
-WORKS_FROM = dt.date(2024, 2, 1)
+FIRST_ORIGIN, LAST_ORIGIN = dt.date(2025, 3, 31), dt.date(2026, 9, 30)
 
 
-def histories(frames: dict[str, pd.DataFrame]) -> Histories:
+def world_histories(frames: dict[str, pd.DataFrame]) -> Histories:
     """`Histories` from a world's frames (`simulators.world.trajectories.histories`)."""
     payments = frames["payments"].copy()
     payments["kind"] = payment_kind(payments.pop("memo"))
     return Histories(
-        frames["projects"], frames["permits"], frames["reports"], payments, frames["stops"]
+        frames["projects"],
+        frames["budgets"],
+        frames["permits"],
+        frames["reports"],
+        payments,
+        frames["stops"],
     )
-
-
-def _day(d: dt.date) -> int:
-    return (pd.Timestamp(d) - EPOCH).days
 
 
 def _origins() -> np.ndarray:
@@ -44,20 +45,18 @@ def _origins() -> np.ndarray:
 
 
 def run(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """One row per (project, milestone) scored: its state's origin, the truth and every
-    method's P50 and P80."""
-    h = histories(frames)
+    """One row per (project, milestone) scored: its state's origin, the truth (`completed`;
+    `final_cost`, NaN where it is not scored) and every method's P50 and P80."""
+    h = world_histories(frames)
     world_end = int(frames["end"]["day"].iloc[0])
-    start = h.permits.groupby("project")["issued"].min()
-    eligible = set(start.index[start >= _day(WORKS_FROM)])
     # a final cost is known once its settlement window closed inside the world
     final = h.final_costs().where(h.projects["completed"] + SETTLED_AFTER <= world_end)
     scored = []
     seen: set[tuple] = set()
     for origin in _origins():
         now = states(h, np.array([origin]))
+        now = now[now["completed"].notna()]
         now = now.assign(final_cost=final.reindex(now["project"]).to_numpy())
-        now = now[now["project"].isin(eligible) & now["final_cost"].notna()]
         rows = []
         for m in MILESTONES:
             at = now[(now["progress"] * 100 >= m) & (now["progress"] * 100 < m + 25)]
@@ -68,14 +67,15 @@ def run(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
         if not rows:
             continue
         test = now.loc[[i for i, _ in rows]].assign(milestone=[m for _, m in rows])
-        f = forecast(h, int(origin), test.drop(columns=["completed", "final_cost"]))
+        f = forecast(h, int(origin), test.drop(columns=["completed", "final_cost", "rest"]))
         if f is None:
             continue
-        out = pd.concat([test.reset_index(drop=True), f.frame.reset_index(drop=True)], axis=1)
-        scored.append(out)
-    table = pd.concat(scored, ignore_index=True)
-    table["final_cost"] = final.reindex(table["project"]).to_numpy()
-    return table
+        scored.append(
+            pd.concat([test.reset_index(drop=True), f.frame.reset_index(drop=True)], axis=1)
+        )
+    if not scored:
+        raise ValueError("no project of this world could be scored: try a larger scale")
+    return pd.concat(scored, ignore_index=True)
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
@@ -91,17 +91,10 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
         common = table[truth_col].notna()
         for name in names:
             common &= table[f"{target} p50 {name}"].notna()
-        picks = table[f"{target} method"].to_numpy()
-        pick = {
-            q: pd.Series(
-                [table.at[i, f"{target} {q} {k}"] for i, k in zip(table.index, picks, strict=True)],
-                index=table.index,
-            )
-            for q in ("p50", "p80")
-        }
+        published = Forecast(table)
         for name in (*names, "published"):
             if name == "published":
-                p50, p80 = pick["p50"], pick["p80"]
+                p50, p80 = published.pick(target, "p50"), published.pick(target, "p80")
             else:
                 p50, p80 = table[f"{target} p50 {name}"], table[f"{target} p80 {name}"]
             for m in (*MILESTONES, "all"):

@@ -6,7 +6,8 @@ planned end, so the earned schedule of a project at progress P is ES = P × PD (
 duration); SPI(t) = ES / AT (AT the time since the planned start) and IEAC(t) = PD / SPI(t),
 the completion forecast planned_start + IEAC(t). Earned value: EV = P × BAC (BAC the contract
 amounts), CPI = EV / AC (AC what was paid), EAC = BAC / CPI. Without progress both fall back to
-the plan: the planned end, the contract amounts.
+the plan: the planned duration from the planned start (or the works' start), the contract
+amounts.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 MIN_CLASS = 20  # completed projects a reference class needs before it is used alone
+MAX_DURATION = 4  # planned durations: the longest an earned-schedule forecast runs
 
 
 def planned_duration(s: pd.DataFrame) -> pd.Series:
@@ -22,18 +24,21 @@ def planned_duration(s: pd.DataFrame) -> pd.Series:
 
 
 def earned_schedule(s: pd.DataFrame) -> pd.Series:
-    """Completion day by IEAC(t); never before the day after the origin."""
+    """Completion day by IEAC(t), at most MAX_DURATION planned durations from the start (a
+    sliver of progress would put it centuries away); never before the day after the origin."""
     pd_days = planned_duration(s)
     start = s["planned_start"].fillna(s["start"])
     at = (s["origin"] - start).clip(lower=1)
     es = s["progress"] * pd_days
-    ieac = pd_days * at / es.where(es > 0)
+    ieac = (pd_days * at / es.where(es > 0)).clip(upper=MAX_DURATION * pd_days)
     day = (start + ieac).fillna(start + pd_days)
     return np.maximum(day, s["origin"] + 1)
 
 
 def earned_value(s: pd.DataFrame) -> pd.Series:
-    """Final cost by EAC = BAC / CPI; never below what was paid."""
+    """Final cost by EAC = BAC / CPI; never below what was paid. AC is what the treasury
+    paid: the advance and the fees paid before the works count in it, and the settlement
+    comes after them, so early on it runs high (the field's method on the data the hub has)."""
     ev = s["progress"] * s["contract"]
     cpi = ev / s["paid"].where(s["paid"] > 0)
     eac = (s["contract"] / cpi.where(cpi > 0)).fillna(s["contract"])
@@ -68,9 +73,9 @@ def reference_class(
     origin's next day nor below what was paid."""
     band = size_band(s["contract"])
     overall = ratios[["duration", "cost"]].quantile(quantile)
-    counts = ratios.groupby("band").size()
-    per = ratios.groupby("band")[["duration", "cost"]].quantile(quantile)
-    per = per[counts.reindex(per.index) >= MIN_CLASS]
+    grouped = ratios.groupby("band")[["duration", "cost"]]
+    # a band's own quantile where it holds MIN_CLASS projects with that outcome
+    per = grouped.quantile(quantile).where(grouped.count() >= MIN_CLASS)
     dur = band.map(per["duration"]).astype(float).fillna(overall["duration"])
     cost = band.map(per["cost"]).astype(float).fillna(overall["cost"])
     start = s["planned_start"].fillna(s["start"])

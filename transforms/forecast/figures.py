@@ -28,6 +28,7 @@ COLUMNS = (
     "forecast_cost_method",
 )
 PLAN_MARGIN = 0.1  # a forecast beyond its plan by a tenth of it raises a flag
+ALWAYS = -(10**6)  # a day before any other
 
 
 def _days(values: pd.Series) -> np.ndarray:
@@ -38,17 +39,20 @@ def _float(values) -> np.ndarray:
     return np.array([float(v) if isinstance(v, Decimal) else np.nan for v in values])
 
 
-def histories(ps: Projects) -> Histories:
-    """The snapshot's linked records as dated facts per project."""
+def night_histories(ps: Projects) -> Histories:
+    """The snapshot's linked records as dated facts per project (the registry's current
+    approved investment known all along: the hub keeps no earlier version)."""
     p = ps.table
     projects = pd.DataFrame(
         {
             "planned_start": _days(pd.to_datetime(p["planned_start_date"])),
             "planned_end": _days(pd.to_datetime(p["planned_end_date"])),
-            "budget": _float(p["approved_investment"]),
             "completed": _days(pd.to_datetime(p["completion_date"])),
         },
         index=ps.ids,
+    )
+    budgets = pd.DataFrame(
+        {"project": ps.ids, "day": ALWAYS, "budget": _float(p["approved_investment"])}
     )
     rows, at = ps.linked("permit", "permitNo")
     permits = pd.DataFrame(
@@ -81,7 +85,9 @@ def histories(ps: Projects) -> Histories:
             }
         )
     else:
-        payments = pd.DataFrame(columns=["project", "day", "amount", "kind", "payee"])
+        payments = pd.DataFrame(
+            {"project": [], "day": [], "amount": [], "kind": [], "payee": []}
+        ).astype({"day": "float64", "amount": "float64"})
     rows, _, at = ps.through(ps.accepted["inspection"], "permitNo", "permit", "permitNo")
     stop = (rows["result"] == "停工整改").to_numpy()
     stops = pd.DataFrame(
@@ -91,7 +97,7 @@ def histories(ps: Projects) -> Histories:
             "lifted": _days(rows["rectifiedAt"])[stop],
         }
     )
-    return Histories(projects, permits, reports, payments, stops)
+    return Histories(projects, budgets, permits, reports, payments, stops)
 
 
 def forecasts(ps: Projects) -> dict[str, Any]:
@@ -101,10 +107,12 @@ def forecasts(ps: Projects) -> dict[str, Any]:
     if any(r not in ps.accepted for r in NEEDS):
         return empty
     today = int((ps.today - EPOCH).days)
-    f = forecast(histories(ps), today)
+    f = forecast(night_histories(ps), today)
     if f is None:
         return empty
     out = f.published().reindex(ps.ids)
+    if "voucher" not in ps.accepted:  # no payments: no cost forecast
+        out[["cost_p50", "cost_p80", "cost_method"]] = None
     dates = {
         c: (EPOCH + pd.to_timedelta(np.ceil(out[f"completion_{q}"]), unit="D")).to_numpy()
         for c, q in (("forecast_completion_p50", "p50"), ("forecast_completion_p80", "p80"))
@@ -149,11 +157,8 @@ def overrun(ps: Projects) -> np.ndarray:
     p = ps.table
     return np.array(
         [
-            isinstance(f, Decimal)
-            and ((isinstance(b, Decimal) and f > b) or f > c * Decimal("1.1"))
-            for f, b, c in zip(
-                p["forecast_cost_p50"], p["approved_investment"], p["contract_amount"], strict=True
-            )
+            isinstance(f, Decimal) and isinstance(b, Decimal) and f > b
+            for f, b in zip(p["forecast_cost_p50"], p["approved_investment"], strict=True)
         ],
         dtype=bool,
     )
@@ -163,8 +168,7 @@ FLAGS = (
     Flag(
         "FORECAST_OVERRUN",
         ("project", "permit", "progress_report", "voucher"),
-        "`forecast_cost_p50` is above `approved_investment`, or more than 10% above "
-        "`contract_amount` (the share at which a change needs approving again)",
+        "`forecast_cost_p50` is above `approved_investment` (the forecast of `OVER_BUDGET`)",
         overrun,
     ),
     Flag(

@@ -10,6 +10,7 @@ money is float 元 here, because a forecast is an estimate: it is published roun
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ import pandas as pd
 # project's final cost is what it has paid 120 days after its completion (retention money,
 # 质保金, a year or two later, is not part of it).
 SETTLED_AFTER = 120
+WHOLE_AFTER = 90  # days: compensation is paid up to 90 days before the works begin
 EPOCH = pd.Timestamp("1970-01-01")  # day 0
 # what a payment is for, from its memo (摘要): the contract's advance, its progress payments,
 # or anything else (settlement, fees, compensation)
@@ -32,9 +34,9 @@ def payment_kind(memo: pd.Series) -> np.ndarray:
 class Histories:
     """Per project (`projects`, indexed by project id, sorted) and its dated facts."""
 
-    # planned_start, planned_end (days or NaN), budget (approved investment, 元 or NaN),
-    # completed (day of completion or NaN)
+    # planned_start, planned_end (days or NaN), completed (day of completion or NaN)
     projects: pd.DataFrame
+    budgets: pd.DataFrame  # project, day (known from), budget (approved investment, 元)
     permits: pd.DataFrame  # project, permit, issued (day), amount (contract, 元)
     # project, permit, period, known (day reported), rate (0..100); sorted by period, known
     reports: pd.DataFrame
@@ -54,17 +56,24 @@ class Histories:
         return paid.reindex(self.projects.index).fillna(0.0).where(done.notna())
 
     def final_costs(self) -> pd.Series:
-        """What each completed project paid up to its settlement: NaN while not settled, and
-        for works begun within a month of the first payment held (their earlier payments
-        may be missing: the treasury's records begin on a day of their own)."""
-        return self.settled_paid().where(self.whole())
+        """What each completed project paid up to 120 days after its completion (NaN while
+        not complete, and for a project whose payments are not all held: see `whole`). Once
+        that window has closed it is the final cost; callers judge when it has."""
+        return self.settled_paid().where(self.whole)
 
+    @cached_property
     def whole(self) -> pd.Series:
-        """Whether all of a project's payments can be held: its works began a month after
-        the first payment held or later."""
+        """Whether all of a project's payments can be held: its works began WHOLE_AFTER days
+        after the first payment held or later (compensation and fees are paid before the
+        works; the treasury's records begin on a day of their own)."""
         begun = self.permits.groupby("project")["issued"].min().reindex(self.projects.index)
         first = self.payments["day"].min() if len(self.payments) else np.inf
-        return begun >= first + 30
+        return (begun >= first + WHOLE_AFTER).fillna(False)
+
+    def budget_on(self, day: int) -> pd.Series:
+        """Each project's approved investment as known on `day` (its latest version by then)."""
+        known = self.budgets[self.budgets["day"].to_numpy() <= day]
+        return known.drop_duplicates("project", keep="last").set_index("project")["budget"]
 
 
 def _at(frame: pd.DataFrame, column: str, day: int) -> pd.DataFrame:
@@ -111,7 +120,6 @@ def _state(h: Histories, day: int) -> pd.DataFrame:
     s["start"] = started.reindex(active)
     s["planned_start"] = p["planned_start"].reindex(active)
     s["planned_end"] = p["planned_end"].reindex(active)
-    s["budget"] = p["budget"].reindex(active)
     s["contract"] = contract.reindex(active).fillna(0)
     s["progress"] = progress.reindex(active).fillna(0)
     s["gain_91"] = s["progress"] - before.reindex(active).fillna(0)
@@ -131,22 +139,20 @@ def _state(h: Histories, day: int) -> pd.DataFrame:
     s["stops"] = stops.groupby("project").size().reindex(active).fillna(0)
     s["open_stops"] = open_stops.groupby("project").size().reindex(active).fillna(0)
     s["permits"] = _at(h.permits, "issued", day).groupby("project").size().reindex(active)
-    s["whole"] = h.whole().reindex(active).fillna(False).astype(bool)
+    s["whole"] = h.whole.reindex(active).fillna(False).astype(bool)
     return s[s["contract"] > 0]
 
 
 def states(h: Histories, days: np.ndarray) -> pd.DataFrame:
     """`state` on each day, one frame, with each project's outcome beside it (for training
-    and scoring: `completed`, `final_cost`)."""
+    and scoring: `completed`, `final_cost`, `rest`), as far as the histories reach: callers
+    mask what was not yet known on their day."""
     frames = [state(h, int(d)).reset_index() for d in days]
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if out.empty:
         return out
     out["completed"] = h.projects["completed"].reindex(out["project"]).to_numpy()
     out["final_cost"] = h.final_costs().reindex(out["project"]).to_numpy()
-    # what was paid after the state's day until settlement: exact once the day is one the
-    # payments held reach back to, whether or not the project's earlier ones are held
-    first = h.payments["day"].min() if len(h.payments) else np.inf
-    rest = h.settled_paid().reindex(out["project"]).to_numpy() - out["paid"].to_numpy()
-    out["rest"] = np.where(out["origin"].to_numpy() >= first, rest, np.nan)
+    # what was paid after the state's day until settlement
+    out["rest"] = h.settled_paid().reindex(out["project"]).to_numpy() - out["paid"].to_numpy()
     return out

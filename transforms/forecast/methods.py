@@ -100,11 +100,11 @@ def _by_method(s: pd.DataFrame, ratios: pd.DataFrame, fitted: model.Fitted) -> d
             day, cost = base.reference_class(s, ratios, q)
             out[f"completion {name} reference class"] = day
             out[f"cost {name} reference class"] = cost
-    pd_days, start = base.planned_duration(s), s["origin"]
+    pd_days, origin = base.planned_duration(s), s["origin"]
     if (left := fitted.completion_left(s)) is not None:
         lo, hi = left
-        out["completion p50 quantile model"] = np.maximum(start + lo * pd_days, start + 1)
-        out["completion p80 quantile model"] = np.maximum(start + hi * pd_days, start + 1)
+        out["completion p50 quantile model"] = np.maximum(origin + lo * pd_days, origin + 1)
+        out["completion p80 quantile model"] = np.maximum(origin + hi * pd_days, origin + 1)
     if (rest := fitted.cost_rest(s)) is not None:
         lo, hi = rest
         out["cost p50 quantile model"] = s["paid"] + np.maximum(lo, 0) * s["contract"]
@@ -118,9 +118,10 @@ def _scale(s: pd.DataFrame, target: str) -> pd.Series:
 
 
 def _shifts(check: pd.DataFrame, miss: pd.Series, target: str):
-    """The conformal shift that lifts a P80 to cover four in five held-out outcomes, per
-    progress band and in proportion to the project's scale (errors early in the works, and on
-    long or large projects, are larger): a function of the states to lift."""
+    """The conformal shift that moves a P80 (up, or down where it was too wide) to cover four
+    in five held-out outcomes, per progress band and in proportion to the project's scale
+    (errors early in the works, and on long or large projects, are larger): a function of the
+    states to move."""
     ok = miss.notna()
     band = pd.cut(check["progress"][ok], BANDS, labels=False)
     relative = (miss[ok] / _scale(check[ok], target)).groupby(band).quantile(0.8)
@@ -139,17 +140,21 @@ def forecast(h: Histories, day: int, active: pd.DataFrame | None = None) -> Fore
     train = training_states(h, day)
     if train.empty:
         return None
+    now = state(h, day) if active is None else active
+    now = now.reset_index() if "project" not in now.columns else now
+    # the approved investment as known on the day, for the past states too (as a night has it)
+    budget = h.budget_on(day)
+    train, now = (f.assign(budget=budget.reindex(f["project"]).to_numpy()) for f in (train, now))
     held = _held_out(train["project"])
     fit_rows, check = train[~held], train[held]
     # judged as forecasts are used: a project once per progress band, when it enters it
     band = pd.cut(check["progress"], BANDS, labels=False)
     check = check.assign(_band=band).sort_values("origin", kind="stable")
     check = check.drop_duplicates(["project", "_band"]).drop(columns="_band")
-    last = train.sort_values("origin").drop_duplicates("project", keep="last")
+    # the reference class, like the model, learns only from the projects not held out
+    last = fit_rows.sort_values("origin").drop_duplicates("project", keep="last")
     ratios = base.reference_ratios(last.set_index("project"))
     fitted = model.fit_all(fit_rows)
-    now = state(h, day) if active is None else active
-    now = now.reset_index() if "project" not in now.columns else now
     predicted = _by_method(now, ratios, fitted)
     checked = _by_method(check, ratios, fitted)
     frame = pd.DataFrame(predicted).set_axis(now["project"].to_numpy())
@@ -172,8 +177,9 @@ def forecast(h: Histories, day: int, active: pd.DataFrame | None = None) -> Fore
     return Forecast(frame)
 
 
-def _chosen(errors: pd.DataFrame) -> str:
+def _chosen(errors: pd.DataFrame) -> str | None:
     """The method with the least mean error over the held-out projects; of equals, the first
-    in the field's order (the baselines before the model)."""
+    in the field's order (the baselines before the model); None when none could be judged
+    (nothing published then)."""
     means = errors.mean().fillna(np.inf).to_numpy()  # a method with nothing scored: never
-    return str(errors.columns[int(np.argmin(means))])
+    return None if np.isinf(means).all() else str(errors.columns[int(np.argmin(means))])

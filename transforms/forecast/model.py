@@ -10,12 +10,15 @@ a fixed order.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from transforms.forecast.baselines import earned_schedule, earned_value, planned_duration
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 PARAMS = {
     "learning_rate": 0.05,
@@ -77,8 +80,7 @@ def days_left(s: pd.DataFrame) -> pd.Series:
 
 def rest_ratio(s: pd.DataFrame) -> pd.Series:
     """The final-cost target: what is still to be paid until settlement, over the contract
-    amounts (learnable from any state after the payments held begin, even of a project whose
-    earlier payments are not held)."""
+    amounts."""
     return s["rest"] / s["contract"]
 
 
@@ -93,6 +95,8 @@ class Quantiles:
 
 
 def _booster(x: np.ndarray, y: np.ndarray, alpha: float) -> lgb.Booster:
+    import lightgbm as lgb  # only where a model is fitted: every command imports the registry
+
     params = PARAMS | {"objective": "quantile", "alpha": alpha}
     return lgb.train(params, lgb.Dataset(x, y), ROUNDS)
 
