@@ -10,16 +10,12 @@ from simulators.world import calendar as cal
 from simulators.world.model import World
 
 
-def _latest(df: pd.DataFrame) -> pd.DataFrame:
-    return df.drop_duplicates("_key", keep="last")  # versions are sorted by (_key, _ts)
-
-
 def histories(world: World) -> dict[str, pd.DataFrame]:
     """The world's projects and their dated facts, every record on its true project: the
     frames of `transforms.forecast.history.Histories` (payments with their memo, `摘要`, as
     written), and `end`, the world's last day."""
     t = world.tables
-    deleted = set(t["deleted"]["key"])
+    last = cal.day(cal.WORLD_END)
     versions = t["drc"]
     drc = versions.drop_duplicates("_key", keep="first")  # the plan does not change
     day = pd.to_datetime(drc["jhkgsj"], format="%Y%m%d", errors="coerce")
@@ -42,7 +38,8 @@ def histories(world: World) -> dict[str, pd.DataFrame]:
         }
     )
     budgets = budgets.dropna(subset=["budget"]).sort_values("day", kind="stable")
-    permits = _latest(t["permits"])
+    permits = world.as_of("permits", last)
+    deleted = world.deleted_keys("permits", last)
     permits = permits[~permits["_key"].isin(deleted) & permits["_project"].notna()]
     pm = pd.DataFrame(
         {
@@ -52,7 +49,7 @@ def histories(world: World) -> dict[str, pd.DataFrame]:
             "amount": permits["_fen"].to_numpy(dtype="float64") / 100,
         }
     )
-    reports = _latest(t["reports"])
+    reports = world.as_of("reports", last)
     reports = reports[reports["permitNo"].isin(set(pm["permit"]))]
     rp = pd.DataFrame(
         {
@@ -63,7 +60,7 @@ def histories(world: World) -> dict[str, pd.DataFrame]:
             "rate": pd.to_numeric(reports["completionRate"], "coerce").to_numpy(),
         }
     ).sort_values(["period", "known"], kind="stable")
-    vouchers = _latest(t["vouchers"])
+    vouchers = world.as_of("vouchers", last)
     vouchers = vouchers[vouchers["_project"].notna()]
     pay = pd.DataFrame(
         {
@@ -74,7 +71,7 @@ def histories(world: World) -> dict[str, pd.DataFrame]:
             "payee": vouchers["收款人统一社会信用代码"].fillna(vouchers["收款人全称"]).to_numpy(),
         }
     )
-    insp = _latest(t["inspections"])
+    insp = world.as_of("inspections", last)
     insp = insp[(insp["result"] == "停工整改") & insp["permitNo"].isin(set(pm["permit"]))]
     lifted = pd.to_numeric(insp["rectifiedAt"], "coerce")
     stops = pd.DataFrame(
@@ -86,7 +83,7 @@ def histories(world: World) -> dict[str, pd.DataFrame]:
             ),
         }
     )
-    acc = _latest(t["acceptances"])
+    acc = world.as_of("acceptances", last)
     passed = acc[acc["result"] == "合格"].groupby("permitNo")["_accept_day"].max()
     done = pm.assign(ok=pm["permit"].map(passed)).groupby("project")["ok"]
     completed = done.max().where(done.count() == done.size())
@@ -100,5 +97,5 @@ def histories(world: World) -> dict[str, pd.DataFrame]:
         "reports": rp,
         "payments": pay,
         "stops": stops,
-        "end": pd.DataFrame({"day": [cal.day(cal.WORLD_END)]}),
+        "end": pd.DataFrame({"day": [last]}),
     }

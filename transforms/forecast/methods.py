@@ -101,12 +101,13 @@ def _by_method(s: pd.DataFrame, ratios: pd.DataFrame, fitted: model.Fitted) -> d
             out[f"completion {name} reference class"] = day
             out[f"cost {name} reference class"] = cost
     pd_days, origin = base.planned_duration(s), s["origin"]
-    if (left := fitted.completion_left(s)) is not None:
-        lo, hi = left
+    x = model.features(s) if fitted.completion or fitted.cost else None
+    if fitted.completion is not None:
+        lo, hi = fitted.completion.predict(x)
         out["completion p50 quantile model"] = np.maximum(origin + lo * pd_days, origin + 1)
         out["completion p80 quantile model"] = np.maximum(origin + hi * pd_days, origin + 1)
-    if (rest := fitted.cost_rest(s)) is not None:
-        lo, hi = rest
+    if fitted.cost is not None:
+        lo, hi = fitted.cost.predict(x)
         out["cost p50 quantile model"] = s["paid"] + np.maximum(lo, 0) * s["contract"]
         out["cost p80 quantile model"] = s["paid"] + np.maximum(hi, 0) * s["contract"]
     return {k: pd.Series(np.asarray(v, dtype="float64"), index=s.index) for k, v in out.items()}

@@ -118,12 +118,6 @@ class Fitted:
     completion: Quantiles | None
     cost: Quantiles | None
 
-    def completion_left(self, s: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
-        return None if self.completion is None else self.completion.predict(features(s))
-
-    def cost_rest(self, s: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
-        return None if self.cost is None else self.cost.predict(features(s))
-
 
 def fit_all(rows: pd.DataFrame) -> Fitted:
     """Both models from the training states `rows`. Cost is learnt from projects all of whose
