@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -65,7 +66,8 @@ class CoalescingSink:
     store's time hides behind the network's and the parser's. One write at most is in flight:
     the next waits for it and fails with its error, so a write never lands after a failed one
     (whose state it would carry past data that is not stored). The stream's last commit
-    returns only once everything is written.
+    returns only once everything is written. Several sources' syncs may share one sink, each
+    in a thread of its own (each stream's buffer is its own; their writes take turns).
     """
 
     def __init__(
@@ -80,6 +82,7 @@ class CoalescingSink:
         self._last_commit: dict[tuple[str, str], float] = {}
         self._writer = ThreadPoolExecutor(1, "sink-writer") if background else None
         self._in_flight: Future | None = None
+        self._handing = threading.Lock()  # several sources' threads may share one sink
 
     def stage(self, source: str, stream: Stream, frame: pd.DataFrame) -> None:
         if not len(frame):
@@ -101,16 +104,21 @@ class CoalescingSink:
 
     def _write_pending(self, source: str, stream: Stream, state: dict | None, final: bool) -> None:
         frames = self._pending.pop((source, stream.name), [])
-        if self._writer is None:
+        if self._writer is None:  # each stream's writes are its own: no write is shared
             self._write(source, stream, frames, state)
             return
-        self.flush()
-        self._in_flight = self._writer.submit(self._write, source, stream, frames, state)
-        if final:
-            self.flush()
+        with self._handing:
+            self._flush()
+            self._in_flight = self._writer.submit(self._write, source, stream, frames, state)
+            if final:
+                self._flush()
 
     def flush(self) -> None:
         """Wait for the write in flight (raising its error, if it failed)."""
+        with self._handing:
+            self._flush()
+
+    def _flush(self) -> None:
         if self._in_flight is not None:
             in_flight, self._in_flight = self._in_flight, None
             in_flight.result()

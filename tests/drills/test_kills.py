@@ -3,9 +3,9 @@ partial snapshot, the store verifies, the rerun completes, and its content_hash 
 uninterrupted night's.
 
 CI runs 3 kills; `bin/dev drills` runs the long version (20, `YIWANG_DRILL_KILLS`). Kill
-points are spread over the stages an uninterrupted run went through (extract per source,
-validate/resolve/unify, the canonical snapshot with the quality gate's process beside it,
-publish): each kill waits for its stage to begin, then for a random part of that stage's
+points are spread over the stages an uninterrupted run went through (extract, every source
+side by side; validate/resolve/unify; the canonical snapshot with the quality gate's process
+beside it; publish): each kill waits for its stage to begin, then for a random part of that stage's
 length in the uninterrupted run. The whole process group is killed, the gate's process too
 (which would also die with the night alone: `tests/test_forked.py`).
 """
@@ -105,7 +105,7 @@ def test_given_the_night_killed_anywhere_then_readers_see_whole_snapshots_and_th
     finally:
         drop_database(baseline_url)
     windows = stage_windows(baseline)
-    assert len(windows) >= 6, baseline.lines  # four extracts, unify, gate, publish
+    assert len(windows) >= 4, baseline.lines  # extract, unify, snapshot with the gate, publish
     rng = random.Random(SEED)
     hit = []
     for i in range(KILLS):

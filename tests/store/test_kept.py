@@ -12,13 +12,14 @@ import pytest
 
 from departments.registry import registry
 from simulators.cluster import Cluster
+from simulators.world import generate_world
 from tests.conftest import AS_OF, clone_database, drop_database, night
 from tests.connectors.kit import FAST as POLICY
 from yiwang.night.options import NightOptions
 from yiwang.night.run import stage_source
-from yiwang.night.steps import unify_night
+from yiwang.night.steps import Clock, unify_night
 from yiwang.store import kept as validated
-from yiwang.store.db import engine_for
+from yiwang.store.db import engine_for, migrate
 from yiwang.store.staging import DbSink
 
 pytestmark = pytest.mark.postgres
@@ -126,3 +127,52 @@ def test_given_stale_parts_when_a_night_validates_then_it_reads_everything(
     reads = Reads(monkeypatch)
     _unify(staged_twice, tmp_path / "kept")
     assert reads.calls and all(since is None for _, since, _ in reads.calls)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return generate_world("tiny", 7)
+
+
+@pytest.mark.parametrize("first_night", [True, False], ids=["first night", "next night"])
+def test_given_a_catch_up_beside_the_staging_then_the_night_reads_only_what_came_after_it(
+    tiny, pg_database, tmp_path, monkeypatch, first_night
+):
+    kept = tmp_path / "kept"
+    if not first_night:
+        night(pg_database, tiny, EARLIER, tmp_path / "quality", options=NightOptions(kept=kept))
+    engine = engine_for(pg_database)
+    migrate(engine)
+    streams = validated.KeptStreams(DbSink(engine, run_id="test"), kept)
+    names = list(registry())
+    before, after = names[:3], names[3:]  # the registry, treasury, housing; then the rest
+    with Cluster(tiny, AS_OF, rate_limits=False) as cluster:
+        for name in before:
+            stage_source(
+                engine, cluster.environment(), name, AS_OF, policy=POLICY, rate_limits=False
+            )
+        streams.catch_up(Clock({}))  # as the night does beside its staging
+        for name in after:
+            stage_source(
+                engine, cluster.environment(), name, AS_OF, policy=POLICY, rate_limits=False
+            )
+    reads = Reads(monkeypatch)
+    caught = unify_night(DbSink(engine, run_id="test"), AS_OF, kept=kept, streams=streams)
+
+    # only what was staged after the catch-up was read: nothing of the sources staged before it
+    assert reads.calls and all(since is not None for _, since, _ in reads.calls)
+    read = {stream: ids for stream, _, ids in reads.calls}
+    assert all(not ids for stream, ids in read.items() if stream.split(".")[0] in before)
+    assert any(ids for stream, ids in read.items() if stream.split(".")[0] in after)
+    shutil.rmtree(kept)  # nothing kept: every staged record read and validated
+    full = _unify(engine, kept)
+    assert caught.received == full.received
+    assert len(full.tables["quarantine"]) > 0  # quarantined records were kept too
+    for name in full.tables:
+        pd.testing.assert_frame_equal(caught.tables[name], full.tables[name])
+    # what the night kept is what the next night loads: one more night reads nothing again
+    reads.clear()
+    again = unify_night(DbSink(engine, run_id="test"), AS_OF, kept=kept)
+    assert reads.calls and not any(ids for _, _, ids in reads.calls)
+    pd.testing.assert_frame_equal(again.tables["source_record"], full.tables["source_record"])
+    engine.dispose()

@@ -4,8 +4,8 @@ Migration 0003 makes every committed publication `NOTIFY yiwang_published, '<seq
 `Follower` holds one listening connection in a daemon thread. `seq` is the newest publication
 it knows of, or None while it has no connection (starting, the server dropped it, or the thread
 ended); callers then read the ledger themselves, so a lost listener costs speed, never
-correctness. A new snapshot reaches `seq` within the notification's delivery, milliseconds
-after its commit.
+correctness. A new snapshot reaches `seq` within half a second of its commit (the listener
+collects notifications for up to 0.5 s at a time).
 
 PostgreSQL has no privilege for NOTIFY: any role that can connect, the read-only
 `yiwang_reader` too, can send on the channel. So a payload is only a hint: it is believed when

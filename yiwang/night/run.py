@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -17,7 +20,7 @@ from typing import TypeVar
 import pandas as pd
 from sqlalchemy import Engine
 
-from connectors.core import Landing, RetryPolicy, SyncResult, from_env
+from connectors.core import Landing, RetryPolicy, SourceError, SyncResult, from_env
 from connectors.core.sync import ProgressHook
 from departments.registry import configured, get, skipped_line
 from schemas.quarantine import carry_forward
@@ -28,8 +31,9 @@ from yiwang.night.forked import Forked
 from yiwang.night.gate import GateResult, reconciliation, run_gate
 from yiwang.night.options import DEFAULTS, NightOptions
 from yiwang.night.run_ids import run_id_for
-from yiwang.night.steps import unify_night
+from yiwang.night.steps import Clock, unify_night
 from yiwang.store.db import migrate
+from yiwang.store.kept import KeptStreams
 from yiwang.store.lock import NightSink, refuse_staged_ahead, store_lock
 from yiwang.store.publish import (
     Publication,
@@ -43,6 +47,7 @@ from yiwang.store.publish import (
 from yiwang.store.staging import DbSink
 
 Progress = Callable[[str], None]
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -59,15 +64,81 @@ def stage_source(
     """Extract one source incrementally into staging (records and state commit together),
     its connection read from `environ`."""
     check_as_of(as_of)  # a day still being written, or before the sources hold any, is refused
+    with store_lock(engine, as_of):  # no other night stages or publishes meanwhile
+        return _staged(engine, environ, source, as_of, landing, policy, rate_limits, progress)
+
+
+def _staged(
+    engine: Engine,
+    environ: dict[str, str],
+    source: str,
+    as_of: dt.date,
+    landing: Landing | None,
+    policy: RetryPolicy | None,
+    rate_limits: bool,
+    progress: ProgressHook | None = None,
+) -> SyncResult:
+    """`stage_source` for a caller that holds the store for the night already."""
     connector = get(source)
     settings = from_env(connector.conn_id, environ)
     run_id = run_id_for(as_of)
     sink = NightSink(engine, run_id=run_id)  # marks the night its records are staged for
-    with store_lock(engine, as_of):  # no other night stages or publishes meanwhile
-        return extract_source(
-            connector, settings, sink, as_of, run_id, landing, policy, rate_limits,
-            progress=progress,
-        )  # fmt: skip
+    return extract_source(
+        connector, settings, sink, as_of, run_id, landing, policy, rate_limits,
+        progress=progress,
+    )  # fmt: skip
+
+
+class SourcesFailed(SourceError):
+    """One or more sources failed while the others were staged (their records are kept)."""
+
+
+def stage_together(
+    engine: Engine,
+    environ: dict[str, str],
+    names: list[str],
+    as_of: dt.date,
+    landing: Landing | None = None,
+    policy: RetryPolicy | None = None,
+    rate_limits: bool = True,
+    say: Progress | None = None,
+) -> dict[str, SyncResult]:
+    """The sources `names` staged side by side, a thread each, for a caller that holds the
+    store for the night: each has its own HTTP session and keeps its own contract's pace, so
+    the night waits for its slowest source rather than for their sum (the threads mostly wait
+    on the network and the database; parsing and staging run while another source's pages
+    are paced).
+
+    A source that fails does not stop the others: what each staged is committed with its
+    state, and the next night resumes from there. Once all have ended, the failures are
+    raised together (`SourcesFailed`, naming each source), or a single one as it was (and
+    a failure that is not the source's, a fault of the hub's own, before any other).
+    """
+    say = say or (lambda _: None)
+    results: dict[str, SyncResult] = {}
+    failures: dict[str, BaseException] = {}
+    with ThreadPoolExecutor(max(len(names), 1), thread_name_prefix="extract") as pool:
+        running = {
+            pool.submit(_staged, engine, environ, n, as_of, landing, policy, rate_limits): n
+            for n in names
+        }
+        say(f"extract {', '.join(names)}")
+        for future in as_completed(running):
+            name = running[future]
+            try:
+                results[name] = future.result()
+            except Exception as exc:  # the others go on; raised below, once all ended
+                failures[name] = exc
+            left = [n for f, n in running.items() if not f.done()]
+            if left:
+                say(f"extract {', '.join(left)} ({len(names) - len(left)} of {len(names)} done)")
+    if failures:
+        ordered = [failures[n] for n in names if n in failures]
+        unlike = [e for e in ordered if not isinstance(e, SourceError)]  # a fault of ours
+        if len(ordered) == 1 or unlike:
+            raise (unlike or ordered)[0]
+        raise SourcesFailed("; ".join(f"{n}: {failures[n]}" for n in names if n in failures))
+    return {n: results[n] for n in names}
 
 
 @dataclass
@@ -112,9 +183,11 @@ def publish_night(
     quality_dir: Path,
     progress: Progress | None = None,
     options: NightOptions = DEFAULTS,
+    streams: KeptStreams | None = None,
 ) -> Published:
     """Unify what is staged, gate it (its Data Docs under `quality_dir`), and publish it as
-    the snapshot of `as_of`.
+    the snapshot of `as_of`. `streams`: the kept streams brought up to date while the night's
+    sources were staged (`run_night`).
 
     Publishing the same night over the same staged data again changes nothing (same
     content_hash, no new ledger row). A night older than the latest published one is refused.
@@ -127,7 +200,9 @@ def publish_night(
     with store_lock(engine, as_of, wait=options.lock_wait_s):  # no other night meanwhile
         refuse_staged_ahead(engine, as_of)  # nor did since this one staged (Airflow's tasks)
         with fewer_collections(), Publication(engine, options.ledger_heads) as publication:
-            return _publish_night(engine, publication, as_of, quality_dir, progress, t0, options)
+            return _publish_night(
+                engine, publication, as_of, quality_dir, progress, t0, options, streams
+            )  # fmt: skip
 
 
 def _publish_night(
@@ -138,6 +213,7 @@ def _publish_night(
     progress: Progress | None,
     t0: float,
     options: NightOptions,
+    streams: KeptStreams | None,
 ) -> Published:
     say = progress or (lambda _: None)
     timings: dict[str, float] = {}
@@ -155,7 +231,7 @@ def _publish_night(
     say("validate, resolve and unify")
     night = unify_night(
         DbSink(engine, run_id=run_id_for(as_of)), as_of, draws.drop(columns="row_hash"),
-        when_read=publication.read_ahead, kept=options.kept,
+        when_read=publication.read_ahead, kept=options.kept, streams=streams,
     )  # fmt: skip
     timings.update(night.seconds)
     received = night.received
@@ -244,6 +320,7 @@ class NightResult:
     extracted: dict[str, SyncResult]
     published: Published
     seconds: float
+    staging_s: float = 0.0  # from the night's start to its last source staged
 
 
 def run_night(
@@ -267,14 +344,50 @@ def run_night(
     # the whole night is this night's alone
     with store_lock(engine, as_of, whole_night=True, wait=options.lock_wait_s):
         migrate(engine)
-        extracted = {}
         on, off = configured(environ)
         for name in off:  # its records staged before, if any, are still published
             say(skipped_line(name))
-        for name in on:
-            say(f"extract {name}")
-            extracted[name] = stage_source(
-                engine, environ, name, as_of, landing, policy, rate_limits
-            )
-        published = publish_night(engine, as_of, quality_dir, progress, options)
-    return NightResult(extracted, published, time.perf_counter() - started)
+        streams = KeptStreams(DbSink(engine, run_id_for(as_of)), options.kept)
+        with CatchingUp(streams, active=options.kept is not None) as validating:
+            extracted = stage_together(
+                engine, environ, on, as_of, landing, policy, rate_limits, say
+            )  # fmt: skip
+        staging_s = time.perf_counter() - started
+        published = publish_night(engine, as_of, quality_dir, progress, options, streams)
+        published.seconds |= validating.seconds
+    return NightResult(extracted, published, time.perf_counter() - started, staging_s)
+
+
+class CatchingUp:
+    """While the sources are staged, the kept streams brought up to date every `every_s`
+    seconds in a thread of its own (`KeptStreams.catch_up`): the night's validation overlaps
+    the sources' paced fetching, and what is left once the slowest source ends is its last
+    stretch. Its seconds are reported apart ("read_beside", "validate_beside"). A catch-up
+    that fails is logged and not tried again: the night's own validation does it all."""
+
+    def __init__(self, streams: KeptStreams, active: bool, every_s: float = 10.0) -> None:
+        self.streams, self.active, self.every_s = streams, active, every_s
+        self.seconds: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="catch-up", daemon=True)
+
+    def __enter__(self) -> CatchingUp:
+        if self.active:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self.active:
+            self._thread.join()
+
+    def _run(self) -> None:
+        laps: dict[str, float] = {}
+        clock = Clock(laps)
+        try:
+            while not self._stop.wait(self.every_s):
+                clock.lap()
+                self.streams.catch_up(clock)
+        except Exception:  # the night's validation reads what this did not
+            log.warning("validating beside the staging stopped", exc_info=True)
+        self.seconds = {f"{k}_beside": v for k, v in laps.items()}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from transforms.detail import detail_frames
 from transforms.resolve import resolve
 from transforms.unify import spot_check_table, unified, unit_scorecard
 from yiwang.night.extract import extract_source
-from yiwang.store.kept import KeptStream
+from yiwang.store.kept import KeptStreams, kept_streams
 from yiwang.store.publish import PublishError
 from yiwang.store.staging import DbSink
 
@@ -47,15 +48,20 @@ def extract_all(
     rate_limits: bool = True,
 ) -> dict[str, SyncResult]:
     """Every department whose connection `environ` configures into `sink` (the others are
-    skipped, as by the night)."""
-    results = {}
-    for name in configured(environ)[0]:
+    skipped, as by the night), side by side as the night reads them, a thread each; the first
+    failure, in the registry's order, is raised once all have ended."""
+    names = configured(environ)[0]
+
+    def one(name: str) -> SyncResult:
         connector = registry()[name]
         settings = from_env(connector.conn_id, environ)
-        results[name] = extract_source(
+        return extract_source(
             connector, settings, sink, as_of, run_id, landing, policy, rate_limits
-        )
-    return results
+        )  # fmt: skip
+
+    with ThreadPoolExecutor(max(len(names), 1), thread_name_prefix="extract") as pool:
+        running = [pool.submit(one, name) for name in names]
+    return {name: future.result() for name, future in zip(names, running, strict=True)}
 
 
 def live_records(sink: Sink, source: str, stream: str) -> pd.DataFrame:
@@ -84,26 +90,33 @@ def record_streams(sink: Sink) -> Iterator[tuple[str, Stream, pd.DataFrame]]:
 
 
 def validated_streams(
-    sink: Sink, kept: Path | None = None, seconds: dict[str, float] | None = None
+    sink: Sink,
+    kept: Path | None = None,
+    seconds: dict[str, float] | None = None,
+    streams: KeptStreams | None = None,
 ) -> Iterator[tuple[str, Stream, Validated, pd.DataFrame | None]]:
     """(source, stream, its live records validated, the registry's records as received) for
     every record stream, tombstones applied.
 
     On PostgreSQL, given `kept` (the edge's `YIWANG_KEPT_DIR`), a stream's validated records
     are kept between nights under it and only what was staged since is read and validated
-    (`yiwang.store.kept`); without it every record is read and validated. The registry's
-    stream is read whole, since resolution needs it as received. `seconds` gathers the time
-    spent reading ("read_staged") and validating.
+    (`yiwang.store.kept`); `streams`: those the night brought up to date while its sources
+    were staged (`KeptStreams.catch_up`). Without `kept` every record is read and validated.
+    The registry's stream is read whole, since resolution needs it as received. `seconds`
+    gathers the time spent reading ("read_staged") and validating.
     """
     clock = Clock(seconds if seconds is not None else {})
-    mark = sink.watermark() if isinstance(sink, DbSink) and kept is not None else None
     _, registry_type = backbone()
+    mark = sink.watermark() if isinstance(sink, DbSink) and kept is not None else None
+    if mark is not None and streams is None:
+        streams = KeptStreams(sink, kept)
+    kept_here = {(n, s.name) for n, s in kept_streams()} if mark is not None else set()
     for name, connector in registry().items():
         for s in connector.streams:
             if s.deletes:
                 continue
             clock.lap()
-            if mark is None or s.record_type == registry_type:
+            if (name, s.name) not in kept_here:
                 rows = live_records(sink, name, s.name)
                 clock.lap("read_staged")
                 checked = validate(name, record(s.record_type), rows)
@@ -112,7 +125,7 @@ def validated_streams(
                 yield name, s, checked, rows if s.record_type == registry_type else None
                 continue
             store, watermark = mark
-            part = KeptStream(sink, kept, store, name, s).validated(watermark, clock)
+            part = streams.stream(store, name, s).validated(watermark, clock)
             checked = part.live(name, s.record_type, tombstoned(sink, name, s.name))
             clock.lap("validate")
             yield name, s, checked, None
@@ -156,6 +169,7 @@ def unify_night(
     published_draws: pd.DataFrame | None = None,
     when_read: Callable[[], None] | None = None,
     kept: Path | None = None,
+    streams: KeptStreams | None = None,
 ) -> Night:
     """Validate every stream's live records, resolve them into projects, and unify.
 
@@ -163,12 +177,13 @@ def unify_night(
     go once validated (only the registry's are kept, for resolving): the night's memory is
     what it accepts, not everything it read twice over. `when_read` is called once every
     stream is read, before resolving (which keeps one core busy and the database idle).
-    `kept`: where validated streams are kept between nights (`validated_streams`).
+    `kept`: where validated streams are kept between nights, `streams` those brought up to
+    date beside the night's staging (`validated_streams`).
     """
     received, accepted, quarantines, registry_served = {}, {}, [], None
     seconds = dict.fromkeys(("read_staged", "validate", "resolve", "unify"), 0.0)
     registry_source, registry_type = backbone()
-    for name, s, checked, served in validated_streams(sink, kept, seconds):
+    for name, s, checked, served in validated_streams(sink, kept, seconds, streams):
         received[(name, s.record_type)] = checked.received
         accepted[s.record_type] = checked.accepted
         quarantines.append(checked.quarantine)

@@ -45,7 +45,7 @@ import pandas as pd
 from sqlalchemy import delete, insert, select
 
 from connectors.core import Stream
-from departments.registry import record
+from departments.registry import backbone, record, registry
 from schemas.validate import Validated, validate
 from yiwang.store.staging import DbSink
 from yiwang.store.tables import kept_stream
@@ -131,6 +131,16 @@ def _merge_sorted(mine: pd.DataFrame, theirs: pd.DataFrame, replaced: set) -> pd
     return both.take(order).reset_index(drop=True)
 
 
+@dataclass
+class _Held:
+    """A stream's part as brought up to date in memory since it was loaded (or first read)."""
+
+    manifest: dict  # as on disk ({} when there was none to load)
+    part: Part  # every record staged up to `watermark`, validated
+    watermark: int
+    since_disk: Part | None  # what was validated since the manifest's watermark (None: a base)
+
+
 class KeptStream:
     """One stream's kept parts and manifest under `root/<store id>/<source>.<stream>/`."""
 
@@ -138,36 +148,56 @@ class KeptStream:
         self.dir = root / store / f"{source}.{stream.name}"
         self.sink, self.engine = sink, sink.engine
         self.store, self.source, self.stream = store, source, stream
+        self._held: _Held | None = None
+
+    def catch_up(self, watermark: int, clock) -> None:
+        """Bring the stream up to `watermark` in memory, reading only what was staged since
+        the last catch-up (or the kept watermark): a night does this while its sources are
+        still being staged, so that little is left to read once they are. Nothing is
+        written; `validated` writes. `clock` laps "read_staged" and "validate"."""
+        if self._held is None:
+            manifest, part = self._load()
+            if part is None:
+                rows = self.sink.read(self.source, self.stream.name, ids=True)
+                clock.lap("read_staged")
+                self._held = _Held({}, Part.of(self.source, self.stream.record_type, rows),
+                                   watermark, None)  # fmt: skip
+                del rows
+                clock.lap("validate")
+                return
+            nothing = Part.of(self.source, self.stream.record_type, pd.DataFrame())
+            self._held = _Held(manifest, part, manifest["watermark"], nothing)
+        held = self._held
+        rows = self.sink.read(self.source, self.stream.name, since=held.watermark, ids=True)
+        clock.lap("read_staged")
+        delta = Part.of(self.source, self.stream.record_type, rows)
+        del rows
+        held.part = held.part.updated_by(delta)
+        if held.since_disk is not None:
+            held.since_disk = held.since_disk.updated_by(delta)
+        held.watermark = watermark
+        clock.lap("validate")
 
     def validated(self, watermark: int, clock) -> Part:
         """Every staged record of the stream validated, reading only what changed since the
-        kept watermark when there is one; the parts are brought up to `watermark`. `clock`
-        laps "read_staged" (the kept parts and staging) and "validate"."""
-        manifest, part = self._load()
-        record_type = self.stream.record_type
-        if part is None:
-            rows = self.sink.read(self.source, self.stream.name, ids=True)
-            clock.lap("read_staged")
-            part = Part.of(self.source, record_type, rows)
-            del rows
-            clock.lap("validate")
-            self._save(part, {"watermark": watermark}, base=True)
+        last catch-up or the kept watermark; the parts on disk are brought up to
+        `watermark`. `clock` laps "read_staged" (the kept parts and staging), "validate" and
+        "keep"."""
+        self.catch_up(watermark, clock)
+        held, self._held = self._held, None
+        if held.since_disk is None:  # read whole: the new base
+            self._save(held.part, {"watermark": watermark}, base=True)
             clock.lap("keep")
-            return part
-        since = manifest["watermark"]
-        rows = self.sink.read(self.source, self.stream.name, since=since, ids=True)
-        clock.lap("read_staged")
-        delta = Part.of(self.source, record_type, rows)
-        part = part.updated_by(delta)
-        clock.lap("validate")
+            return held.part
+        manifest, delta = held.manifest, held.since_disk
         manifest["watermark"] = watermark
         manifest["delta_rows"] = manifest["delta_rows"] + len(delta)
-        if manifest["delta_rows"] > COMPACT_SHARE * max(len(part), 1):
-            self._save(part, manifest, base=True)
+        if manifest["delta_rows"] > COMPACT_SHARE * max(len(held.part), 1):
+            self._save(held.part, manifest, base=True)
         else:
             self._save(delta if len(delta) else None, manifest, base=False)
         clock.lap("keep")
-        return part
+        return held.part
 
     # ---- files ----------------------------------------------------------------------------
     def _load(self) -> tuple[dict, Part | None]:
@@ -220,6 +250,40 @@ class KeptStream:
         with self.engine.begin() as conn:
             conn.execute(delete(kept_stream).filter_by(**row))
             conn.execute(insert(kept_stream).values(**row, token=token, watermark=watermark))
+
+
+class KeptStreams:
+    """A night's kept streams, each brought up to date beside the sources' staging
+    (`catch_up`), then validated whole by the night (`stream(...).validated`)."""
+
+    def __init__(self, sink: DbSink, root: Path) -> None:
+        self.sink, self.root = sink, root
+        self._streams: dict[tuple[str, str, str], KeptStream] = {}
+
+    def stream(self, store: str, source: str, stream: Stream) -> KeptStream:
+        key = (store, source, stream.name)
+        if key not in self._streams:
+            self._streams[key] = KeptStream(self.sink, self.root, store, source, stream)
+        return self._streams[key]
+
+    def catch_up(self, clock) -> None:
+        """Every kept stream brought up to what is staged now (see `KeptStream.catch_up`)."""
+        mark = self.sink.watermark()
+        if mark is None:  # SQLite: nothing is kept
+            return
+        store, watermark = mark
+        for source, stream in kept_streams():
+            self.stream(store, source, stream).catch_up(watermark, clock)
+
+
+def kept_streams() -> Iterator[tuple[str, Stream]]:
+    """(source, stream) of every stream whose validated records are kept: the record streams
+    but the registry's, which resolution needs whole, as received."""
+    _, registry_type = backbone()
+    for name, connector in registry().items():
+        for s in connector.streams:
+            if not s.deletes and s.record_type != registry_type:
+                yield name, s
 
 
 @contextmanager
