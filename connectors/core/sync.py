@@ -45,6 +45,7 @@ class SyncResult:
     retry_reasons: dict[str, int] = field(default_factory=dict)
     bytes: int = 0
     seconds: float = 0.0
+    started_at: float = 0.0  # wall clock (seconds since the epoch): when the read began
 
     @property
     def records(self) -> int:
@@ -162,7 +163,7 @@ def sync(
     """
     wanted = set(streams) if streams is not None else None
     client = HttpClient(settings, connector.auth(settings), policy, connector.rate_per_s)
-    result = SyncResult(connector.name, run_id, as_of, {})
+    result = SyncResult(connector.name, run_id, as_of, {}, started_at=time.time())
     started = time.perf_counter()
     try:
         for stream in connector.streams:

@@ -5,7 +5,6 @@ held by the pinned content hashes (tests/night/test_version_1_1.py) and the snap
 from __future__ import annotations
 
 import json
-import time
 
 import pandas as pd
 import pytest
@@ -17,7 +16,6 @@ from simulators.cluster import Cluster
 from simulators.world import generate_world
 from tests.conftest import AS_OF
 from tests.connectors.kit import FAST as POLICY
-from yiwang.night import run as run_module
 from yiwang.night.run import SourcesFailed, stage_together
 from yiwang.store.db import engine_for, migrate
 from yiwang.store.staging import DbSink
@@ -48,23 +46,12 @@ def _spoiled(environ: dict[str, str], *departments: str) -> dict[str, str]:
     return environ
 
 
-def test_given_two_sources_refusing_the_password_then_the_others_are_staged_side_by_side(
-    tiny, tmp_path, monkeypatch
+def test_given_two_sources_refusing_the_password_then_the_others_are_staged_and_both_are_named(
+    tiny, tmp_path
 ):
     failing = ("audit", "planning")
     engine = engine_for(f"sqlite:///{tmp_path / 'store'}.db")
     migrate(engine)
-    spans: dict[str, tuple[float, float]] = {}
-    staged_one = run_module._staged
-
-    def timed(engine, environ, source, *args):
-        started = time.monotonic()
-        try:
-            return staged_one(engine, environ, source, *args)
-        finally:
-            spans[source] = (started, time.monotonic())
-
-    monkeypatch.setattr(run_module, "_staged", timed)
     with Cluster(tiny, AS_OF, rate_limits=False) as cluster:
         environ, names = _spoiled(cluster.environment(), *failing), list(registry())
         with pytest.raises(SourceError) as raised:
@@ -78,7 +65,19 @@ def test_given_two_sources_refusing_the_password_then_the_others_are_staged_side
         counts = [len(staged[f"{name}.{s.name}"]) for s in get(name).streams if not s.deletes]
         # the failing sources staged nothing; every other one staged all its record streams
         assert (sum(counts) == 0) if name in failing else all(counts), name
-    # side by side: the two sources that read a day a request (treasury, the hotline) were
-    # read at the same time, not one after the other
-    (a0, a1), (b0, b1) = spans["treasury"], spans["hotline"]
-    assert a0 < b1 and b0 < a1
+
+
+def test_given_two_sources_then_they_are_read_at_the_same_time_each_in_a_process_of_its_own(
+    tiny, tmp_path
+):
+    engine = engine_for(f"sqlite:///{tmp_path / 'store'}.db")
+    migrate(engine)
+    pair = ["treasury", "hotline"]  # each reads a day a request: seconds of requests each
+    with Cluster(tiny, AS_OF, rate_limits=False) as cluster:
+        results = stage_together(engine, cluster.environment(), pair, AS_OF, None, POLICY, False)
+    (a0, a1), (b0, b1) = ((r.started_at, r.started_at + r.seconds) for r in results.values())
+    assert a0 < b1 and b0 < a1  # side by side, not one after the other
+    staged = _staged(engine)
+    for name in pair:
+        assert sum(len(staged[f"{name}.{s.name}"]) for s in get(name).streams)
+        assert results[name].records  # what each process read came back to the night

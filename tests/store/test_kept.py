@@ -134,43 +134,38 @@ def tiny():
     return generate_world("tiny", 7)
 
 
-@pytest.mark.parametrize("first_night", [True, False], ids=["first night", "next night"])
-def test_given_a_catch_up_beside_the_staging_then_the_night_reads_only_what_came_after_it(
-    tiny, pg_database, tmp_path, monkeypatch, first_night
+def test_given_catch_ups_beside_the_staging_then_each_night_reads_only_what_came_after_them(
+    tiny, pg_database, tmp_path, monkeypatch
 ):
     kept = tmp_path / "kept"
-    if not first_night:
-        night(pg_database, tiny, EARLIER, tmp_path / "quality", options=NightOptions(kept=kept))
     engine = engine_for(pg_database)
     migrate(engine)
-    streams = validated.KeptStreams(DbSink(engine, run_id="test"), kept)
     names = list(registry())
     before, after = names[:3], names[3:]  # the registry, treasury, housing; then the rest
-    with Cluster(tiny, AS_OF, rate_limits=False) as cluster:
-        for name in before:
-            stage_source(
-                engine, cluster.environment(), name, AS_OF, policy=POLICY, rate_limits=False
-            )
-        streams.catch_up(Clock({}))  # as the night does beside its staging
-        for name in after:
-            stage_source(
-                engine, cluster.environment(), name, AS_OF, policy=POLICY, rate_limits=False
-            )
     reads = Reads(monkeypatch)
-    caught = unify_night(DbSink(engine, run_id="test"), AS_OF, kept=kept, streams=streams)
+    for day in (EARLIER, AS_OF):  # a first night (nothing kept yet), then the next one
+        streams = validated.KeptStreams(DbSink(engine, run_id="test"), kept)
+        with Cluster(tiny, day, rate_limits=False) as cluster:
+            environ = cluster.environment()
+            for name in before:
+                stage_source(engine, environ, name, day, policy=POLICY, rate_limits=False)
+            streams.catch_up(Clock({}))  # as the night does beside its staging
+            for name in after:
+                stage_source(engine, environ, name, day, policy=POLICY, rate_limits=False)
+        reads.clear()
+        caught = unify_night(DbSink(engine, run_id="test"), day, kept=kept, streams=streams)
 
-    # only what was staged after the catch-up was read: nothing of the sources staged before it
-    assert reads.calls and all(since is not None for _, since, _ in reads.calls)
-    read = {stream: ids for stream, _, ids in reads.calls}
-    assert all(not ids for stream, ids in read.items() if stream.split(".")[0] in before)
-    assert any(ids for stream, ids in read.items() if stream.split(".")[0] in after)
-    shutil.rmtree(kept)  # nothing kept: every staged record read and validated
-    full = _unify(engine, kept)
-    assert caught.received == full.received
-    assert len(full.tables["quarantine"]) > 0  # quarantined records were kept too
-    for name in full.tables:
-        pd.testing.assert_frame_equal(caught.tables[name], full.tables[name])
-    # what the night kept is what the next night loads: one more night reads nothing again
+        # only what was staged after the catch-up was read: nothing of the sources before it
+        assert reads.calls and all(since is not None for _, since, _ in reads.calls), day
+        read = {stream: ids for stream, _, ids in reads.calls}
+        assert all(not ids for stream, ids in read.items() if stream.split(".")[0] in before)
+        assert any(ids for stream, ids in read.items() if stream.split(".")[0] in after)
+        full = unify_night(DbSink(engine, run_id="test"), day)  # every staged record validated
+        assert caught.received == full.received
+        for name in full.tables:
+            pd.testing.assert_frame_equal(caught.tables[name], full.tables[name], obj=name)
+        assert len(full.tables["quarantine"]) > 0  # quarantined records were kept too
+    # what the night kept is what the next one loads: with nothing staged since, it reads nothing
     reads.clear()
     again = unify_night(DbSink(engine, run_id="test"), AS_OF, kept=kept)
     assert reads.calls and not any(ids for _, _, ids in reads.calls)

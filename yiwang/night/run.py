@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -24,6 +24,7 @@ from connectors.core import Landing, RetryPolicy, SourceError, SyncResult, from_
 from connectors.core.sync import ProgressHook
 from departments.registry import configured, get, skipped_line
 from schemas.quarantine import carry_forward
+from yiwang.night import apart
 from yiwang.night.as_of import check_as_of
 from yiwang.night.collector import fewer_collections
 from yiwang.night.extract import extract_source
@@ -65,10 +66,10 @@ def stage_source(
     its connection read from `environ`."""
     check_as_of(as_of)  # a day still being written, or before the sources hold any, is refused
     with store_lock(engine, as_of):  # no other night stages or publishes meanwhile
-        return _staged(engine, environ, source, as_of, landing, policy, rate_limits, progress)
+        return staged_held(engine, environ, source, as_of, landing, policy, rate_limits, progress)
 
 
-def _staged(
+def staged_held(
     engine: Engine,
     environ: dict[str, str],
     source: str,
@@ -103,11 +104,9 @@ def stage_together(
     rate_limits: bool = True,
     say: Progress | None = None,
 ) -> dict[str, SyncResult]:
-    """The sources `names` staged side by side, a thread each, for a caller that holds the
-    store for the night: each has its own HTTP session and keeps its own contract's pace, so
-    the night waits for its slowest source rather than for their sum (the threads mostly wait
-    on the network and the database; parsing and staging run while another source's pages
-    are paced).
+    """The sources `names` staged side by side, a process each (`yiwang.night.apart`), for a
+    caller that holds the store for the night: each has its own HTTP session and keeps its
+    own contract's pace, so the night waits for its slowest source rather than for their sum.
 
     A source that fails does not stop the others: what each staged is committed with its
     state, and the next night resumes from there. Once all have ended, the failures are
@@ -117,11 +116,14 @@ def stage_together(
     say = say or (lambda _: None)
     results: dict[str, SyncResult] = {}
     failures: dict[str, BaseException] = {}
-    with ThreadPoolExecutor(max(len(names), 1), thread_name_prefix="extract") as pool:
+    pool, store = apart.executor(engine, len(names))
+    with pool:
         running = {
-            pool.submit(_staged, engine, environ, n, as_of, landing, policy, rate_limits): n
+            pool.submit(
+                apart.staged_apart, store, environ, n, as_of, landing, policy, rate_limits
+            ): n
             for n in names
-        }
+        }  # fmt: skip
         say(f"extract {', '.join(names)}")
         for future in as_completed(running):
             name = running[future]
