@@ -17,11 +17,13 @@ from __future__ import annotations
 import ctypes
 import datetime as dt
 import multiprocessing
+import pickle
 import signal
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from functools import cache
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from connectors.core import Landing, RetryPolicy, SourceError, SyncResult
 from yiwang.store.db import engine_for
@@ -67,10 +69,40 @@ def staged_apart(
         return staged_held(engine, environ, source, as_of, landing, policy, rate_limits)
     except (SourceError, PublishError):
         raise
-    except Exception as exc:  # sent back as its text: not every error survives pickling
-        raise StagingFailed(f"{source}: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:
+        # the first error of the database driver behind it, for the operator's line to name
+        # (a lost connection, a refusal): an error comes back without its causes
+        driver = _first_driver_error(exc)
+        if driver is not None:
+            raise driver from None
+        if _survives_pickling(exc):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise StagingFailed(f"{source}: {type(exc).__name__}: {first}") from None
     finally:
         engine.dispose()
+
+
+def _first_driver_error(exc: BaseException) -> BaseException | None:
+    """The innermost error of the database driver that `exc` was raised from or while
+    handling (as a traceback lists them), if it can be sent back."""
+    found, seen = None, set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        driver = exc.orig if isinstance(exc, DBAPIError) else exc
+        if type(driver).__module__.split(".")[0] in ("psycopg", "sqlite3"):
+            found = driver if _survives_pickling(driver) else found
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    return found
+
+
+def _survives_pickling(exc: BaseException) -> bool:
+    """Whether `exc` can be sent back to the night's process as it is."""
+    try:
+        pickle.loads(pickle.dumps(exc))  # our own error, made in this process
+    except Exception:
+        return False
+    return True
 
 
 def _shareable_url(engine: Engine) -> str | None:
