@@ -14,11 +14,9 @@ with the night's process: a SIGKILLed night leaves no source staging behind it.
 
 from __future__ import annotations
 
-import ctypes
 import datetime as dt
 import multiprocessing
 import pickle
-import signal
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from functools import cache
 
@@ -26,10 +24,10 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from connectors.core import Landing, RetryPolicy, SourceError, SyncResult
+from yiwang.night.forked import die_with_parent
 from yiwang.store.db import engine_for
+from yiwang.store.lock import sqlite_file
 from yiwang.store.publish import PublishError
-
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class StagingFailed(PublishError):
@@ -44,7 +42,7 @@ def executor(engine: Engine, sources: int) -> tuple[Executor, object]:
     if url is None:
         return ThreadPoolExecutor(max(sources, 1), thread_name_prefix="extract"), engine
     pool = ProcessPoolExecutor(
-        max(sources, 1), mp_context=_fork_server(), initializer=_die_with_parent
+        max(sources, 1), mp_context=_fork_server(), initializer=die_with_parent
     )
     return pool, url
 
@@ -106,10 +104,9 @@ def _survives_pickling(exc: BaseException) -> bool:
 
 
 def _shareable_url(engine: Engine) -> str | None:
-    if engine.dialect.name == "sqlite":
-        database = engine.url.database
-        if not database or database == ":memory:" or "mode=memory" in database:
-            return None
+    """The store's URL, unless only this process can open it (in-memory SQLite)."""
+    if engine.dialect.name == "sqlite" and sqlite_file(engine) is None:
+        return None
     return engine.url.render_as_string(hide_password=False)
 
 
@@ -118,7 +115,3 @@ def _fork_server() -> multiprocessing.context.BaseContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["yiwang.night.run"])
     return context
-
-
-def _die_with_parent() -> None:
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)

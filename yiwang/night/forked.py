@@ -68,7 +68,7 @@ class Forked(Generic[T]):
 def _child(parent: int, writable: int, work: Callable, args: tuple) -> None:
     code = 1
     try:
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        die_with_parent()
         if os.getppid() != parent:  # the parent died before the line above
             os._exit(code)
         try:
@@ -80,6 +80,11 @@ def _child(parent: int, writable: int, work: Callable, args: tuple) -> None:
         code = 0
     finally:
         os._exit(code)  # no atexit hooks: the parent's connections and files are not ours
+
+
+def die_with_parent() -> None:
+    """Have the kernel SIGKILL this process when the one that forked it dies."""
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _said(status: int) -> str:

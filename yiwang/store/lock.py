@@ -120,7 +120,7 @@ def _enter(lock: _PgLock | _FileLock, night: str, whole: bool, wait: float) -> N
 @contextmanager
 def migration_lock(engine: Engine) -> Iterator[Connection]:
     """A transaction for the migrations that no other migration runs beside."""
-    path = _sqlite_file(engine)
+    path = sqlite_file(engine)
     if path is not None:
         with flocked(Path(f"{path}.lock")), engine.begin() as connection:
             yield connection
@@ -131,7 +131,7 @@ def migration_lock(engine: Engine) -> Iterator[Connection]:
         yield connection
 
 
-def _sqlite_file(engine: Engine) -> str | None:
+def sqlite_file(engine: Engine) -> str | None:
     if engine.dialect.name != "sqlite":
         return None
     database = engine.url.database
@@ -141,7 +141,7 @@ def _sqlite_file(engine: Engine) -> str | None:
 def _lock_for(engine: Engine) -> _PgLock | _FileLock | None:
     if engine.dialect.name == "postgresql":
         return _PgLock(engine)
-    path = _sqlite_file(engine)
+    path = sqlite_file(engine)
     return _FileLock(Path(path)) if path else None
 
 
