@@ -221,7 +221,11 @@ def link_orders(
     region = rows[evidence.region].to_numpy(dtype=object)
     near = _near(rows, evidence, sites)
     named_district = _automaton({name: code for name, code in _districts().items()})
-    everyone = np.arange(len(sites.ids), dtype=np.intp)
+    # the evidence is looked up first and its few candidates then kept when under way in the
+    # order's district on its day: filtering every project of a district per order first grew
+    # with orders × projects (most of the night's resolve at `large`)
+    members = {d: frozenset(at.tolist()) for d, at in sites.by_district.items()}
+    window = (sites.start.tolist(), sites.end.tolist())
     project = np.full(len(rows), None, dtype=object)
     method = np.full(len(rows), None, dtype=object)
     for i in np.flatnonzero(about.to_numpy() & ~np.isnan(day)):
@@ -230,11 +234,8 @@ def link_orders(
         if district is None and named_district is not None:
             said = {code for _, code in named_district.iter(words)}
             district = said.pop() if len(said) == 1 else None
-        pool = sites.by_district.get(district, everyone[:0]) if district else everyone
-        active = pool[(sites.start[pool] <= day[i]) & (day[i] <= sites.end[pool])]
-        if not len(active):
-            continue
-        found = _evidence(words, set(active.tolist()), sites, near.get(i), day[i])
+        active = _Active(members.get(district, frozenset()) if district else None, day[i], window)
+        found = _evidence(words, active, sites, near.get(i))
         fits = [found[kind] for kind in KINDS if found.get(kind)]
         if not fits:
             continue
@@ -248,12 +249,30 @@ def link_orders(
     )
 
 
-def _evidence(text: str, active: set[int], sites: Sites, near: set[int] | None, day: float) -> dict:
+@dataclass(frozen=True)
+class _Active:
+    """The projects an order can be about: in its district (`members`, None: any) and under
+    way on its day."""
+
+    members: frozenset[int] | None
+    day: float
+    window: tuple[list[float], list[float]]  # per project: first and last day under way
+
+    def of(self, candidates) -> set[int]:
+        start, end = self.window
+        return {
+            c
+            for c in candidates
+            if (self.members is None or c in self.members) and start[c] <= self.day <= end[c]
+        }
+
+
+def _evidence(text: str, active: _Active, sites: Sites, near: set[int] | None) -> dict:
     """Per kind of evidence the order carries: the active projects it fits (empty: it names
     something, but no project under way here)."""
     found: dict[str, set[int]] = {}
     if sites.names is not None:
-        named = [(length, at & active) for _, (at, length) in sites.names.iter(text)]
+        named = [(length, active.of(at)) for _, (at, length) in sites.names.iter(text)]
         named = [(length, at) for length, at in named if at]
         if named:  # a name inside a longer one (长江路新建 in 长江路新建二期) is the longer's
             longest = max(length for length, _ in named)
@@ -261,13 +280,13 @@ def _evidence(text: str, active: set[int], sites: Sites, near: set[int] | None, 
     if sites.contractors is not None:
         hits = [works for _, works in sites.contractors.iter(text)]
         if hits:
-            found["contractor"] = {i for works in hits for i, _ in works} & active
+            found["contractor"] = active.of({i for works in hits for i, _ in works})
     if sites.roads is not None:
         hits = {road_at for _, road_at in sites.roads.iter(text)}
         if hits:
-            found["road"] = set(active).intersection(*hits)
+            found["road"] = active.of(frozenset.intersection(*hits))
     if near is not None:
-        found["position"] = near & active
+        found["position"] = active.of(near)
     return found
 
 
