@@ -20,11 +20,6 @@ from connectors.core.http import Fetched
 if TYPE_CHECKING:
     from connectors.core.sync import StreamReader
 
-# Clients in separate processes pace themselves apart, and the network can bunch their
-# arrivals: each share is 5% under an even split, so one client's sixth request of a second
-# needs its arrivals bunched by about 0.1 s before a source could count it (housing: 4.5/s).
-SHARE_JITTER = 0.05
-
 
 @dataclass
 class Page:
@@ -86,11 +81,12 @@ class Connector:
         return self.clients or len(self.streams)
 
     def one_of_clients(self) -> Connector:
-        """The connector as one of `parallel` processes reading at once sees it: its share of
-        the rate limit, less `SHARE_JITTER`."""
+        """The connector as one of `parallel` processes reading at once sees it: its even
+        share of the rate limit (its client paces under it, as every client does:
+        `connectors.core.http.ARRIVAL_JITTER_S`)."""
         if not self.rate_per_s or self.parallel == 1:
             return self
-        return replace(self, rate_per_s=self.rate_per_s / self.parallel * (1 - SHARE_JITTER))
+        return replace(self, rate_per_s=self.rate_per_s / self.parallel)
 
     def stream(self, name: str) -> Stream:
         for s in self.streams:

@@ -5,7 +5,7 @@ sync DAGs, with the systems' connections only in Airflow's metadata database.
 - Housing's contract allows 10 requests per second per client. Its server keeps its limit on,
   and its connection asks for small pages (its extra's `page_size`), so its eight extract
   tasks need a hundred requests or so: the busiest second the server saw holds at most 10
-  (the department's pool lets two tasks run at once, each at half the rate).
+  (the department's pool lets two tasks run at once, each within half the limit).
 - Audit's connection first carries a wrong password: its extract task fails on its first try
   (not retried), its DAG run fails, and nothing is published. Once the connection is put
   right and its sync run again, the assets trigger `publish_unified`, whose snapshot is the

@@ -172,4 +172,4 @@ def test_given_airflow_pools_then_it_writes_a_pool_per_department_that_airflow_i
         f"yiwang_{name}": connector.parallel for name, connector in registry().items()
     }
     assert all({"slots", "description"} <= set(pool) for pool in written.values())  # `pools import`
-    assert "each at 4.75 requests/s" in written["yiwang_housing"]["description"]
+    assert "each within 5 requests/s" in written["yiwang_housing"]["description"]

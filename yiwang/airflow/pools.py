@@ -20,7 +20,7 @@ def declared() -> dict[str, dict]:
     pools = {}
     for name, connector in registry().items():
         rate = connector.rate_per_s
-        share = f", each at {rate / connector.parallel:g} requests/s" if rate else ""
+        share = f", each within {rate / connector.parallel:g} requests/s" if rate else ""
         pools[pool(name)] = {
             "slots": connector.parallel,
             "description": f"{connector.title}: {connector.parallel} extract task(s) at once"
