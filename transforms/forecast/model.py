@@ -9,6 +9,8 @@ a fixed order.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -101,13 +103,12 @@ def _booster(x: np.ndarray, y: np.ndarray, alpha: float) -> lgb.Booster:
     return lgb.train(params, lgb.Dataset(x, y), ROUNDS)
 
 
-def fit(x: pd.DataFrame, y: pd.Series) -> Quantiles | None:
-    """P50 and P80 boosters of `y` on `x`, or None with too few rows to learn from."""
+def _rows(x: pd.DataFrame, y: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """The rows `y` is known for, or None with too few to learn from."""
     keep = y.notna().to_numpy()
     if keep.sum() < MIN_ROWS:
         return None
-    data = x.to_numpy()[keep], y.to_numpy()[keep]
-    return Quantiles(_booster(*data, 0.5), _booster(*data, 0.8))
+    return x.to_numpy()[keep], y.to_numpy()[keep]
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,13 @@ class Fitted:
 def fit_all(rows: pd.DataFrame) -> Fitted:
     """Both models from the training states `rows`. Cost is learnt from projects all of whose
     payments are held: the others' paid amounts, and so their features, are not those of the
-    projects forecast."""
+    projects forecast.
+
+    The boosters are trained side by side, one thread each: LightGBM lets go of the interpreter
+    while it trains, and one thread per booster keeps each one's result what it is alone."""
     x = features(rows)
-    return Fitted(fit(x, days_left(rows)), fit(x, rest_ratio(rows).where(rows["whole"])))
+    data = [_rows(x, y) for y in (days_left(rows), rest_ratio(rows).where(rows["whole"]))]
+    jobs = [(d, alpha) for d in data if d is not None for alpha in (0.5, 0.8)]
+    with ThreadPoolExecutor(max(1, min(len(jobs), os.cpu_count() or 1))) as pool:
+        boosters = iter(list(pool.map(lambda job: _booster(*job[0], job[1]), jobs)))
+    return Fitted(*(None if d is None else Quantiles(next(boosters), next(boosters)) for d in data))
