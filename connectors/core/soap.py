@@ -40,6 +40,7 @@ from connectors.core.errors import (
 )
 from connectors.core.formats import JsonItems, dig
 from connectors.core.http import Fetched
+from connectors.core.soap_items import DetachedItems, ItemReader
 from connectors.core.stream import Checkpoint, Page
 
 if TYPE_CHECKING:
@@ -100,8 +101,9 @@ class SoapXml:
         mask = self.masker(settings) if self.masker else None
         auth = reader.client.auth
         token = auth.wsse() if isinstance(auth, WsUsernameToken) else None
-        client = zeep.Client(wsdl=_document(self.wsdl), wsse=token)
-        return SoapCall(self, reader, client, mask)
+        items = DetachedItems(self.items)  # read apart (`soap_items`), as zeep would
+        client = zeep.Client(wsdl=_document(self.wsdl), wsse=token, plugins=[items])
+        return SoapCall(self, reader, client, mask, items)
 
     # ---- answers that are not data --------------------------------------------------------
     def _fault(self, fault: Fault, describe: str, conn_id: str) -> Exception:
@@ -160,8 +162,10 @@ class SoapCall:
         reader: StreamReader,
         client: zeep.Client,
         mask: Callable[[list[dict]], list[dict]] | None,
+        items: DetachedItems,
     ) -> None:
         self.fmt, self.reader, self.client, self.mask = fmt, reader, client, mask
+        self.items, self.item = items, ItemReader(client, fmt.operation, fmt.items)
         self.service = client.service
         self.binding = self.service._binding
         self.operation = self.binding.get(fmt.operation)
@@ -181,13 +185,17 @@ class SoapCall:
 
         def decode(response: requests.Response) -> tuple[dict, list, bool]:
             try:
-                reply = self.binding.process_reply(self.client, self.operation, response)
+                try:
+                    reply = self.binding.process_reply(self.client, self.operation, response)
+                finally:
+                    detached = self.items.taken()  # this answer's items, read here
+                records = [self.item.read(item) for item in detached]
             except Fault as fault:
                 raise fmt._fault(fault, describe, conn_id) from None
             except (ZeepError, etree.XMLSyntaxError) as exc:
                 raise fmt._unreadable(response, describe, exc) from None
             doc = serialize_object(reply, dict) or {}
-            return {"total": dig(doc, fmt.total)}, list(dig(doc, fmt.items) or []), False
+            return {"total": dig(doc, fmt.total)}, records, False
 
         return self.reader.client.post(
             path,
