@@ -14,14 +14,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
-import uuid
 
 import pytest
 
 from simulators.world import calendar as cal
 from simulators.world import generate_world
 from simulators.world.build import PROFILES
-from tests.conftest import AS_OF, PG_DSN, night, pg_admin
+from tests.conftest import AS_OF, clone_database, drop_database, night
 from yiwang.night.options import NightOptions
 from yiwang.store import kept as validated
 from yiwang.store.staging import DbSink
@@ -40,17 +39,13 @@ def changing_world():
 
 
 @pytest.fixture
-def two_databases():
-    admin = pg_admin()
-    names = [f"yiwang_test_{uuid.uuid4().hex[:12]}" for _ in range(2)]
-    for name in names:
-        admin.execute(f'CREATE DATABASE "{name}"')
+def two_databases(pg_database):
+    """Two fresh, empty stores: the fixture's own and a copy of it made before any night."""
+    other = clone_database(pg_database)
     try:
-        yield [f"{PG_DSN.rsplit('/', 1)[0]}/{name}" for name in names]
+        yield pg_database, other
     finally:
-        for name in names:
-            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.close()
+        drop_database(other)
 
 
 def _end(day: dt.date) -> int:

@@ -63,7 +63,7 @@ class Histories:
 
     @cached_property
     def numbered(self) -> tuple[Histories, np.ndarray | None]:
-        return numbering(self)
+        return _numbering(self)
 
     @cached_property
     def whole(self) -> pd.Series:
@@ -110,7 +110,7 @@ def state(h: Histories, day: int) -> pd.DataFrame:
     return h.known[day]
 
 
-def numbering(h: Histories) -> tuple[Histories, np.ndarray | None]:
+def _numbering(h: Histories) -> tuple[Histories, np.ndarray | None]:
     """`h` with its projects, permits and payees as numbers in their sorted order, and the
     project ids by number; (`h`, None) when a fact names a project `h.projects` does not hold.
     Grouping by numbers costs a fraction of grouping by text (it was most of a state's time)
