@@ -53,6 +53,22 @@ def test_given_a_definition_a_killed_night_left_half_written_then_the_gate_rewri
     assert (tmp_path / "gx" / "expectations" / "project.json").read_text().strip()
 
 
+HALF_A_CONFIG = "config_version: 4.0\nfluent_datasources:\n  yiwang:\n    ty"
+
+
+@pytest.mark.parametrize("left", ["", HALF_A_CONFIG])
+def test_given_the_project_config_a_killed_night_left_half_written_then_the_gate_rewrites_it(
+    tables, tmp_path, left
+):
+    assert _gate(tables, tmp_path).success
+    config = tmp_path / "gx" / "great_expectations.yml"
+    config.write_text(left)  # killed while GX wrote it in place
+    result = _gate(tables, tmp_path)
+    assert result.success, result.failures
+    assert "fluent_datasources" in config.read_text()
+    assert _gate(tables, tmp_path).success  # and the night after reads what it wrote
+
+
 def test_given_broken_tables_then_the_gate_fails_naming_table_rule_and_examples(tables, tmp_path):
     broken = {k: v.copy() for k, v in tables.items()}
     projects, links = broken["project"], broken["source_record"]

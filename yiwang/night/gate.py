@@ -258,8 +258,20 @@ def _checked_columns(expectations: list) -> list[str]:
 def _context(gx, where: Path):
     """The file context under `where`, its progress bars off and without a config-variables
     file: the gate uses none, and while one is named GX re-parses it at every lookup of a
-    variable, which a gate does hundreds of times."""
-    context = gx.get_context(mode="file", project_root_dir=str(where))
+    variable, which a gate does hundreds of times. A config a night killed while GX wrote
+    it in place is written anew: like the definitions (`_written`), what it holds is this
+    module's (the data source and its assets are added again when missing)."""
+    config = Path(where) / "gx" / "great_expectations.yml"
+    try:
+        context = gx.get_context(mode="file", project_root_dir=str(where))
+    except Exception:
+        if not config.exists():
+            raise
+        log.warning(
+            "quality gate: %s was unreadable (a night killed mid-write?); rewritten", config
+        )
+        config.unlink()
+        context = gx.get_context(mode="file", project_root_dir=str(where))
     if context.variables.config_variables_file_path or context.variables.progress_bars is None:
         context.variables.config_variables_file_path = None
         context.variables.progress_bars = {"globally": False}
