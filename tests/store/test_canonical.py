@@ -1,6 +1,8 @@
 """A canonical line is what `COPY` reads: SQLite, which stores the values themselves, gets
 every value (null, tab, newline, backslash, `\\N` as text) back exactly from it."""
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -196,3 +198,22 @@ def test_given_version_1_1_columns_and_tables_then_a_store_without_them_hashes_a
     empty = c.content_hash({"work_order": c.RowHashes()})
     assert empty == c.content_hash({})
     assert c.content_hash({"work_order": c.RowHashes(b"\0" * 32)}) != empty
+
+
+moments = st.datetimes(dt.datetime(1970, 1, 1), dt.datetime(2099, 12, 31))
+
+
+@given(
+    st.lists(moments, min_size=1, max_size=30),
+    st.sampled_from([None, "UTC", "Asia/Shanghai", "America/New_York"]),
+    st.sampled_from(["ns", "us", "ms", "s"]),
+    st.integers(0, 999),
+)
+def test_times_rendered_at_once_are_each_rendered_alone(times, zone, unit, nanoseconds):
+    """Timestamps render in one numpy call, as each renders by itself: UTC, to the
+    microsecond (truncated), whatever their zone and unit."""
+    from yiwang.store.canonical import _all_rendered, _timestamp
+
+    naive = pd.DatetimeIndex(times).as_unit("ns") + pd.Timedelta(nanoseconds, "ns")
+    index = (naive.tz_localize("UTC").tz_convert(zone) if zone else naive).as_unit(unit)
+    assert _all_rendered(index, _timestamp) == [_timestamp(v) for v in index]

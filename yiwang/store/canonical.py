@@ -169,7 +169,10 @@ def _all_rendered(uniques, render) -> list[str]:
     distinct: a call a value costs seconds at a few hundred thousand)."""
     if render is _timestamp and isinstance(uniques, pd.DatetimeIndex):
         utc = uniques.tz_convert("UTC") if uniques.tz is not None else uniques.tz_localize("UTC")
-        return list(utc.strftime(TIMESTAMP))
+        # numpy's C formatter writes TIMESTAMP's very text (a Z added), 3-5x faster than
+        # pandas' strftime, a Python call a value
+        micro = utc.tz_localize(None).to_numpy().astype("datetime64[us]")
+        return np.strings.add(np.datetime_as_string(micro, unit="us"), "Z").tolist()
     return list(map(render, uniques))
 
 
