@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial, reduce
 
 import ahocorasick
 import numpy as np
@@ -80,12 +80,23 @@ class Sites:
     names: ahocorasick.Automaton | None  # name base -> (indices, its length)
     # contractor name -> (index, day its permit there was issued) per project it works on
     contractors: ahocorasick.Automaton | None
-    roads: ahocorasick.Automaton | None  # road -> indices bounded by it
+    # road -> indices bounded by it, sorted: a road bounds hundreds of sites at `large`, so
+    # an order's roads are intersected and tested as arrays
+    roads: ahocorasick.Automaton | None
     parcels: pd.DataFrame  # index (project), geometry (shapely, EPSG:4549 metres)
 
 
+# full-width forms folded and every space (what `str.split` splits on) gone, in one pass; a
+# table of every character of the BMP, not a dict: `translate` looks each character up, and a
+# dict's misses (nearly every Chinese character) cost it twice as much (beyond the BMP, no
+# character folds or is a space: an index past the end keeps it as it is)
+_FOLD_UNSPACED = list(range(0x10000))
+for _cp, _to in (_FOLD | {cp: None for cp in range(0x10000) if chr(cp).isspace()}).items():
+    _FOLD_UNSPACED[_cp] = _to
+
+
 def _fold(text: str) -> str:
-    return "".join(text.translate(_FOLD).split())
+    return text.translate(_FOLD_UNSPACED)
 
 
 def _automaton(words: dict[str, object]) -> ahocorasick.Automaton | None:
@@ -121,8 +132,11 @@ def gather(
     parcels = []
     for fact, rows, pid in linked:
         at = index.get_indexer(pid)
+        # the sets below hold Python ints: numpy's are hashed and compared in Python, and
+        # an order's evidence is intersected and tested member by member
+        numbers = at.tolist()
         if fact.district:
-            for i, d in zip(at, rows[fact.district].to_numpy(dtype=object), strict=True):
+            for i, d in zip(numbers, rows[fact.district].to_numpy(dtype=object), strict=True):
                 if isinstance(d, str) and len(d) == 6 and not d.endswith("00"):
                     districts[d].add(i)
         if fact.start:
@@ -132,18 +146,18 @@ def gather(
                 plan_start[at], plan_end[at] = starts, day_numbers(rows[fact.end])
         if fact.name:
             bases = split_names(rows[fact.name])["base"].to_numpy(dtype=object)
-            for i, base in zip(at, bases, strict=True):
+            for i, base in zip(numbers, bases, strict=True):
                 if isinstance(base, str) and len(base) >= MIN_NAME:
                     names.setdefault(base, (set(), len(base)))[0].add(i)
         if fact.contractor:
             since = day_numbers(rows[fact.start]) if fact.start else np.full(len(at), -np.inf)
             for i, c, day in zip(
-                at, rows[fact.contractor].to_numpy(dtype=object), since, strict=True
+                numbers, rows[fact.contractor].to_numpy(dtype=object), since.tolist(), strict=True
             ):
                 if isinstance(c, str) and c.strip():
                     contractors[_fold(c)].add((i, day))
         if fact.location:
-            for i, text in zip(at, rows[fact.location].to_numpy(dtype=object), strict=True):
+            for i, text in zip(numbers, rows[fact.location].to_numpy(dtype=object), strict=True):
                 for road in _roads_of(text):
                     roads[road].add(i)
         if fact.geometry:
@@ -164,7 +178,7 @@ def gather(
         by_district={d: np.array(sorted(at), dtype=np.intp) for d, at in districts.items()},
         names=_automaton({b: (frozenset(at), length) for b, (at, length) in names.items()}),
         contractors=_automaton({c: tuple(sorted(at)) for c, at in contractors.items()}),
-        roads=_automaton({r: frozenset(at) for r, at in roads.items()}),
+        roads=_automaton({r: np.array(sorted(at), dtype=np.intp) for r, at in roads.items()}),
         parcels=_metric(_parcels_first(parcels)),
     )
 
@@ -223,9 +237,11 @@ def link_orders(
 ) -> tuple[pd.Series, pd.Series]:
     """(project_id, method) per order: None where no single project is singled out."""
     about = rows[evidence.topic].fillna("").astype(str).str.startswith(evidence.topic_prefix)
+    # folded whole: folding is character by character, and leaves the "|" between fields
     text = pd.Series("", index=rows.index, dtype=object)
     for field in evidence.text:
-        text = text + rows[field].fillna("").astype(str).map(_fold) + "|"
+        text = text + rows[field].fillna("").astype(str) + "|"
+    text = text.map(_fold)
     day = day_numbers(rows[evidence.when])
     region = rows[evidence.region].to_numpy(dtype=object)
     near = _near(rows, evidence, sites)
@@ -234,6 +250,7 @@ def link_orders(
     # order's district on its day: filtering every project of a district per order first grew
     # with orders × projects (most of the night's resolve at `large`)
     members = {d: frozenset(at.tolist()) for d, at in sites.by_district.items()}
+    within = {d: _mask(at, len(sites.ids)) for d, at in sites.by_district.items()}
     window = (sites.start.tolist(), sites.end.tolist())
     project = np.full(len(rows), None, dtype=object)
     method = np.full(len(rows), None, dtype=object)
@@ -243,7 +260,10 @@ def link_orders(
         if district is None and named_district is not None:
             said = {code for _, code in named_district.iter(words)}
             district = said.pop() if len(said) == 1 else None
-        active = _Active(members.get(district, frozenset()) if district else None, day[i], window)
+        active = _Active(
+            members.get(district, frozenset()) if district else None, day[i], window,
+            within.get(district, _NOWHERE) if district else None, (sites.start, sites.end),
+        )  # fmt: skip
         found = _evidence(words, active, sites, near.get(i))
         fits = [found[kind] for kind in KINDS if found.get(kind)]
         if not fits:
@@ -266,6 +286,9 @@ class _Active:
     members: frozenset[int] | None
     day: float
     window: tuple[list[float], list[float]]  # per project: first and last day under way
+    # the same as arrays: `members` as a mask over the projects (`_NOWHERE`: none)
+    within: np.ndarray | None
+    bounds: tuple[np.ndarray, np.ndarray]
 
     def of(self, candidates) -> set[int]:
         start, end = self.window
@@ -274,6 +297,23 @@ class _Active:
             for c in candidates
             if (self.members is None or c in self.members) and start[c] <= self.day <= end[c]
         }
+
+    def of_array(self, candidates: np.ndarray) -> set[int]:
+        """`of` for many candidates (indices), tested in numpy."""
+        start, end = self.bounds
+        keep = (start[candidates] <= self.day) & (self.day <= end[candidates])
+        if self.within is not None:
+            keep &= self.within[candidates] if len(self.within) else False
+        return set(candidates[keep].tolist())
+
+
+_NOWHERE = np.zeros(0, dtype=bool)
+
+
+def _mask(at: np.ndarray, n: int) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    mask[at] = True
+    return mask
 
 
 def _evidence(text: str, active: _Active, sites: Sites, near: set[int] | None) -> dict:
@@ -291,30 +331,32 @@ def _evidence(text: str, active: _Active, sites: Sites, near: set[int] | None) -
         if hits:
             found["contractor"] = active.of({i for works in hits for i, _ in works})
     if sites.roads is not None:
-        hits = {road_at for _, road_at in sites.roads.iter(text)}
+        hits = {id(road_at): road_at for _, road_at in sites.roads.iter(text)}
         if hits:
-            found["road"] = active.of(frozenset.intersection(*hits))
+            bounded = reduce(partial(np.intersect1d, assume_unique=True), hits.values())
+            found["road"] = active.of_array(bounded)
     if near is not None:
         found["position"] = active.of(near)
     return found
 
 
 def _near(rows: pd.DataFrame, evidence: SiteMention, sites: Sites) -> dict[int, set[int]]:
-    """By row position, for each order with a position: the projects whose parcels lie
-    within `NEAR_M` of it."""
+    """By row position, for each order with a position some project's parcel lies within
+    `NEAR_M` of: those projects (an order near none has no entry: like no position, it
+    singles none out)."""
     import shapely
 
     lon = pd.to_numeric(rows[evidence.longitude], errors="coerce").to_numpy(dtype=float)
     lat = pd.to_numeric(rows[evidence.latitude], errors="coerce").to_numpy(dtype=float)
     has = np.flatnonzero(~(np.isnan(lon) | np.isnan(lat)))
     if not len(has) or sites.parcels.empty:
-        return {int(i): set() for i in has}
+        return {}
     w_lon, w_lat = to_wgs84(lon[has], lat[has])
     x, y = _to_metres().transform(w_lon, w_lat)
     tree = shapely.STRtree(sites.parcels["geometry"].to_numpy())
     at, parcel = tree.query(shapely.points(x, y), predicate="intersects")
     owners = sites.parcels["at"].to_numpy()
-    out: dict[int, set[int]] = {int(i): set() for i in has}
-    for a, b in zip(has[at], owners[parcel], strict=True):
-        out[int(a)].add(int(b))
-    return out
+    out: dict[int, set[int]] = defaultdict(set)
+    for a, b in zip(has[at].tolist(), owners[parcel].tolist(), strict=True):
+        out[a].add(b)
+    return dict(out)

@@ -141,6 +141,17 @@ def test_given_an_app_position_in_gcj02_then_the_parcel_within_200_m_is_linked()
     assert when_linked(order("家门口的工地", at=far)) == [(None, None)]
 
 
+def test_given_a_position_near_no_parcel_then_the_name_alone_links_it():
+    far = (120.625, 31.305)
+    assert when_linked(order("平江路河道整治工地晚上施工", at=far)) == [("P-A", SITE_NAME)]
+
+
+def test_given_a_name_typed_with_spaces_and_full_width_forms_then_it_is_the_name():
+    typed = order("平江路　河道 整治\n工地", address="人民路\t１号")  # the ideographic space
+    assert when_linked(typed) == [("P-A", SITE_NAME)]
+    assert mentions._fold("ＡＢ　c d\te\u2003f𠀀") == "ABcdef𠀀"  # beyond the BMP too
+
+
 def test_given_only_the_site_at_the_door_then_nothing_is_linked():
     assert when_linked(order("家门口的工地晚上十点以后还在施工")) == [(None, None)]
 
