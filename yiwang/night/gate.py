@@ -231,8 +231,14 @@ def _written(add_or_update, item, stored: Path):
     """`add_or_update` of a GX definition; one that a night killed while GX wrote it in place
     (an empty or partial file) is dropped and written anew: the definitions are this module's
     code, the stored copy only GX's cache of it."""
+    return _anew_if_unreadable(lambda: add_or_update(item), stored)
+
+
+def _anew_if_unreadable(make, stored: Path):
+    """`make()`; when it fails on a file GX keeps (`stored`), the file is dropped and `make`
+    tried once more."""
     try:
-        return add_or_update(item)
+        return make()
     except Exception:
         if not stored.exists():
             raise
@@ -240,7 +246,7 @@ def _written(add_or_update, item, stored: Path):
             "quality gate: %s was unreadable (a night killed mid-write?); rewritten", stored
         )
         stored.unlink()
-        return add_or_update(item)
+        return make()
 
 
 def _checked_columns(expectations: list) -> list[str]:
@@ -261,17 +267,10 @@ def _context(gx, where: Path):
     variable, which a gate does hundreds of times. A config a night killed while GX wrote
     it in place is written anew: like the definitions (`_written`), what it holds is this
     module's (the data source and its assets are added again when missing)."""
-    config = Path(where) / "gx" / "great_expectations.yml"
-    try:
-        context = gx.get_context(mode="file", project_root_dir=str(where))
-    except Exception:
-        if not config.exists():
-            raise
-        log.warning(
-            "quality gate: %s was unreadable (a night killed mid-write?); rewritten", config
-        )
-        config.unlink()
-        context = gx.get_context(mode="file", project_root_dir=str(where))
+    context = _anew_if_unreadable(
+        lambda: gx.get_context(mode="file", project_root_dir=str(where)),
+        Path(where) / "gx" / "great_expectations.yml",
+    )
     if context.variables.config_variables_file_path or context.variables.progress_bars is None:
         context.variables.config_variables_file_path = None
         context.variables.progress_bars = {"globally": False}
