@@ -132,8 +132,8 @@ def gather(
     parcels = []
     for fact, rows, pid in linked:
         at = index.get_indexer(pid)
-        # the sets below hold Python ints: numpy's are hashed and compared in Python, and
-        # an order's evidence is intersected and tested member by member
+        # the sets below hold Python ints, as the districts' frozensets do (alone this made no
+        # measurable difference at `large`: 84.9 s either way)
         numbers = at.tolist()
         if fact.district:
             for i, d in zip(numbers, rows[fact.district].to_numpy(dtype=object), strict=True):
