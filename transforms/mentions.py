@@ -132,11 +132,8 @@ def gather(
     parcels = []
     for fact, rows, pid in linked:
         at = index.get_indexer(pid)
-        # the sets below hold Python ints, as the districts' frozensets do (alone this made no
-        # measurable difference at `large`: 84.9 s either way)
-        numbers = at.tolist()
         if fact.district:
-            for i, d in zip(numbers, rows[fact.district].to_numpy(dtype=object), strict=True):
+            for i, d in zip(at, rows[fact.district].to_numpy(dtype=object), strict=True):
                 if isinstance(d, str) and len(d) == 6 and not d.endswith("00"):
                     districts[d].add(i)
         if fact.start:
@@ -146,18 +143,18 @@ def gather(
                 plan_start[at], plan_end[at] = starts, day_numbers(rows[fact.end])
         if fact.name:
             bases = split_names(rows[fact.name])["base"].to_numpy(dtype=object)
-            for i, base in zip(numbers, bases, strict=True):
+            for i, base in zip(at, bases, strict=True):
                 if isinstance(base, str) and len(base) >= MIN_NAME:
                     names.setdefault(base, (set(), len(base)))[0].add(i)
         if fact.contractor:
             since = day_numbers(rows[fact.start]) if fact.start else np.full(len(at), -np.inf)
             for i, c, day in zip(
-                numbers, rows[fact.contractor].to_numpy(dtype=object), since.tolist(), strict=True
+                at, rows[fact.contractor].to_numpy(dtype=object), since, strict=True
             ):
                 if isinstance(c, str) and c.strip():
                     contractors[_fold(c)].add((i, day))
         if fact.location:
-            for i, text in zip(numbers, rows[fact.location].to_numpy(dtype=object), strict=True):
+            for i, text in zip(at, rows[fact.location].to_numpy(dtype=object), strict=True):
                 for road in _roads_of(text):
                     roads[road].add(i)
         if fact.geometry:
@@ -251,6 +248,7 @@ def link_orders(
     # with orders × projects (most of the night's resolve at `large`)
     members = {d: frozenset(at.tolist()) for d, at in sites.by_district.items()}
     within = {d: _mask(at, len(sites.ids)) for d, at in sites.by_district.items()}
+    nowhere = np.zeros(len(sites.ids), dtype=bool)  # a district no site is known in
     window = (sites.start.tolist(), sites.end.tolist())
     project = np.full(len(rows), None, dtype=object)
     method = np.full(len(rows), None, dtype=object)
@@ -262,7 +260,7 @@ def link_orders(
             district = said.pop() if len(said) == 1 else None
         active = _Active(
             members.get(district, frozenset()) if district else None, day[i], window,
-            within.get(district, _NOWHERE) if district else None, (sites.start, sites.end),
+            within.get(district, nowhere) if district else None, (sites.start, sites.end),
         )  # fmt: skip
         found = _evidence(words, active, sites, near.get(i))
         fits = [found[kind] for kind in KINDS if found.get(kind)]
@@ -286,7 +284,7 @@ class _Active:
     members: frozenset[int] | None
     day: float
     window: tuple[list[float], list[float]]  # per project: first and last day under way
-    # the same as arrays: `members` as a mask over the projects (`_NOWHERE`: none)
+    # the same as arrays, for many candidates: `members` as a mask over the projects
     within: np.ndarray | None
     bounds: tuple[np.ndarray, np.ndarray]
 
@@ -303,11 +301,8 @@ class _Active:
         start, end = self.bounds
         keep = (start[candidates] <= self.day) & (self.day <= end[candidates])
         if self.within is not None:
-            keep &= self.within[candidates] if len(self.within) else False
+            keep &= self.within[candidates]
         return set(candidates[keep].tolist())
-
-
-_NOWHERE = np.zeros(0, dtype=bool)
 
 
 def _mask(at: np.ndarray, n: int) -> np.ndarray:
